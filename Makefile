@@ -1,0 +1,54 @@
+# D-Tech. `make run`: the app with demo data on SQLite. `make test`: the whole suite on SQLite, then PostgreSQL.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+PG_TEST_URL ?= postgresql://postgres:postgres@127.0.0.1:5432/dtech_test
+export FLASK_APP := wsgi
+
+.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+# Serve with gunicorn and run the job worker beside it; Ctrl-C stops both.
+run: migrate
+	$(BIN)/flask demo seed --if-empty
+	@echo ""
+	@echo "  D-Tech is running at http://127.0.0.1:8000  (Ctrl-C to stop)"
+	@echo ""
+	$(MAKE) --no-print-directory serve
+
+serve:
+	@$(BIN)/flask jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+
+# Runs when TEST_DATABASE_URL is set or a server answers on 127.0.0.1:5432. Under CI it must run.
+test-postgres: install
+	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
+		echo "== PostgreSQL run"; \
+		TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest; \
+	elif [ -n "$$CI" ]; then \
+		echo "CI needs PostgreSQL: set TEST_DATABASE_URL or start a server on 127.0.0.1:5432" >&2; exit 1; \
+	else \
+		echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and TEST_DATABASE_URL is not set"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

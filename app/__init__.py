@@ -1,0 +1,80 @@
+"""D-Tech: create_app() builds the Flask application from a short list of register_* steps."""
+
+import importlib
+import logging
+
+from flask import Flask
+
+from config import Config, config_from_env
+
+DOMAIN_PACKAGES = ("auth", "accounts", "metering", "billing", "payments", "notifications", "support", "audit")
+
+
+def create_app(config: Config | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.from_object(config or config_from_env())
+    app.config.update(overrides)
+
+    register_logging(app)
+    register_extensions(app)
+    register_models()
+    register_blueprints(app)
+    register_commands(app)
+    register_request_hooks(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+
+
+def register_models() -> None:
+    """Import every domain's models so the metadata (and Alembic) knows the whole schema."""
+    for package in DOMAIN_PACKAGES:
+        importlib.import_module(f"app.{package}.models")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.auth.views import bp as auth_bp
+    from app.pwa.views import bp as pwa_bp
+    from app.web.views import bp as web_bp
+
+    for blueprint in (auth_bp, accounts_bp, web_bp, pwa_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.billing.cli import tariff_cli
+    from app.demo.cli import demo_cli
+    from app.jobs import jobs_cli
+
+    for group in (users_cli, tariff_cli, demo_cli, jobs_cli):
+        app.cli.add_command(group)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.auth.access import enforce_access, mark_public
+    from app.web.errors import register_error_handlers
+    from app.web.headers import add_security_headers
+    from app.web.templating import register_template_helpers
+
+    mark_public(app.view_functions["static"])
+    app.before_request(enforce_access)
+    app.after_request(add_security_headers)
+    register_error_handlers(app)
+    register_template_helpers(app)

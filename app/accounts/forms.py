@@ -1,0 +1,26 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Regexp
+
+from app.accounts.models import LinkFactor
+
+
+class LinkForm(FlaskForm):
+    consumer_number = StringField(
+        _l("Consumer number"),
+        validators=[DataRequired(), Length(max=20),
+                    Regexp(r"^[A-Za-z0-9\-/ ]+$", message=_l("Use the consumer number as printed on your bill."))],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    factor = RadioField(
+        _l("How shall we check it is yours?"),
+        choices=[SelectChoice(LinkFactor.BILL_AMOUNT.value, _l("Amount of the latest bill")),
+                 SelectChoice(LinkFactor.MOBILE.value, _l("Mobile number registered with the connection"))],
+        default=LinkFactor.BILL_AMOUNT.value,
+        validators=[DataRequired()],
+    )
+    answer = StringField(_l("Latest bill amount or registered mobile number"),
+                         validators=[DataRequired(), Length(max=40)], render_kw={"autocomplete": "off"})
+

@@ -1,0 +1,81 @@
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UTCDateTime, enum_type, utcnow
+from app.extensions import db
+
+
+class BillingCycle(StrEnum):
+    MONTHLY = "monthly"
+    BIMONTHLY = "bimonthly"
+
+
+class Phase(StrEnum):
+    SINGLE = "single"
+    THREE = "three"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+
+
+class Account(db.Model):
+    """A service connection, known to the customer by its consumer number."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consumer_number: Mapped[str] = mapped_column(String(20), unique=True)
+    holder_name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(60))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), index=True)
+    sanctioned_load_kw: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    phase: Mapped[Phase] = mapped_column(enum_type(Phase), default=Phase.SINGLE)
+    billing_cycle: Mapped[BillingCycle] = mapped_column(enum_type(BillingCycle), index=True)
+    # Bimonthly connections are billed in alternate months: 0 = even months, 1 = odd months.
+    cycle_offset: Mapped[int] = mapped_column(default=0)
+    registered_mobile: Mapped[str | None] = mapped_column(String(13))
+    subsidy_opted: Mapped[bool] = mapped_column(default=False)
+    bpl: Mapped[bool] = mapped_column(default=False)
+    paperless: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[AccountStatus] = mapped_column(enum_type(AccountStatus), default=AccountStatus.ACTIVE)
+    connected_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tariff = relationship("Tariff", lazy="joined")
+
+    @property
+    def flags(self) -> frozenset[str]:
+        """The consumer flags a tariff's `when.flag` can test."""
+        names = {"subsidy_opted": self.subsidy_opted, "bpl": self.bpl, "paperless": self.paperless}
+        return frozenset(name for name, on in names.items() if on)
+
+
+class LinkFactor(StrEnum):
+    BILL_AMOUNT = "bill_amount"
+    MOBILE = "mobile"
+    STAFF = "staff"
+
+
+class AccountLink(db.Model):
+    """A user may see and pay for a connection; many users per connection and connections per user."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    linked_by: Mapped[LinkFactor] = mapped_column(enum_type(LinkFactor))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account = relationship("Account", lazy="joined")

@@ -1,0 +1,98 @@
+"""Linking users to service connections and choosing which one they are looking at."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import audit
+from app.accounts.models import Account, AccountLink, LinkFactor
+from app.auth import throttle
+from app.auth.contacts import normalise_mobile
+from app.auth.models import User
+from app.auth.throttle import Limit
+from app.billing.models import Bill
+from app.extensions import db
+
+
+class LinkError(Exception):
+    """A refusal whose message may be shown to the user."""
+
+
+class LinkThrottled(LinkError):
+    pass
+
+
+def parse_rupees(text: str) -> Decimal | None:
+    """'₹1,234.50', '1234.5', 'Rs. 1,234' → Decimal; None if it is not an amount."""
+    cleaned = re.sub(r"(?i)^\s*(₹|rs\.?|inr)\s*", "", text or "").replace(",", "").strip()
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() and amount >= 0 else None
+
+
+def latest_bill(account: Account) -> Bill | None:
+    return db.session.scalar(
+        select(Bill).where(Bill.account_id == account.id)
+        .order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(1)
+    )
+
+
+def _factor_matches(account: Account, factor: LinkFactor, answer: str) -> bool:
+    if factor is LinkFactor.MOBILE:
+        mobile = normalise_mobile(answer)
+        return mobile is not None and mobile == account.registered_mobile
+    bill = latest_bill(account)
+    amount = parse_rupees(answer)
+    return bill is not None and amount is not None and amount == bill.total_due
+
+
+def link_account(user: User, consumer_number: str, factor: LinkFactor, answer: str) -> AccountLink:
+    """Link a connection to the user if they know its second factor. Wrong answers are throttled."""
+    limit = Limit.from_config(current_app.config["LINK_LIMIT_PER_USER"])
+    if throttle.blocked_until("link", str(user.id), limit):
+        raise LinkThrottled(_("Too many attempts to link a connection. Please try again in an hour."))
+
+    number = (consumer_number or "").strip().upper()
+    account = db.session.scalar(select(Account).where(Account.consumer_number == number))
+    if account is None or not _factor_matches(account, factor, answer):
+        throttle.record_failure("link", str(user.id))
+        what = _("mobile number") if factor is LinkFactor.MOBILE else _("latest bill amount")
+        # One message whether or not the number exists, so numbers cannot be probed.
+        raise LinkError(_("That consumer number and %(what)s do not match our records. "
+                          "Check your bill and try again.", what=what))
+
+    existing = find_link(user, account.id)
+    if existing:
+        return existing
+    link = AccountLink(user_id=user.id, account_id=account.id, linked_by=factor)
+    db.session.add(link)
+    db.session.flush()
+    audit.record("account.linked", account, {"user_id": user.id, "factor": factor.value}, actor=user)
+    return link
+
+
+def find_link(user: User, account_id: int) -> AccountLink | None:
+    return db.session.scalar(
+        select(AccountLink).where(AccountLink.user_id == user.id, AccountLink.account_id == account_id)
+    )
+
+
+def linked_accounts(user: User) -> list[Account]:
+    return list(db.session.scalars(
+        select(Account).join(AccountLink, AccountLink.account_id == Account.id)
+        .where(AccountLink.user_id == user.id).order_by(AccountLink.created_at, Account.id)
+    ))
+
+
+def unlink_account(user: User, account_id: int) -> bool:
+    link = find_link(user, account_id)
+    if link is None:
+        return False
+    db.session.delete(link)
+    audit.record("account.unlinked", link.account, {"user_id": user.id}, actor=user)
+    return True

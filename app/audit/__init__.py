@@ -1,0 +1,22 @@
+"""The audit log: services call record() next to the write they audit, in the same transaction."""
+
+from flask import has_request_context
+from flask_login import current_user
+
+from app.audit.models import AuditLog
+from app.extensions import db
+
+
+def record(action: str, obj, details: dict | None = None, actor=None) -> AuditLog:
+    """Add an audit row for `obj` (a model instance with an id). Never put secrets in details."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    entry = AuditLog(
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=str(obj.id),
+        details=details or {},
+    )
+    db.session.add(entry)
+    return entry

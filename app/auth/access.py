@@ -1,0 +1,58 @@
+"""Who may open which view. Every view declares a policy; one hook enforces it; no policy means 403.
+
+    @public            anyone, signed in or not
+    @signed_in         any signed-in user
+    @customer_only     customers
+    @staff_only        support and admin
+    @admin_only        admin
+"""
+
+import logging
+
+from flask import abort, current_app, request
+from flask_login import current_user
+
+from app.auth.models import Role
+
+log = logging.getLogger(__name__)
+
+PUBLIC = frozenset({"*"})
+
+
+def _with_policy(roles: frozenset):
+    def mark(view):
+        view.access_policy = roles
+        return view
+
+    return mark
+
+
+def mark_public(view):
+    return _with_policy(PUBLIC)(view)
+
+
+public = mark_public
+signed_in = _with_policy(frozenset(Role))
+customer_only = _with_policy(frozenset({Role.CUSTOMER}))
+staff_only = _with_policy(frozenset({Role.SUPPORT, Role.ADMIN}))
+admin_only = _with_policy(frozenset({Role.ADMIN}))
+
+
+def policy_of(endpoint: str) -> frozenset | None:
+    return getattr(current_app.view_functions[endpoint], "access_policy", None)
+
+
+def enforce_access():
+    if request.endpoint is None:  # no such URL: the 404 handler answers
+        return None
+    policy = policy_of(request.endpoint)
+    if policy is None:
+        log.error("view %s declares no access policy; refusing", request.endpoint)
+        abort(403)
+    if policy is PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if current_user.role not in policy:
+        abort(403)
+    return None

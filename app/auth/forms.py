@@ -1,0 +1,75 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, TelField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from app.auth.contacts import normalise_email, normalise_mobile
+from app.auth.passwords import MAX_LENGTH, password_problem
+
+
+def _acceptable_password(_form, field) -> None:
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+def _indian_mobile(_form, field) -> None:
+    if field.data and not normalise_mobile(field.data):
+        raise ValidationError(_l("Enter a 10-digit Indian mobile number, like 98765 43210."))
+
+
+def _email(_form, field) -> None:
+    if field.data and not normalise_email(field.data):
+        raise ValidationError(_l("Enter an email address like name@example.com."))
+
+
+def new_password_field(label):
+    return PasswordField(label, validators=[DataRequired(), _acceptable_password],
+                         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH})
+
+
+def confirm_field(label):
+    return PasswordField(label, validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
+                         render_kw={"autocomplete": "new-password"})
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)],
+                       render_kw={"autocomplete": "name"})
+    mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
+                      render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    email = EmailField(_l("Email (optional if you give a mobile number)"),
+                       validators=[Optional(), Length(max=254), _email], render_kw={"autocomplete": "email"})
+    password = new_password_field(_l("Password (at least 8 characters)"))
+    confirm = confirm_field(_l("Password again"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not (self.mobile.data or self.email.data):
+            self.mobile.errors.append(_l("Give a mobile number or an email address."))
+            return False
+        return valid
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field(_l("New password again"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "username", "autocapitalize": "none"})
+
+
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field(_l("New password again"))

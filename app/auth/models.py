@@ -1,0 +1,76 @@
+from datetime import datetime, time
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import UTCDateTime, enum_type, utcnow
+from app.extensions import db
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SUPPORT = "support"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CUSTOMER
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("mobile IS NOT NULL OR email IS NOT NULL", name="has_contact"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    mobile: Mapped[str | None] = mapped_column(String(13), unique=True)  # +91 and ten digits
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.CUSTOMER, index=True)
+    locale: Mapped[str] = mapped_column(String(10), default="en_IN")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie: bumping it signs the user out everywhere (password change, logout).
+    session_version: Mapped[int] = mapped_column(default=1)
+    quiet_hours_start: Mapped[time | None]
+    quiet_hours_end: Mapped[time | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+
+class PasswordResetToken(db.Model):
+    """A single-use reset link; only a hash of the token is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ThrottleEvent(db.Model):
+    """One failed attempt (login, linking, reset) under a hashed key such as an account or an IP."""
+
+    __tablename__ = "throttle_events"
+    __table_args__ = (Index("ix_throttle_events_lookup", "scope", "key_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

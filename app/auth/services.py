@@ -1,0 +1,177 @@
+"""Sign-up, sign-in, password change and reset. Views call these; these write the users' tables."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.auth import throttle
+from app.auth.contacts import normalise_email, normalise_mobile
+from app.auth.models import PasswordResetToken, Role, User
+from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
+from app.auth.throttle import Limit
+from app.db import utcnow
+from app.extensions import db
+from app.notifications.senders import send_message
+
+
+class AuthError(Exception):
+    """A refusal whose message may be shown to the user as it is."""
+
+
+@dataclass
+class LoginLocked(AuthError):
+    retry_at: datetime
+
+
+def find_user(login: str) -> User | None:
+    """A user by email or mobile number, as typed."""
+    if "@" in (login or ""):
+        email = normalise_email(login)
+        return email and db.session.scalar(select(User).where(User.email == email))
+    mobile = normalise_mobile(login)
+    return mobile and db.session.scalar(select(User).where(User.mobile == mobile))
+
+
+def register_user(name: str, password: str, mobile: str | None = None, email: str | None = None,
+                  role: Role = Role.CUSTOMER) -> User:
+    user = User(
+        name=name.strip(),
+        mobile=normalise_mobile(mobile) if mobile else None,
+        email=normalise_email(email) if email else None,
+        password_hash=hash_password(password),
+        role=role,
+    )
+    if not (user.mobile or user.email):
+        raise AuthError(_("Give a mobile number or an email address."))
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise AuthError(_("This mobile number or email is already registered. Sign in instead.")) from None
+    audit.record("user.registered", user, {"role": user.role.value}, actor=user)
+    return user
+
+
+def _login_key(login: str) -> str:
+    """Throttle by the normalised login, whether or not such a user exists (no account probing)."""
+    return normalise_email(login) if "@" in login else (normalise_mobile(login) or login.strip())
+
+
+def authenticate(login: str, password: str, ip: str) -> User:
+    """The user these credentials belong to, or AuthError / LoginLocked. Failures are counted."""
+    config = current_app.config
+    limits = [("login", _login_key(login), Limit.from_config(config["LOGIN_LIMIT_PER_ACCOUNT"])),
+              ("login_ip", ip, Limit.from_config(config["LOGIN_LIMIT_PER_IP"]))]
+    for scope, key, limit in limits:
+        retry_at = throttle.blocked_until(scope, key, limit)
+        if retry_at:
+            raise LoginLocked(retry_at)
+
+    user = find_user(login)
+    if user is None:
+        spend_verify_time()
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        for scope, key, _limit in limits:
+            throttle.record_failure(scope, key)
+        raise AuthError(_("The mobile number, email or password is not right."))
+
+    throttle.clear("login", _login_key(login))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Set a new password and end every other session of this user (their cookies stop working)."""
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    audit.record("user.password_changed", user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise AuthError(_("Your current password is not right."))
+    set_password(user, new_password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(login: str, ip: str) -> None:
+    """Send a reset link if such a user exists. Says nothing either way (no account probing)."""
+    limit = Limit.from_config(current_app.config["RESET_LIMIT_PER_IP"])
+    retry_at = throttle.blocked_until("reset_ip", ip, limit)
+    if retry_at:
+        raise LoginLocked(retry_at)
+    throttle.record_failure("reset_ip", ip)  # every request counts, not only failed ones
+    user = find_user(login)
+    if user is None or not user.active:
+        return
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        expires_at=utcnow() + current_app.config["PASSWORD_RESET_TTL"],
+    ))
+    minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
+    link = url_for("auth.reset_password", token=token, _external=True)
+    send_message(
+        to=user.email if "@" in login else user.mobile,
+        subject=_("Reset your %(utility)s password", utility=current_app.config["UTILITY_NAME"]),
+        body=_("Open this link within %(minutes)d minutes to choose a new password: %(link)s\n"
+               "If you did not ask for it, ignore this message.", minutes=minutes, link=link),
+    )
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Use a reset token once: the conditional update lets only one request consume it."""
+    now = utcnow()
+    consumed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == _token_hash(token),
+               PasswordResetToken.used_at.is_(None),
+               PasswordResetToken.expires_at > now)
+        .values(used_at=now)
+        .returning(PasswordResetToken.user_id)
+    ).scalar_one_or_none()
+    if consumed is None:
+        raise AuthError(_("This reset link has expired or was already used. Ask for a new one."))
+    user = db.session.get(User, consumed)
+    set_password(user, new_password)
+    # Any other link sent to this user stops working too.
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return user
+
+
+def reset_token_is_usable(token: str) -> bool:
+    return db.session.scalar(
+        select(PasswordResetToken.id).where(
+            PasswordResetToken.token_hash == _token_hash(token),
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > utcnow(),
+        )
+    ) is not None
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the cookie holds 'id:session_version', so old cookies stop working."""
+    user_id, _sep, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.active:
+        return None
+    return user

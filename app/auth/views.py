@@ -1,0 +1,154 @@
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import services
+from app.auth.access import public, signed_in
+from app.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.extensions import db, login_manager
+from app.i18n import indian_time
+from app.web.templating import render
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the login page explains itself
+login_manager.session_protection = "strong"
+login_manager.user_loader(services.load_user)
+
+
+def client_ip() -> str:
+    # Behind a proxy, configure werkzeug's ProxyFix so remote_addr is the client's address.
+    return request.remote_addr or "unknown"
+
+
+def home_url() -> str:
+    return url_for("web.staff_home") if current_user.is_staff else url_for("accounts.home")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths may be a redirect target after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def start_session(user) -> None:
+    session.clear()  # a fresh session: nothing from before sign-in carries over
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.login.data, form.password.data, client_ip())
+        except services.LoginLocked as locked:
+            form.login.errors.append(_("Too many failed attempts. Try again after %(time)s.",
+                                       time=indian_time(locked.retry_at)))
+        except services.AuthError as refusal:
+            form.password.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            start_session(user)
+            return redirect(safe_next(request.args.get("next")) or home_url())
+        db.session.commit()  # the failed attempt must be counted
+    return render("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.name.data, form.password.data,
+                                          mobile=form.mobile.data, email=form.email.data)
+        except services.AuthError as refusal:
+            form.mobile.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            start_session(user)
+            flash(_("Welcome, %(name)s. Now link your electricity connection.", name=user.name), "success")
+            return redirect(url_for("accounts.link"))
+    return render("auth/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():
+    # Ends this user's sessions everywhere: a copied cookie stops working too.
+    current_user.session_version += 1
+    db.session.commit()
+    logout_user()
+    session.clear()
+    response = redirect(url_for("auth.login"))
+    # The browser drops its HTTP cache of this user's pages.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except services.AuthError as refusal:
+            form.current.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            start_session(current_user._get_current_object())
+            flash(_("Your password is changed. Other devices have been signed out."), "success")
+            return redirect(home_url())
+    return render("auth/change_password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.login.data, client_ip())
+        except services.LoginLocked as locked:
+            db.session.commit()
+            form.login.errors.append(_("Too many requests. Try again after %(time)s.",
+                                       time=indian_time(locked.retry_at)))
+            return render("auth/forgot.html", form=form), 429
+        db.session.commit()
+        flash(_("If that number or email is registered, a reset link is on its way. "
+                "It works once, for %(minutes)d minutes.",
+                minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)), "info")
+        return redirect(url_for("auth.login"))
+    return render("auth/forgot.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    if len(token) > 100:
+        abort(404)
+    form = ResetPasswordForm()
+    if request.method == "GET" and not services.reset_token_is_usable(token):
+        flash(_("This reset link has expired or was already used. Ask for a new one."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except services.AuthError as refusal:
+            db.session.rollback()
+            flash(str(refusal), "error")
+            return redirect(url_for("auth.forgot_password"))
+        db.session.commit()
+        flash(_("Your password is changed. Sign in with the new one."), "success")
+        return redirect(url_for("auth.login"))
+    return render("auth/reset.html", form=form), 200 if not form.errors else 422

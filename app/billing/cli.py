@@ -1,0 +1,208 @@
+"""`flask --app wsgi tariff …`: quote a bill from a tariff file, and validate tariff files.
+
+`quote` and `validate` read files only: they need no app context and no database. Commands that do
+(import, export) can be added to the same group with `@tariff_cli.command()` and
+`flask.cli.with_appcontext`; the app registers the group with `app.cli.add_command(tariff_cli)`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.billing.tariff import (
+    NAME,
+    NUMBER,
+    PHASES,
+    Quote,
+    QuoteInput,
+    Tariff,
+    TariffError,
+    parse_tariff,
+    quote,
+)
+
+# QuoteInput names its fields; on the command line the user knows them as options.
+_OPTIONS = {
+    "units": "--units",
+    "days": "--days",
+    "period_from": "--from",
+    "period_to": "--to",
+    "load_kw": "--load-kw",
+    "phase": "--phase",
+}
+
+
+class DecimalType(click.ParamType):
+    """A non-negative decimal such as 221 or 2.5, parsed exactly (never through float)."""
+
+    name = "decimal"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        if not NUMBER.fullmatch(str(value)) or str(value).startswith("-"):
+            self.fail(f"{value!r} is not a non-negative decimal number", param, ctx)
+        return Decimal(value)
+
+
+class IsoDateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat alone also takes 20240401
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(f"{value!r} is not a date like 2024-04-01", param, ctx)
+
+
+class ParamAssignmentType(click.ParamType):
+    """NAME=VALUE for a tariff parameter, e.g. fac_rate=0.25."""
+
+    name = "NAME=VALUE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, Decimal]:
+        if isinstance(value, tuple):
+            return value
+        name, _, number = value.partition("=")
+        if not NAME.fullmatch(name) or not NUMBER.fullmatch(number):
+            self.fail(f"{value!r} is not NAME=VALUE with a decimal VALUE (e.g. fac_rate=0.25)", param, ctx)
+        return name, Decimal(number)
+
+
+@click.group("tariff")
+def tariff_cli() -> None:
+    """Tariffs in the dtech-tariff/1 format."""
+
+
+def read_tariff(path: Path) -> Tariff:
+    """The validated tariff in a file; every problem becomes a ClickException (no traceback)."""
+    try:
+        return parse_tariff(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{path}: cannot read: {error}") from None
+    except TariffError as error:
+        raise click.ClickException(f"{path} does not validate:\n" + _indented(error.problems)) from None
+
+
+def _indented(problems: tuple[str, ...]) -> str:
+    return "\n".join(f"  {problem}" for problem in problems)
+
+
+def _as_options(problem: str) -> str:
+    """`load_kw: …` -> `--load-kw: …`, `params.x: …` -> `--param x: …`."""
+    place, separator, message = problem.partition(": ")
+    if place in _OPTIONS:
+        return f"{_OPTIONS[place]}{separator}{message}"
+    if place.startswith("params."):
+        return f"--param {place.removeprefix('params.')}{separator}{message}"
+    return problem
+
+
+def _params(assignments: tuple[tuple[str, Decimal], ...]) -> dict[str, Decimal]:
+    params: dict[str, Decimal] = {}
+    for name, value in assignments:
+        if name in params:
+            raise click.UsageError(f"--param {name} is given twice")
+        params[name] = value
+    return params
+
+
+@tariff_cli.command("quote")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--units", required=True, type=DecimalType(), help="Units consumed in the period.")
+@click.option("--days", type=click.IntRange(min=1), help="Days in the period (optional with --from/--to).")
+@click.option("--from", "period_from", type=IsoDateType(), help="First day of the period (inclusive).")
+@click.option("--to", "period_to", type=IsoDateType(), help="Last day of the period (inclusive).")
+@click.option("--load-kw", type=DecimalType(), help="Sanctioned load in kW.")
+@click.option("--phase", type=click.Choice(PHASES), help="Supply phase (default: single).")
+@click.option("--flag", "flags", multiple=True, metavar="NAME", help="A consumer flag, e.g. subsidy_opted.")
+@click.option("--param", "params", multiple=True, type=ParamAssignmentType(), help="A tariff parameter.")
+@click.option("--json", "as_json", is_flag=True, help="Print the quote as one JSON object.")
+def quote_command(
+    file: Path,
+    units: Decimal,
+    days: int | None,
+    period_from: date | None,
+    period_to: date | None,
+    load_kw: Decimal | None,
+    phase: str | None,
+    flags: tuple[str, ...],
+    params: tuple[tuple[str, Decimal], ...],
+    as_json: bool,
+) -> None:
+    """Quote the bill lines of FILE for one consumer's period."""
+    tariff = read_tariff(file)
+    try:
+        inp = QuoteInput(
+            units=units,
+            days=days,
+            period_from=period_from,
+            period_to=period_to,
+            load_kw=load_kw,
+            phase=phase,
+            flags=frozenset(flags),
+            params=_params(params),
+        )
+        result = quote(tariff, inp)
+    except TariffError as error:
+        raise click.ClickException("\n".join(_as_options(problem) for problem in error.problems)) from None
+    click.echo(
+        json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json else render(tariff, result)
+    )
+
+
+def render(tariff: Tariff, result: Quote) -> str:
+    """A quote as a table: one row per line, its detail rows under it, then the total."""
+    data = result.to_json()  # the same number formatting as --json
+    rows: list[tuple[str, str, str]] = []
+    for line in data["lines"]:
+        rows.append((line["code"], line["label"], line["amount"]))
+        rows += [("", f"  {d['quantity']} x {d['rate']} = {d['amount']}", "") for d in line["details"]]
+    widths = [max(len(row[column]) for row in [*rows, ("", "Total", data["total"])]) for column in range(3)]
+
+    def row(code: str, label: str, amount: str) -> str:
+        return f"{code:<{widths[0]}}  {label:<{widths[1]}}  {amount:>{widths[2]}}".rstrip()
+
+    until = f" to {tariff.effective_to}" if tariff.effective_to else ""
+    return "\n".join(
+        [
+            f"{tariff.name} ({tariff.code}, effective {tariff.effective_from}{until})",
+            f"Period: {result.days} days, factor {data['factor']}",
+            "",
+            *(row(*cells) for cells in rows),
+            "-" * (sum(widths) + 4),
+            row("", "Total", data["total"]),
+        ]
+    )
+
+
+@tariff_cli.command("validate")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def validate_command(files: tuple[Path, ...]) -> None:
+    """Check tariff FILES against dtech-tariff/1; exit non-zero if any is invalid."""
+    invalid = 0
+    for path in files:
+        try:
+            tariff = read_tariff(path)
+        except click.ClickException as error:
+            invalid += 1
+            click.echo(error.message)
+        else:
+            click.echo(f"{path}: OK ({tariff.code}, effective {tariff.effective_from})")
+    if invalid:
+        raise click.ClickException(f"{invalid} of {len(files)} files do not validate")

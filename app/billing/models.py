@@ -1,0 +1,182 @@
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Money, Units, UTCDateTime, enum_type, utcnow
+from app.extensions import db
+
+
+class Tariff(db.Model):
+    __tablename__ = "tariffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    utility: Mapped[str] = mapped_column(String(20), default="electricity")
+    unit: Mapped[str] = mapped_column(String(10), default="kWh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TariffVersion(db.Model):
+    """One `dtech-tariff/1` document as imported; bills keep pointing at the version they used."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = (UniqueConstraint("tariff_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"))
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    document: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    tariff = relationship("Tariff")
+
+
+class TariffParam(db.Model):
+    """A monthly parameter of a tariff, such as the fuel adjustment rate for one month."""
+
+    __tablename__ = "tariff_params"
+    __table_args__ = (UniqueConstraint("tariff_id", "month", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"))
+    month: Mapped[date]  # the first day of the month
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 6))
+
+
+class BillRunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class BillRun(db.Model):
+    __tablename__ = "bill_runs"
+    __table_args__ = (Index("ix_bill_runs_cycle_region", "cycle", "region"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    region: Mapped[str] = mapped_column(String(40), default="")  # "" = every region
+    status: Mapped[BillRunStatus] = mapped_column(enum_type(BillRunStatus), default=BillRunStatus.RUNNING)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BillRunError(db.Model):
+    """An account a run could not bill, with the reason, so staff can fix it and run again."""
+
+    __tablename__ = "bill_run_errors"
+    __table_args__ = (UniqueConstraint("run_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("bill_runs.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Bill(db.Model):
+    """An issued bill. Never edited: a mistake is cancelled by a credit note and a revision is issued."""
+
+    __tablename__ = "bills"
+    # One bill per account and period; a revision of it gets the next revision number.
+    __table_args__ = (UniqueConstraint("account_id", "period_start", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    revision: Mapped[int] = mapped_column(default=0)
+    revises_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
+    bill_run_id: Mapped[int | None] = mapped_column(ForeignKey("bill_runs.id"), index=True)
+    tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_versions.id"))
+    issued_on: Mapped[date]
+    due_date: Mapped[date] = mapped_column(index=True)
+    units: Mapped[Decimal] = mapped_column(Units)
+    estimated: Mapped[bool] = mapped_column(default=False)
+    opening_reading_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"))
+    closing_reading_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"))
+    current_charges: Mapped[Decimal] = mapped_column(Money)
+    previous_balance: Mapped[Decimal] = mapped_column(Money)
+    payments_since: Mapped[Decimal] = mapped_column(Money)
+    late_fee: Mapped[Decimal] = mapped_column(Money)
+    total_due: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines = relationship("BillLine", order_by="BillLine.position", lazy="selectin")
+
+
+class BillLine(db.Model):
+    __tablename__ = "bill_lines"
+    __table_args__ = (UniqueConstraint("bill_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"))
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    details: Mapped[list] = mapped_column(JSON, default=list)  # slab rows: quantity × rate = amount
+
+
+class LedgerKind(StrEnum):
+    BILL = "bill"
+    PAYMENT = "payment"
+    ADJUSTMENT = "adjustment"
+    REBATE = "rebate"
+    LATE_FEE = "late_fee"
+    REFUND = "refund"
+    CREDIT_NOTE = "credit_note"
+    REVERSAL = "reversal"  # undoes another entry, e.g. a bounced cheque
+
+
+class LedgerEntry(db.Model):
+    """An immutable money movement on an account. Positive: the customer owes more; negative: less.
+
+    The balance is the sum of the entries, never a stored counter.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_account_posted", "account_id", "posted_at"),
+        UniqueConstraint("kind", "bill_id"),  # a bill is posted once, and credited once
+        UniqueConstraint("kind", "payment_id"),  # a payment is posted once
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[LedgerKind] = mapped_column(enum_type(LedgerKind))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    effective_on: Mapped[date]
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    description: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ImmutableRowError(RuntimeError):
+    pass
+
+
+def _refuse_change(_mapper, _connection, target) -> None:
+    raise ImmutableRowError(f"{type(target).__name__} rows are never edited or deleted")
+
+
+for _model in (Bill, BillLine, LedgerEntry):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)

@@ -1,0 +1,221 @@
+"""Demo data: a believable small utility. Idempotent: what exists (by its unique key) is left alone.
+
+Every random choice comes from a generator seeded by the object's own number, so a connection looks
+the same whether it is created on the first run or the fifth.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.accounts.models import Account, AccountLink, AccountStatus, BillingCycle, LinkFactor, Phase
+from app.auth.models import Role, User
+from app.auth.services import register_user
+from app.billing.models import Tariff
+from app.billing.services import import_bundled_tariffs
+from app.extensions import db
+from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+
+DEMO_PASSWORD = "bijli-demo-2026"  # demo logins only; the demo refuses to run in production
+MONTHS_OF_READINGS = 24
+CONNECTIONS_PER_REGION = 50
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    tariff_code: str
+    cycle: BillingCycle
+    prefix: str  # consumer numbers of the region start with it
+    category: str
+    localities: tuple[str, ...]
+
+
+REGIONS = (
+    Region("Pune", "MH-MSEDCL-LT1B", BillingCycle.MONTHLY, "1700", "LT-I(B) Residential",
+           ("Kothrud", "Aundh", "Hadapsar", "Baner", "Shivajinagar")),
+    Region("Kochi", "KL-KSEBL-LT1A", BillingCycle.BIMONTHLY, "1155", "LT-1A Domestic",
+           ("Edappally", "Kakkanad", "Vyttila", "Fort Kochi", "Kaloor")),
+    Region("Chennai", "TN-TNPDCL-LT1A", BillingCycle.BIMONTHLY, "0902", "LT-IA Domestic",
+           ("Adyar", "T. Nagar", "Velachery", "Anna Nagar", "Mylapore")),
+    Region("Delhi", "DL-DERC-DOMESTIC", BillingCycle.MONTHLY, "6001", "Domestic",
+           ("Dwarka", "Rohini", "Lajpat Nagar", "Mayur Vihar", "Janakpuri")),
+)
+
+FIRST_NAMES = ("Aarav", "Ananya", "Vihaan", "Diya", "Arjun", "Meera", "Rohan", "Kavya", "Sai", "Ishita",
+               "Rahul", "Priya", "Vikram", "Lakshmi", "Anil", "Fatima", "Joseph", "Gurpreet", "Suresh", "Deepa")
+LAST_NAMES = ("Patil", "Nair", "Iyer", "Sharma", "Kulkarni", "Menon", "Krishnan", "Gupta", "Deshmukh",
+              "Pillai", "Subramanian", "Verma", "Joshi", "Thomas", "Khan", "Singh", "Reddy", "Das")
+
+STAFF = (
+    ("Anita Rao (admin)", "admin@demo.dtech.in", Role.ADMIN),
+    ("Sunil Mehta (support)", "support@demo.dtech.in", Role.SUPPORT),
+)
+
+# Demo customers and the connections (region, index within the region) each can see.
+CUSTOMERS = (
+    ("Asha Patil", "9876500001", "asha@demo.dtech.in", (("Pune", 0), ("Pune", 1), ("Kochi", 0))),
+    ("Ravi Kumar", "9876500002", "ravi@demo.dtech.in", (("Delhi", 0), ("Chennai", 0))),
+    ("Meena Iyer", "9876500003", None, (("Chennai", 1),)),
+)
+
+# Special meters that show what real data holds.
+ROLLOVER = ("Pune", 3)  # a four-digit register that passes 9999 during the demo
+REPLACED = ("Delhi", 7)  # a meter swapped for a new one ten months ago
+
+
+def consumer_number(region: Region, index: int) -> str:
+    return f"{region.prefix}{index + 1:08d}"
+
+
+def demo_mobile(region_index: int, index: int) -> str:
+    return f"+9170{region_index:02d}{index + 1:06d}"
+
+
+def seed(today: date | None = None) -> dict[str, int]:
+    """Create whatever of the demo is missing. Returns counts of what was created."""
+    today = today or date.today()  # noqa: DTZ011 - a local calendar date is what we want
+    created = {"tariff versions": len(import_bundled_tariffs())}
+    created["staff"] = sum(_ensure_user(name, password=DEMO_PASSWORD, email=email, role=role)
+                           for name, email, role in STAFF)
+    tariffs = {t.code: t for t in db.session.scalars(select(Tariff))}
+    created["connections"] = 0
+    for region_index, region in enumerate(REGIONS):
+        for index in range(CONNECTIONS_PER_REGION):
+            created["connections"] += _ensure_connection(region_index, region, index, tariffs[region.tariff_code],
+                                                         today)
+    created["customers"] = sum(_ensure_customer(*customer) for customer in CUSTOMERS)
+    return created
+
+
+def _ensure_user(name: str, password: str, email: str | None = None, mobile: str | None = None,
+                 role: Role = Role.CUSTOMER) -> int:
+    query = select(User).where(User.email == email) if email else select(User).where(User.mobile == f"+91{mobile}")
+    if db.session.scalar(query):
+        return 0
+    register_user(name, password, mobile=mobile, email=email, role=role)
+    return 1
+
+
+def _ensure_customer(name: str, mobile: str, email: str | None, connections) -> int:
+    created = _ensure_user(name, DEMO_PASSWORD, email=email, mobile=mobile)
+    user = db.session.scalar(select(User).where(User.mobile == f"+91{mobile}"))
+    regions = {r.name: r for r in REGIONS}
+    for region_name, index in connections:
+        number = consumer_number(regions[region_name], index)
+        account = db.session.scalar(select(Account).where(Account.consumer_number == number))
+        linked = db.session.scalar(select(AccountLink).where(AccountLink.user_id == user.id,
+                                                             AccountLink.account_id == account.id))
+        if not linked:
+            db.session.add(AccountLink(user_id=user.id, account_id=account.id, linked_by=LinkFactor.STAFF))
+    db.session.flush()
+    return created
+
+
+def _ensure_connection(region_index: int, region: Region, index: int, tariff: Tariff, today: date) -> int:
+    number = consumer_number(region, index)
+    if db.session.scalar(select(Account.id).where(Account.consumer_number == number)):
+        return 0
+    rng = random.Random(number)
+    load = Decimal(rng.choice(["1", "2", "3", "3", "4", "5", "7.5"]))
+    account = Account(
+        consumer_number=number,
+        holder_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        address=f"{rng.randint(1, 250)}, {rng.choice(('Shanti', 'Ganga', 'Lotus', 'Sai'))} "
+                f"{rng.choice(('Apartments', 'Nagar', 'Residency', 'Colony'))}, "
+                f"{rng.choice(region.localities)}, {region.name}",
+        region=region.name,
+        category=region.category,
+        tariff_id=tariff.id,
+        sanctioned_load_kw=load,
+        phase=Phase.THREE if load > 5 else Phase.SINGLE,
+        billing_cycle=region.cycle,
+        cycle_offset=index % 2 if region.cycle is BillingCycle.BIMONTHLY else 0,
+        registered_mobile=demo_mobile(region_index, index),
+        subsidy_opted=rng.random() < 0.6,
+        bpl=rng.random() < 0.05,
+        paperless=rng.random() < 0.3,
+        status=AccountStatus.ACTIVE,
+        connected_on=today - timedelta(days=365 * rng.randint(3, 15)),
+    )
+    db.session.add(account)
+    db.session.flush()
+    _add_meters_and_readings(account, (region.name, index), rng, today)
+    return 1
+
+
+def _read_dates(account: Account, today: date) -> list[date]:
+    """Reading days over the last 24 months: monthly, or every other month for bimonthly connections."""
+    step = 1 if account.billing_cycle is BillingCycle.MONTHLY else 2
+    day = 3 + account.id % 7
+    dates = []
+    for back in range(MONTHS_OF_READINGS, -1, -1):
+        month_index = today.year * 12 + today.month - 1 - back
+        year, month = divmod(month_index, 12)
+        if step == 2 and (month + 1) % 2 != account.cycle_offset:
+            continue
+        read_on = date(year, month + 1, day)
+        if read_on <= today:
+            dates.append(read_on)
+    return dates
+
+
+def _monthly_use(rng: random.Random, base: float, read_on: date) -> Decimal:
+    """Units used in the month before `read_on`: a base, a summer peak (April–June), some noise."""
+    summer = 1 + 0.45 * max(0.0, math.cos((read_on.month - 5) / 12 * 2 * math.pi))
+    return Decimal(str(round(base * summer * rng.uniform(0.85, 1.15), 1)))
+
+
+def _add_meters_and_readings(account: Account, key: tuple[str, int], rng: random.Random, today: date) -> None:
+    dates = _read_dates(account, today)
+    digits = 4 if key == ROLLOVER else 5
+    start = Decimal("9100") if key == ROLLOVER else Decimal(rng.randint(1000, 40000))
+    meter = Meter(account_id=account.id, serial=f"M{account.consumer_number}", digits=digits,
+                  installed_on=dates[0] - timedelta(days=400))
+    db.session.add(meter)
+    db.session.flush()
+    base = rng.uniform(60, 380)
+    months_per_read = 1 if account.billing_cycle is BillingCycle.MONTHLY else 2
+    replace_on = dates[-10] if key == REPLACED else None
+    value = start
+    readings = [_reading(meter, dates[0], value, ReadingSource.METER_READER)]
+    for read_on in dates[1:]:
+        used = sum((_monthly_use(rng, base, read_on) for _ in range(months_per_read)), Decimal(0))
+        if read_on == replace_on:
+            meter, value = _replace_meter(account, meter, value, read_on, readings, rng)
+        value += used
+        rolled = value >= meter.rollover_at
+        if rolled:
+            value -= meter.rollover_at
+        estimated = rng.random() < 0.04
+        source = ReadingSource.ESTIMATED if estimated else ReadingSource.METER_READER
+        readings.append(_reading(meter, read_on, value, source, rollover=rolled))
+    db.session.add_all(readings)
+
+
+def _replace_meter(account, old: Meter, value: Decimal, on: date, readings: list, rng) -> tuple[Meter, Decimal]:
+    """The old meter's final reading and a new meter starting from a small register value."""
+    final = value + Decimal(str(round(rng.uniform(20, 60), 1)))
+    readings.append(_reading(old, on, final, ReadingSource.METER_READER))
+    old.removed_on = on
+    new = Meter(account_id=account.id, serial=f"N{account.consumer_number}", digits=6, installed_on=on)
+    db.session.add(new)
+    db.session.flush()
+    readings.append(_reading(new, on, Decimal("0"), ReadingSource.METER_READER))
+    return new, Decimal("0")
+
+
+def _reading(meter: Meter, read_on: date, value: Decimal, source: ReadingSource, rollover: bool = False) -> Reading:
+    return Reading(meter_id=meter.id, read_on=read_on, value=value.quantize(Decimal("0.001")), source=source,
+                   status=ReadingStatus.ACCEPTED, rollover=rollover)
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(who, login, password) for the README and `make run`."""
+    logins = [(role.value, email, DEMO_PASSWORD) for _name, email, role in STAFF]
+    logins += [(f"customer {name}", mobile, DEMO_PASSWORD) for name, mobile, _email, _c in CUSTOMERS]
+    return logins

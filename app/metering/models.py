@@ -1,0 +1,62 @@
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Units, UTCDateTime, enum_type, utcnow
+from app.extensions import db
+
+
+class Meter(db.Model):
+    """A physical meter; a connection has one at a time, replacements keep the old row."""
+
+    __tablename__ = "meters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(30), unique=True)
+    digits: Mapped[int] = mapped_column(default=5)  # the register rolls over to zero after 10**digits - 1
+    multiplying_factor: Mapped[Decimal] = mapped_column(Numeric(8, 3), default=Decimal("1"))
+    installed_on: Mapped[date]
+    removed_on: Mapped[date | None]
+
+    @property
+    def rollover_at(self) -> Decimal:
+        return Decimal(10) ** self.digits
+
+
+class ReadingSource(StrEnum):
+    METER_READER = "meter_reader"
+    SELF = "self"  # submitted by the customer with a photo
+    SMART = "smart"  # imported from a smart meter
+    ESTIMATED = "estimated"
+
+
+class ReadingStatus(StrEnum):
+    ACCEPTED = "accepted"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+
+
+class Reading(db.Model):
+    """A cumulative register value on a date."""
+
+    __tablename__ = "readings"
+    __table_args__ = (Index("ix_readings_meter_date", "meter_id", "read_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    read_on: Mapped[date]
+    value: Mapped[Decimal] = mapped_column(Units)
+    source: Mapped[ReadingSource] = mapped_column(enum_type(ReadingSource))
+    status: Mapped[ReadingStatus] = mapped_column(enum_type(ReadingStatus), index=True)
+    rollover: Mapped[bool] = mapped_column(default=False)  # the register passed zero since the last one
+    photo_path: Mapped[str | None] = mapped_column(String(255))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    # A reading sent from an offline queue carries a key, so a retry never records it twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

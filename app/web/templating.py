@@ -1,0 +1,44 @@
+"""Template helpers: money and date filters, cache-busted static URLs, htmx-aware rendering."""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import current_app, request, url_for
+from flask_babel import get_locale
+from jinja2_fragments.flask import render_block
+
+from app.i18n import indian_date, inr
+
+
+@cache
+def _file_version(static_folder: str, filename: str) -> str:
+    return hashlib.sha256((Path(static_folder) / filename).read_bytes()).hexdigest()[:10]
+
+
+def static_url(filename: str) -> str:
+    """A URL that changes when the file does, so browsers may cache static files for a year."""
+    version = _file_version(current_app.static_folder, filename)
+    return url_for("static", filename=filename, v=version)
+
+
+def is_htmx_fragment_request() -> bool:
+    """htmx wants only a fragment, except when it restores history (then it needs the whole page)."""
+    return "HX-Request" in request.headers and "HX-History-Restore-Request" not in request.headers
+
+
+def render(template: str, fragment: str | None = None, **context) -> str:
+    """Render a page, or only its block `fragment` when htmx asks for it."""
+    from flask import render_template
+
+    if fragment and is_htmx_fragment_request():
+        return render_block(template, fragment, **context)
+    return render_template(template, **context)
+
+
+def register_template_helpers(app) -> None:
+    app.jinja_env.filters["inr"] = inr
+    app.jinja_env.filters["indian_date"] = indian_date
+    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["utility_name"] = app.config["UTILITY_NAME"]
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -1,0 +1,137 @@
+"""Configuration, read from the environment.
+
+Development generates its own secret into instance/; Production refuses to start without one.
+No secret has a default in this file.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("DTECH_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration we may run with."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(name: str) -> str:
+    """A secret kept in instance/<name>, created on first use (development only)."""
+    path = INSTANCE_DIR / name
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the psycopg 3 driver named."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings common to every environment. Values from the environment are read when it is created."""
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; a slow form must not fail
+
+    BABEL_DEFAULT_LOCALE = "en_IN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Kolkata"
+    LANGUAGES = ("en_IN", "hi_IN")
+
+    PASSWORD_RESET_TTL = timedelta(minutes=30)
+
+    # Throttles: (attempts, window). Counted in the database so they hold across workers.
+    LOGIN_LIMIT_PER_ACCOUNT = (5, timedelta(minutes=15))
+    LOGIN_LIMIT_PER_IP = (30, timedelta(minutes=15))
+    LINK_LIMIT_PER_USER = (5, timedelta(hours=1))
+    RESET_LIMIT_PER_IP = (10, timedelta(hours=1))
+
+    def __init__(self) -> None:
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+            url = sqlite_url(INSTANCE_DIR / "dtech.sqlite3")
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
+        # Where messages (password reset links, later SMS alerts) go: "console" or "module:Class".
+        self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
+        self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
+        self.WORKER_INTERVAL_SECONDS = int(os.environ.get("DTECH_WORKER_INTERVAL", "60"))
+
+
+class DevelopmentConfig(Config):
+    DEMO_DATA_ALLOWED = True
+    DEBUG = False  # the debugger is never on by default; set FLASK_DEBUG=1 to opt in
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+
+
+class TestingConfig(Config):
+    __test__ = False  # not a pytest test class, despite the name
+    TESTING = True
+    DEMO_DATA_ALLOWED = True
+    WTF_CSRF_ENABLED = False  # the CSRF tests switch it back on
+    PASSWORD_HASH_FAST = True  # argon2 with small parameters, so the suite stays quick
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.MESSAGE_SENDER = "memory"
+        self.SECRET_KEY = secrets.token_urlsafe(32)
+        url = os.environ.get("TEST_DATABASE_URL")
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url) if url else "sqlite://"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production.")
+        if "DATABASE_URL" not in os.environ:
+            raise ConfigError("DATABASE_URL must be set in production.")
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool("DTECH_ALLOW_SQLITE"):
+            raise ConfigError("Production runs on PostgreSQL; set DTECH_ALLOW_SQLITE=1 to allow SQLite.")
+        if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):
+            raise ConfigError("Set DTECH_MESSAGE_SENDER to a real SMS or email sender in production.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env(name: str | None = None) -> Config:
+    name = name or os.environ.get("DTECH_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"DTECH_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

@@ -1,0 +1,109 @@
+"""Fixtures: an app on SQLite (default) or on PostgreSQL (TEST_DATABASE_URL), a clean database per test,
+a test client, `login_as(role)`, and the message outbox."""
+
+import os
+
+import psycopg
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from config import TestingConfig, normalise_database_url, sqlite_url
+from tests import factories
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the test database if it does not exist yet (connecting to the server's `postgres` db)."""
+    parsed = make_url(url)
+    admin_dsn = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def test_database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = normalise_database_url(url)
+        ensure_postgres_database(url)
+        return url
+    # A file, not :memory:, so the browser tests' server thread sees the same database.
+    return sqlite_url(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in its own app context (a fresh `g` and database session), as in production,
+    not in the test's context; afterwards the test's session ends its transaction to see what it wrote."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.commit()
+        return response
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = test_database_url(tmp_path_factory)
+    app = create_app(config, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
+    app.test_client_class = RequestIsolatingClient
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    """Each test runs inside an app context and leaves an empty database behind."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        _empty_all_tables()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    from app.notifications.senders import message_sender
+
+    sender = message_sender()
+    sender.outbox.clear()
+    return sender.outbox
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as("admin") → a new user of that role, signed in on `client`."""
+
+    def login(role: str = "customer", **fields):
+        user = factories.make_user(role=role, **fields)
+        db.session.commit()
+        response = client.post("/login", data={"login": user.email or user.mobile, "password": factories.PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login

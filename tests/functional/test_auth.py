@@ -1,0 +1,283 @@
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.auth.models import PasswordResetToken, Role, ThrottleEvent, User
+from app.db import utcnow
+from app.extensions import db
+from tests import factories
+
+GOOD_PASSWORD = "monsoon-meter-42"
+
+
+def register(client, **fields):
+    data = {"name": "Asha Patil", "mobile": "", "email": "", "password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD}
+    return client.post("/register", data={**data, **fields})
+
+
+def login(client, login, password=factories.PASSWORD, **environ):  # environ: e.g. REMOTE_ADDR
+    return client.post("/login", data={"login": login, "password": password}, environ_base=environ)
+
+
+def signed_in(client) -> bool:
+    return client.get("/connections").status_code == 200
+
+
+# --- registration
+
+
+def test_register_with_mobile_then_sign_in_with_it(client):
+    response = register(client, mobile="+91 98765 43210")
+    assert response.status_code == 302 and response.headers["Location"] == "/connections/link"
+    user = db.session.scalar(select(User))
+    assert user.mobile == "+919876543210" and user.email is None and user.role is Role.CUSTOMER
+    assert user.password_hash.startswith("$argon2id$")
+    client.post("/logout")
+    assert login(client, "09876543210", GOOD_PASSWORD).status_code == 302
+    assert signed_in(client)
+
+
+def test_register_with_email_only(client):
+    assert register(client, email="Asha@Example.com").status_code == 302
+    assert db.session.scalar(select(User.email)) == "asha@example.com"
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({}, "Give a mobile number or an email address."),
+    ({"mobile": "12345"}, "Enter a 10-digit Indian mobile number"),
+    ({"email": "asha@"}, "Enter an email address"),
+    ({"mobile": "9876543210", "password": "short", "confirm": "short"}, "Use at least 8 characters."),
+    ({"mobile": "9876543210", "password": "iloveyou1", "confirm": "iloveyou1"}, "too common"),
+    ({"mobile": "9876543210", "confirm": "something-else"}, "The two passwords differ."),
+])
+def test_registration_refuses_bad_input_with_a_clear_message(client, fields, message):
+    response = register(client, **fields)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(User)) is None
+
+
+def test_registering_a_mobile_twice_is_refused(client):
+    factories.make_user(mobile="+919876543210")
+    db.session.commit()
+    response = register(client, mobile="9876543210")
+    assert response.status_code == 422
+    assert "already registered" in response.get_data(as_text=True)
+
+
+# --- signing in
+
+
+def test_sign_in_by_email_and_by_mobile(client):
+    factories.make_user(email="ravi@example.com", mobile="+919811111111")
+    db.session.commit()
+    assert login(client, "RAVI@example.com").status_code == 302
+    client.post("/logout")
+    assert login(client, "+91 98111 11111").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    wrong_password = login(client, "9811111111", "not-the-password")
+    unknown_user = login(client, "9822222222", "not-the-password")
+    for response in (wrong_password, unknown_user):
+        assert response.status_code == 422
+        assert "The mobile number, email or password is not right." in response.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+def test_sign_in_redirects_only_to_local_pages(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    response = client.post("/login?next=//evil.example/x", data={"login": "9811111111",
+                                                                   "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/"
+    client.post("/logout")
+    response = client.post("/login?next=/connections", data={"login": "9811111111",
+                                                              "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/connections"
+
+
+def test_account_locks_after_five_failures_and_says_when_to_retry(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    for _ in range(5):
+        assert login(client, "9811111111", "wrong-password").status_code == 422
+    locked = login(client, "9811111111")  # even the right password is refused while locked
+    assert locked.status_code == 422
+    assert re.search(r"Too many failed attempts. Try again after \d\d:\d\d", locked.get_data(as_text=True))
+    assert not signed_in(client)
+
+
+def test_lock_expires_after_the_window(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    for _ in range(5):
+        login(client, "9811111111", "wrong-password")
+    assert "Too many failed attempts" in login(client, "9811111111").get_data(as_text=True)
+    db.session.execute(update(ThrottleEvent).values(created_at=utcnow() - timedelta(minutes=16)))
+    db.session.commit()
+    assert login(client, "9811111111").status_code == 302
+
+
+def test_success_clears_the_account_failures(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    for _ in range(4):
+        login(client, "9811111111", "wrong-password")
+    assert login(client, "9811111111").status_code == 302
+    client.post("/logout")
+    for _ in range(4):
+        login(client, "9811111111", "wrong-password")
+    assert login(client, "9811111111").status_code == 302
+
+
+def test_one_ip_trying_many_accounts_is_throttled(client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    for n in range(30):
+        login(client, f"98000000{n:02d}", "guess-password", REMOTE_ADDR="203.0.113.9")
+    response = login(client, "9811111111", REMOTE_ADDR="203.0.113.9")
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert login(client, "9811111111", REMOTE_ADDR="203.0.113.10").status_code == 302
+
+
+def test_throttle_counts_live_in_the_database_not_in_a_worker(client):
+    login(client, "9811111111", "wrong-password")
+    assert db.session.scalar(select(ThrottleEvent.scope).where(ThrottleEvent.scope == "login")) == "login"
+    stored = db.session.scalars(select(ThrottleEvent.key_hash)).all()
+    assert all(len(k) == 64 and "981111" not in k for k in stored)  # hashed, no phone numbers
+
+
+# --- sessions
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(app, client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    login(client, "9811111111")
+    copied = client.get_cookie("session").value
+    client.post("/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/connections").status_code == 302
+
+
+def test_logout_needs_a_post(client, login_as):
+    login_as("customer")
+    assert client.get("/logout").status_code == 405
+    assert signed_in(client)
+
+
+def test_change_password_signs_out_other_devices(app, client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    other_device = app.test_client()
+    login(other_device, "9811111111")
+    login(client, "9811111111")
+    wrong = client.post("/password", data={"current": "nope-nope", "password": GOOD_PASSWORD,
+                                           "confirm": GOOD_PASSWORD})
+    assert "Your current password is not right." in wrong.get_data(as_text=True)
+    ok = client.post("/password", data={"current": factories.PASSWORD, "password": GOOD_PASSWORD,
+                                        "confirm": GOOD_PASSWORD})
+    assert ok.status_code == 302
+    assert signed_in(client)
+    assert not signed_in(other_device)
+    client.post("/logout")
+    assert login(client, "9811111111", GOOD_PASSWORD).status_code == 302
+
+
+# --- password reset
+
+
+def reset_link(outbox) -> str:
+    match = re.search(r"http://localhost(/reset/[\w-]+)", outbox[-1].body)
+    assert match, outbox[-1].body
+    return match.group(1)
+
+
+def test_password_reset_by_mobile_works_once(client, outbox):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    response = client.post("/forgot", data={"login": "98111 11111"})
+    assert response.status_code == 302
+    assert len(outbox) == 1 and outbox[0].to == "+919811111111"
+    path = reset_link(outbox)
+    assert db.session.scalar(select(PasswordResetToken.token_hash)) not in path  # only a hash is stored
+
+    assert client.get(path).status_code == 200
+    done = client.post(path, data={"password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    assert login(client, "9811111111", GOOD_PASSWORD).status_code == 302
+    client.post("/logout")
+
+    again = client.post(path, data={"password": "another-good-one", "confirm": "another-good-one"})
+    assert again.headers["Location"] == "/forgot"
+    assert login(client, "9811111111", "another-good-one").status_code == 422
+
+
+def test_password_reset_by_email_goes_to_the_email(client, outbox):
+    factories.make_user(email="ravi@example.com", mobile="+919811111111")
+    db.session.commit()
+    client.post("/forgot", data={"login": "ravi@example.com"})
+    assert outbox[-1].to == "ravi@example.com"
+
+
+def test_expired_reset_link_is_refused(client, outbox):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    client.post("/forgot", data={"login": "9811111111"})
+    path = reset_link(outbox)
+    db.session.execute(update(PasswordResetToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert client.get(path).headers["Location"] == "/forgot"
+    response = client.post(path, data={"password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD})
+    assert response.headers["Location"] == "/forgot"
+    assert login(client, "9811111111", GOOD_PASSWORD).status_code == 422
+
+
+def test_a_new_password_voids_the_other_reset_links(client, outbox):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    client.post("/forgot", data={"login": "9811111111"})
+    first = reset_link(outbox)
+    client.post("/forgot", data={"login": "9811111111"})
+    second = reset_link(outbox)
+    client.post(second, data={"password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD})
+    assert client.get(first).headers["Location"] == "/forgot"
+
+
+def test_reset_request_for_an_unknown_login_looks_the_same_and_sends_nothing(client, outbox):
+    response = client.post("/forgot", data={"login": "9899999999"}, follow_redirects=True)
+    assert "If that number or email is registered" in response.get_data(as_text=True)
+    assert outbox == []
+
+
+def test_reset_requests_are_throttled_per_ip(client, outbox):
+    for _ in range(10):
+        client.post("/forgot", data={"login": "9899999999"})
+    assert client.post("/forgot", data={"login": "9899999999"}).status_code == 429
+
+
+# --- CSRF
+
+
+def test_every_form_post_needs_the_csrf_token(app, client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = login(client, "9811111111")
+        assert refused.status_code == 400
+        assert "This form has expired" in refused.get_data(as_text=True)
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert f'"X-CSRFToken": "{token}"' in page  # htmx sends it as a header on every request
+        accepted = client.post("/login", data={"login": "9811111111", "password": factories.PASSWORD,
+                                               "csrf_token": token})
+        assert accepted.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

@@ -1,0 +1,103 @@
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Account, AccountLink, BillingCycle
+from app.auth.models import PasswordResetToken, Role, ThrottleEvent, User
+from app.billing.models import TariffVersion
+from app.db import utcnow
+from app.extensions import db
+from app.metering.models import Meter, Reading, ReadingSource
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "200 connections" in first.output and "9876500001" in first.output
+    snapshot = {m.__name__: count(m) for m in (Account, Meter, Reading, User, AccountLink, TariffVersion)}
+
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0 and "0 connections" in second.output
+    assert {m.__name__: count(m) for m in (Account, Meter, Reading, User, AccountLink, TariffVersion)} == snapshot
+
+    assert snapshot["Account"] == 200 and snapshot["TariffVersion"] == 4
+    assert count(Account, Account.billing_cycle == BillingCycle.MONTHLY) == 100
+    assert count(Account, Account.billing_cycle == BillingCycle.BIMONTHLY) == 100
+    assert len(db.session.scalars(select(Account.region).distinct()).all()) == 4
+    assert count(Reading, Reading.source == ReadingSource.ESTIMATED) > 20
+    assert count(Reading, Reading.rollover.is_(True)) == 1
+    assert count(Meter, Meter.removed_on.is_not(None)) == 1
+    assert snapshot["Meter"] == 201
+    span = db.session.execute(select(func.min(Reading.read_on), func.max(Reading.read_on))).one()
+    assert (span[1] - span[0]).days >= 700  # 24 months of readings
+    roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    assert roles[Role.ADMIN] == 1 and roles[Role.SUPPORT] == 1 and roles[Role.CUSTOMER] == 3
+    asha = db.session.scalar(select(User).where(User.mobile == "+919876500001"))
+    assert count(AccountLink, AccountLink.user_id == asha.id) == 3
+
+
+def test_demo_logins_work(app, client):
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    response = client.post("/login", data={"login": "9876500001", "password": "bijli-demo-2026"})
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Namaste, Asha Patil" in page
+    for number in ("170000000001", "170000000002", "115500000001"):  # her home, her shop, her parents' house
+        assert number in page
+
+
+def test_demo_seed_if_empty_leaves_a_used_database_alone(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "seed"])
+    result = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert "skipped" in result.output
+
+
+def test_demo_seed_is_refused_where_demo_data_is_not_allowed(app):
+    app.config["DEMO_DATA_ALLOWED"] = False
+    try:
+        result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    finally:
+        app.config["DEMO_DATA_ALLOWED"] = True
+    assert result.exit_code != 0 and "refused" in result.output
+    assert count(Account) == 0
+
+
+def test_create_admin(app, client):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create-admin", "--name", "Chief", "--email", "chief@example.com",
+                                 "--password", "a-strong-admin-pass"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(User.role).where(User.email == "chief@example.com")) is Role.ADMIN
+    client.post("/login", data={"login": "chief@example.com", "password": "a-strong-admin-pass"})
+    assert client.get("/styleguide").status_code == 200
+
+    weak = runner.invoke(args=["users", "create-admin", "--name", "X", "--email", "x@example.com",
+                               "--password", "password1"])
+    assert weak.exit_code != 0 and "too common" in weak.output
+    twice = runner.invoke(args=["users", "create-admin", "--name", "Chief", "--email", "chief@example.com",
+                                "--password", "a-strong-admin-pass"])
+    assert twice.exit_code != 0 and "already registered" in twice.output
+
+
+def test_jobs_prune_old_security_records(app):
+    from tests import factories
+
+    user = factories.make_user()
+    old, fresh = utcnow() - timedelta(days=2), utcnow()
+    db.session.add_all([
+        ThrottleEvent(scope="login", key_hash="a" * 64, created_at=old),
+        ThrottleEvent(scope="login", key_hash="b" * 64, created_at=fresh),
+        PasswordResetToken(user_id=user.id, token_hash="c" * 64, expires_at=old),
+        PasswordResetToken(user_id=user.id, token_hash="d" * 64, expires_at=fresh + timedelta(minutes=30)),
+    ])
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["jobs", "run"])
+    assert result.exit_code == 0
+    assert db.session.scalars(select(ThrottleEvent.key_hash)).all() == ["b" * 64]
+    assert db.session.scalars(select(PasswordResetToken.token_hash)).all() == ["d" * 64]

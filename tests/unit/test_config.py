@@ -1,0 +1,53 @@
+import pytest
+
+from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from_env, normalise_database_url
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        ProductionConfig()
+    monkeypatch.setenv("SECRET_KEY", "too-short")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        ProductionConfig()
+
+
+def test_production_refuses_sqlite_unless_allowed(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/prod.sqlite3")
+    monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    with pytest.raises(ConfigError, match="SQLite"):
+        ProductionConfig()
+    monkeypatch.setenv("DTECH_ALLOW_SQLITE", "1")
+    assert ProductionConfig().SECRET_KEY == "x" * 40
+
+
+def test_production_refuses_the_console_message_sender(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.delenv("DTECH_MESSAGE_SENDER", raising=False)
+    with pytest.raises(ConfigError, match="SENDER"):
+        ProductionConfig()
+
+
+def test_development_generates_its_secret_into_the_instance_folder(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    first = DevelopmentConfig().SECRET_KEY
+    assert len(first) >= 48
+    assert (tmp_path / "secret_key").read_text().strip() == first
+    assert first == DevelopmentConfig().SECRET_KEY  # kept, not regenerated
+
+
+def test_unknown_environment_name_is_an_error():
+    with pytest.raises(ConfigError):
+        config_from_env("staging-typo")
+
+
+def test_postgres_urls_get_the_psycopg3_driver():
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("sqlite:///x") == "sqlite:///x"
