@@ -71,9 +71,7 @@ class ParamAssignmentType(click.ParamType):
 
     name = "NAME=VALUE"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[str, Decimal]:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Decimal]:
         if isinstance(value, tuple):
             return value
         name, _, number = value.partition("=")
@@ -159,9 +157,7 @@ def quote_command(
         result = quote(tariff, inp)
     except TariffError as error:
         raise click.ClickException("\n".join(_as_options(problem) for problem in error.problems)) from None
-    click.echo(
-        json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json else render(tariff, result)
-    )
+    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json else render(tariff, result))
 
 
 def render(tariff: Tariff, result: Quote) -> str:
@@ -190,9 +186,7 @@ def render(tariff: Tariff, result: Quote) -> str:
 
 
 @tariff_cli.command("validate")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
     """Check tariff FILES against dtech-tariff/1; exit non-zero if any is invalid."""
     invalid = 0

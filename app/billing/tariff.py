@@ -274,16 +274,12 @@ class QuoteInput:
         put("flags", frozenset(self.flags))
         put(
             "params",
-            MappingProxyType(
-                {name: _input_decimal(value, f"params.{name}") for name, value in self.params.items()}
-            ),
+            MappingProxyType({name: _input_decimal(value, f"params.{name}") for name, value in self.params.items()}),
         )
         self._check_period()
 
     def _check_period(self) -> None:
-        if self.days is not None and (
-            not isinstance(self.days, int) or isinstance(self.days, bool) or self.days < 1
-        ):
+        if self.days is not None and (not isinstance(self.days, int) or isinstance(self.days, bool) or self.days < 1):
             _fail("days", f"must be a whole number of at least 1, not {self.days!r}")
         first = _plain_date(self.period_from, "period_from")
         last = _plain_date(self.period_to, "period_to")
@@ -326,8 +322,7 @@ class Line:
             "label": self.label,
             "amount": _money_text(self.amount, quantum),
             "details": [
-                {"quantity": _text(d.quantity), "rate": _text(d.rate), "amount": _text(d.amount)}
-                for d in self.details
+                {"quantity": _text(d.quantity), "rate": _text(d.rate), "amount": _text(d.amount)} for d in self.details
             ],
         }
 
@@ -648,10 +643,7 @@ def _check_given_params(tariff: Tariff, params: Mapping[str, Decimal]) -> None:
     if unknown:
         known = ", ".join(sorted(tariff.param_names)) or "none"
         raise TariffError(
-            *(
-                f"params.{name}: not a parameter of tariff {tariff.code} (its parameters: {known})"
-                for name in unknown
-            )
+            *(f"params.{name}: not a parameter of tariff {tariff.code} (its parameters: {known})" for name in unknown)
         )
 
 
@@ -777,9 +769,7 @@ def _check_given_params_of_any(tariffs: list[Tariff], params: Mapping[str, Any])
     known = frozenset().union(*(tariff.param_names for tariff in tariffs))
     unknown = sorted(set(params) - known)
     if unknown:
-        raise TariffError(
-            *(f"params.{name}: not a parameter of any version of {tariffs[0].code}" for name in unknown)
-        )
+        raise TariffError(*(f"params.{name}: not a parameter of any version of {tariffs[0].code}" for name in unknown))
 
 
 def _check_contiguous(inputs: list[QuoteInput]) -> None:
@@ -824,11 +814,7 @@ def _keys(raw: Any, path: str, required: Sequence[str] = (), optional: Sequence[
     if not isinstance(raw, dict):
         _fail(path or "document", "must be an object")
     allowed = (*required, *optional)
-    problems = [
-        f"{_join(path, key)}: unknown key (allowed: {', '.join(allowed)})"
-        for key in raw
-        if key not in allowed
-    ]
+    problems = [f"{_join(path, key)}: unknown key (allowed: {', '.join(allowed)})" for key in raw if key not in allowed]
     problems += [f"{_join(path, key)}: required" for key in required if key not in raw]
     if problems:
         raise TariffError(*problems)
@@ -1049,9 +1035,7 @@ def _component(raw: Any, path: str, earlier: frozenset[str]) -> Component:
     if not isinstance(kind, str) or kind not in _COMPONENT_TYPES:
         _fail(
             f"{path}.type",
-            "required"
-            if "type" not in raw
-            else f"must be one of {', '.join(_COMPONENT_TYPES)}: {_show(kind)}",
+            "required" if "type" not in raw else f"must be one of {', '.join(_COMPONENT_TYPES)}: {_show(kind)}",
         )
     read, required, optional = _COMPONENT_TYPES[kind]
     if "scaled" in raw and not ("scaled" in optional and (kind != "percent" or "cap" in raw)):
