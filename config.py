@@ -78,6 +78,9 @@ class Config:
         self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
         self.WORKER_INTERVAL_SECONDS = int(os.environ.get("DTECH_WORKER_INTERVAL", "60"))
+        # The UPI collection account (VPA) and the name customers' UPI apps show for it.
+        self.UPI_VPA = os.environ.get("DTECH_UPI_VPA", "dtechpower@upi")
+        self.UPI_PAYEE_NAME = os.environ.get("DTECH_UPI_PAYEE_NAME", self.UTILITY_NAME)
 
 
 class DevelopmentConfig(Config):

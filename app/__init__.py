@@ -59,11 +59,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
-    from app.billing.cli import tariff_cli
+    from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
 
-    for group in (users_cli, tariff_cli, demo_cli, jobs_cli):
+    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
 
 

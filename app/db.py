@@ -1,8 +1,9 @@
 """The database layer's shared pieces: declarative base, naming convention, column types, SQLite set-up."""
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
 from sqlalchemy import Enum as SAEnum
@@ -86,3 +87,11 @@ def enum_type(enum_cls) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+INDIA = ZoneInfo("Asia/Kolkata")
+
+
+def today_in_india() -> date:
+    """Bills, due dates and reminders follow the Indian calendar day, not UTC's."""
+    return datetime.now(INDIA).date()

@@ -83,6 +83,7 @@ def make_bill(account: Account, total_due, period_start: date = date(2026, 10, 1
         units=Decimal("100"), current_charges=total, previous_balance=Decimal("0"),
         payments_since=Decimal("0"), late_fee=Decimal("0"), total_due=total,
     )
+    defaults["cycle"] = f"{defaults['period_end']:%Y-%m}"
     bill = Bill(account_id=account.id, period_start=period_start, **{**defaults, **fields})
     db.session.add(bill)
     db.session.flush()

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
+from app.billing.bills import BillCorrectionError, cancel_bill, revise_bill
+from app.billing.compose import Cycle
+from app.billing.models import Bill
+from app.billing.runs import CHUNK_SIZE, run_bills
+from app.billing.services import TariffImportError, find_version, import_tariff, set_monthly_param
 from app.billing.tariff import (
     NAME,
     NUMBER,
@@ -27,6 +34,7 @@ from app.billing.tariff import (
     parse_tariff,
     quote,
 )
+from app.extensions import db
 
 # QuoteInput names its fields; on the command line the user knows them as options.
 _OPTIONS = {
@@ -200,3 +208,112 @@ def validate_command(files: tuple[Path, ...]) -> None:
             click.echo(f"{path}: OK ({tariff.code}, effective {tariff.effective_from})")
     if invalid:
         raise click.ClickException(f"{invalid} of {len(files)} files do not validate")
+
+
+# --- Commands on the database (they need the app: `flask --app wsgi tariff import …`).
+
+
+@tariff_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(files: tuple[Path, ...]) -> None:
+    """Store FILES as tariff versions. Bills already issued keep the version they used."""
+    for path in files:
+        read_tariff(path)  # validation errors name the place
+        try:
+            version = import_tariff(path.read_text(encoding="utf-8"))
+        except TariffImportError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{path}: {error}") from None
+        db.session.commit()
+        click.echo(f"{path}: {version.tariff.code} effective {version.effective_from} stored (version {version.id})")
+
+
+@tariff_cli.command("export")
+@click.argument("code")
+@click.option("--on", "on_day", type=IsoDateType(), help="The version in force on this day (default: the latest).")
+@with_appcontext
+def export_command(code: str, on_day: date | None) -> None:
+    """Print the stored document of tariff CODE exactly as it was imported."""
+    version = find_version(code, on_day)
+    if version is None:
+        raise click.ClickException(f"no version of tariff {code}" + (f" in force on {on_day}" if on_day else ""))
+    click.echo(version.document, nl=False)
+
+
+@tariff_cli.command("set-param")
+@click.argument("code")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.argument("assignments", nargs=-1, required=True, type=ParamAssignmentType())
+@with_appcontext
+def set_param_command(code: str, month: str, assignments: tuple[tuple[str, Decimal], ...]) -> None:
+    """Set monthly parameters of tariff CODE, e.g. `set-param MH-MSEDCL-LT1B --month 2026-11 fac_rate=0.35`."""
+    try:
+        first_day = Cycle.parse(month).first_day
+        for name, value in _params(assignments).items():
+            set_monthly_param(code, first_day, name, value)
+    except (ValueError, TariffImportError) as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{code} {month}: " + ", ".join(f"{n}={v}" for n, v in assignments))
+
+
+bills_cli = AppGroup("bills", help="Bill runs and bills.")
+
+
+@bills_cli.command("run")
+@click.option("--cycle", required=True, help="The billing cycle, YYYY-MM.")
+@click.option("--region", default=None, help="Only this region.")
+@click.option("--dry-run", is_flag=True, help="Compute and report; write nothing.")
+@click.option("--issued-on", type=IsoDateType(), default=None, help="Issue date (default: today in India).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=CHUNK_SIZE, show_default=True)
+def run_command(cycle: str, region: str | None, dry_run: bool, issued_on: date | None, chunk_size: int) -> None:
+    """Bill every connection due in CYCLE exactly once. Safe to run again, or after a crash."""
+    try:
+        parsed = Cycle.parse(cycle)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--cycle") from None
+    summary = run_bills(parsed, region=region, issued_on=issued_on, dry_run=dry_run, chunk_size=chunk_size)
+    verb = "would bill" if dry_run else "billed"
+    click.echo(f"{summary.cycle}: {verb} {summary.billed} of {summary.total} due connections, "
+               f"current charges {summary.amount}; {len(summary.errors)} could not be billed")
+    for account_id, reason in sorted(summary.errors.items())[:50]:
+        click.echo(f"  account {account_id}: {reason}")
+
+
+def _bill_by_number(number: str):
+    bill = db.session.scalar(select(Bill).where(Bill.number == number))
+    if bill is None:
+        raise click.ClickException(f"no bill {number}")
+    return bill
+
+
+@bills_cli.command("cancel")
+@click.argument("number")
+@click.option("--reason", required=True)
+@with_appcontext
+def cancel_command(number: str, reason: str) -> None:
+    """Cancel bill NUMBER with a credit note."""
+    try:
+        cancel_bill(_bill_by_number(number), reason)
+    except BillCorrectionError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{number} cancelled by a credit note")
+
+
+@bills_cli.command("revise")
+@click.argument("number")
+@click.option("--reason", required=True)
+@with_appcontext
+def revise_command(number: str, reason: str) -> None:
+    """Cancel bill NUMBER and issue its revision from the current readings and tariff."""
+    try:
+        revised = revise_bill(_bill_by_number(number), reason)
+    except BillCorrectionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{number} cancelled; revised bill {revised.number}: "
+               f"{revised.current_charges} for {revised.units} units")

@@ -91,12 +91,17 @@ class Bill(db.Model):
     """An issued bill. Never edited: a mistake is cancelled by a credit note and a revision is issued."""
 
     __tablename__ = "bills"
-    # One bill per account and period; a revision of it gets the next revision number.
-    __table_args__ = (UniqueConstraint("account_id", "period_start", "revision"),)
+    # One bill per account and cycle (and per period); a revision of it gets the next revision number.
+    __table_args__ = (
+        UniqueConstraint("account_id", "cycle", "revision"),
+        UniqueConstraint("account_id", "period_start", "revision"),
+        Index("ix_bills_cycle", "cycle"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(24), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    cycle: Mapped[str] = mapped_column(String(7))  # YYYY-MM of the bill run that issued it
     period_start: Mapped[date]
     period_end: Mapped[date]
     revision: Mapped[int] = mapped_column(default=0)
@@ -107,6 +112,8 @@ class Bill(db.Model):
     due_date: Mapped[date] = mapped_column(index=True)
     units: Mapped[Decimal] = mapped_column(Units)
     estimated: Mapped[bool] = mapped_column(default=False)
+    # Units that estimates charged beyond what the meter then recorded (≤ 0), taken off the next bills.
+    carried_units: Mapped[Decimal] = mapped_column(Units, default=Decimal(0))
     opening_reading_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"))
     closing_reading_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"))
     current_charges: Mapped[Decimal] = mapped_column(Money)

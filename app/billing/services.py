@@ -2,13 +2,14 @@
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
 from app import audit
 from app.billing import tariff as engine
-from app.billing.models import Tariff, TariffVersion
+from app.billing.models import Tariff, TariffParam, TariffVersion
 from app.extensions import db
 
 BUNDLED_TARIFFS = Path(__file__).with_name("tariffs")
@@ -58,3 +59,29 @@ def import_tariff(text: str, actor=None) -> TariffVersion:
 
 def import_bundled_tariffs() -> list[TariffVersion]:
     return [import_tariff(path.read_text()) for path in sorted(BUNDLED_TARIFFS.glob("*.json"))]
+
+
+def find_version(code: str, on_day: date | None = None) -> TariffVersion | None:
+    query = select(TariffVersion).join(Tariff).where(Tariff.code == code)
+    if on_day:
+        query = query.where(TariffVersion.effective_from <= on_day,
+                            (TariffVersion.effective_to.is_(None)) | (TariffVersion.effective_to >= on_day))
+    return db.session.scalar(query.order_by(TariffVersion.effective_from.desc()).limit(1))
+
+
+def set_monthly_param(code: str, month: date, name: str, value: Decimal, actor=None) -> TariffParam:
+    """Set (or correct) a tariff's parameter for one month. Bills already issued keep the amounts they had."""
+    tariff = db.session.scalar(select(Tariff).where(Tariff.code == code))
+    if tariff is None:
+        raise TariffImportError(f"no tariff {code}")
+    param = db.session.scalar(select(TariffParam).where(TariffParam.tariff_id == tariff.id,
+                                                        TariffParam.month == month, TariffParam.name == name))
+    if param is None:
+        param = TariffParam(tariff_id=tariff.id, month=month, name=name, value=value)
+        db.session.add(param)
+    else:
+        param.value = value
+    db.session.flush()
+    audit.record("tariff.param_set", param, {"code": code, "month": str(month), "name": name, "value": str(value)},
+                 actor=actor)
+    return param

@@ -25,6 +25,7 @@ from decimal import (
     localcontext,
 )
 from fractions import Fraction
+from functools import cached_property
 from itertools import pairwise
 from math import floor
 from types import MappingProxyType
@@ -193,12 +194,12 @@ class Tariff:
     payment_terms: PaymentTerms
     sources: tuple[str, ...] = field(repr=False)
 
-    @property
+    @cached_property
     def codes(self) -> tuple[str, ...]:
         """Component codes in order of first appearance (what `by_code` lists)."""
         return tuple(dict.fromkeys(component.code for component in self.components))
 
-    @property
+    @cached_property  # a bill run asks for every bill; the walk over the components is done once
     def param_names(self) -> frozenset[str]:
         """Parameters a bill may give: those the tariff declares or uses."""
         return frozenset(self.params) | frozenset(_params_used(self.components))

@@ -4,21 +4,29 @@ Every random choice comes from a generator seeded by the object's own number, so
 the same whether it is created on the first run or the fifth.
 """
 
+import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import Account, AccountLink, AccountStatus, BillingCycle, LinkFactor, Phase
 from app.auth.models import Role, User
 from app.auth.services import register_user
-from app.billing.models import Tariff
-from app.billing.services import import_bundled_tariffs
+from app.billing.compose import Cycle
+from app.billing.ledger import post
+from app.billing.models import Bill, LedgerKind, Tariff, TariffParam, TariffVersion
+from app.billing.runs import run_bills
+from app.billing.services import BUNDLED_TARIFFS, import_bundled_tariffs, import_tariff
+from app.db import INDIA
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+from app.payments.models import Payment, PaymentMethod, PaymentState
+
+DEMO_METHODS = (PaymentMethod.UPI, PaymentMethod.UPI, PaymentMethod.GATEWAY, PaymentMethod.CASH)
 
 DEMO_PASSWORD = "bijli-demo-2026"  # demo logins only; the demo refuses to run in production
 MONTHS_OF_READINGS = 24
@@ -89,7 +97,93 @@ def seed(today: date | None = None) -> dict[str, int]:
             created["connections"] += _ensure_connection(region_index, region, index, tariffs[region.tariff_code],
                                                          today)
     created["customers"] = sum(_ensure_customer(*customer) for customer in CUSTOMERS)
+    created["tariff versions"] += _ensure_demo_tariff_continuations()
+    _ensure_monthly_params(today)
+    created["bills"], created["payments"] = _ensure_bills_and_payments(today)
     return created
+
+
+def _ensure_demo_tariff_continuations() -> int:
+    """The bundled real tariffs end in 2024-25; the demo carries each one's rates forward from the day after,
+    marked as a demo continuation (not a published order), so 24 months of bills can be priced."""
+    created = 0
+    for path in sorted(BUNDLED_TARIFFS.glob("*.json")):
+        document = json.loads(path.read_text())
+        if not document.get("effective_to"):
+            continue
+        following = date.fromisoformat(document["effective_to"]) + timedelta(days=1)
+        document.update(name=f"{document['name']} (demo continuation)", effective_from=following.isoformat(),
+                        effective_to=None,
+                        sources=[f"DEMO ONLY: the rates of the order in force until {document['effective_to']} "
+                                 "carried forward; not a published tariff"])
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        before = db.session.scalar(select(func.count(TariffVersion.id)))
+        import_tariff(text)
+        created += db.session.scalar(select(func.count(TariffVersion.id))) - before
+    return created
+
+
+# Monthly parameters the demo's tariffs need (illustrative values, not published figures).
+DEMO_MONTHLY_PARAMS = {"DL-DERC-DOMESTIC": {"ppac_percent": "8.75", "pension_percent": "3.80"},
+                       "MH-MSEDCL-LT1B": {"fac_rate": "0.25"}}
+
+
+def _ensure_monthly_params(today: date) -> None:
+    tariffs = {t.code: t for t in db.session.scalars(select(Tariff))}
+    existing = set(db.session.execute(select(TariffParam.tariff_id, TariffParam.month, TariffParam.name)).all())
+    for months_back in range(MONTHS_OF_READINGS + 1):
+        month = Cycle(today.year, today.month).shifted(-months_back).first_day
+        for code, values in DEMO_MONTHLY_PARAMS.items():
+            for name, value in values.items():
+                if (tariffs[code].id, month, name) not in existing:
+                    db.session.add(TariffParam(tariff_id=tariffs[code].id, month=month, name=name,
+                                               value=Decimal(value)))
+    db.session.flush()
+
+
+def _ensure_bills_and_payments(today: date) -> tuple[int, int]:
+    """A bill run for each of the last 24 cycles, and after each the customers' payments: most pay on time,
+    some pay part, some pay late and a few not at all."""
+    first = Cycle(today.year, today.month).shifted(-(MONTHS_OF_READINGS - 1))
+    bills = payments = 0
+    for months in range(MONTHS_OF_READINGS):
+        cycle = first.shifted(months)
+        issued_on = cycle.day(12)
+        if issued_on > today:
+            break
+        bills += run_bills(cycle, issued_on=issued_on).billed
+        payments += _pay_demo_bills(cycle, today)
+        db.session.commit()
+    return bills, payments
+
+
+def _pay_demo_bills(cycle: Cycle, today: date) -> int:
+    paid = 0
+    bills = db.session.scalars(select(Bill).where(Bill.cycle == str(cycle), Bill.revision == 0)).all()
+    already = set(db.session.scalars(select(Payment.reference).where(Payment.reference.like("DEMO%"))))
+    for bill in bills:
+        reference = f"DEMO{bill.id:010d}"
+        rng = random.Random(reference)
+        habit = rng.random()
+        if bill.total_due <= 0 or reference in already or habit < 0.06:  # in credit, done, or never pays
+            continue
+        if habit < 0.16:
+            amount, day = (bill.total_due * Decimal("0.5")).quantize(Decimal("1")), bill.due_date  # pays half
+        elif habit < 0.28:
+            amount, day = bill.total_due, bill.due_date + timedelta(days=rng.randint(5, 20))  # pays late
+        else:
+            amount, day = bill.total_due, bill.issued_on + timedelta(days=rng.randint(1, 14))
+        if day > today:
+            continue
+        payment = Payment(account_id=bill.account_id, amount=amount, method=rng.choice(list(DEMO_METHODS)),
+                          state=PaymentState.CAPTURED, reference=reference, receipt_number=f"RC{bill.id:010d}",
+                          captured_at=datetime.combine(day, time(10, 30), tzinfo=INDIA))
+        db.session.add(payment)
+        db.session.flush()
+        post(bill.account_id, LedgerKind.PAYMENT, -amount, day, f"Payment {payment.receipt_number}",
+             payment_id=payment.id)
+        paid += 1
+    return paid
 
 
 def _ensure_user(name: str, password: str, email: str | None = None, mobile: str | None = None,

@@ -1,0 +1,255 @@
+"""One connection's bill for one cycle, from plain facts: the heart of a bill run. Pure: no Flask, no database.
+
+A period runs from the day after the previous bill's period to the closing reading (or, with no reading,
+the scheduled reading day). Units come from the meter, settled against earlier estimates, or are estimated.
+"""
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from app.billing import tariff as engine
+from app.billing.estimation import NoBasisForEstimate, PastPeriod, estimate_units, settle_units
+from app.metering.consumption import RegisterRead, register_advance
+
+PAISA = Decimal("0.01")
+DEFAULT_READ_DAY = 5
+
+
+class CannotBill(ValueError):
+    """Why this connection cannot be billed this cycle (recorded in the run's error list)."""
+
+
+@dataclass(frozen=True)
+class Cycle:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Cycle":
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            date(year, month, 1)
+        except ValueError:
+            raise ValueError(f"a cycle is written YYYY-MM, not {text!r}") from None
+        return cls(year, month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def day(self, day_of_month: int) -> date:
+        return date(self.year, self.month, min(day_of_month, self.last_day.day))
+
+    def shifted(self, months: int) -> "Cycle":
+        year, month = divmod(self.year * 12 + self.month - 1 + months, 12)
+        return Cycle(year, month + 1)
+
+
+@dataclass(frozen=True)
+class PriorBill:
+    cycle: str
+    period_start: date
+    period_end: date
+    units: Decimal
+    estimated: bool
+    carried_units: Decimal
+    opening_reading_id: int | None
+    closing_reading_id: int | None
+    issued_on: date
+    due_date: date
+    current_charges: Decimal
+    total_due: Decimal
+
+    @property
+    def days(self) -> int:
+        return (self.period_end - self.period_start).days + 1
+
+
+@dataclass(frozen=True)
+class TariffVersionFacts:
+    version_id: int
+    tariff: engine.Tariff
+
+
+@dataclass(frozen=True)
+class BillingInputs:
+    cycle: Cycle
+    issued_on: date
+    versions: Sequence[TariffVersionFacts]
+    params: dict[str, Decimal]
+    load_kw: Decimal
+    phase: str
+    flags: frozenset[str]
+    prior: Sequence[PriorBill]  # this connection's bills in force, oldest first
+    reads: Sequence[RegisterRead]  # accepted, actual reads (not estimates), oldest first
+    balance: Decimal  # the ledger's balance before this bill
+    paid_by_previous_due_date: Decimal  # credits between the previous bill's issue and due dates
+
+
+@dataclass(frozen=True)
+class ComposedLine:
+    code: str
+    label: str
+    amount: Decimal
+    details: list[dict]
+
+
+@dataclass(frozen=True)
+class ComposedBill:
+    period_start: date
+    period_end: date
+    units: Decimal
+    estimated: bool
+    carried_units: Decimal
+    opening_reading_id: int | None
+    closing_reading_id: int | None
+    tariff_version_id: int
+    lines: list[ComposedLine]
+    current_charges: Decimal
+    previous_balance: Decimal
+    payments_since: Decimal
+    late_fee: Decimal
+    total_due: Decimal
+    due_date: date
+
+
+def compose_bill(inp: BillingInputs) -> ComposedBill:
+    prev = inp.prior[-1] if inp.prior else None
+    anchor = _anchor_read(inp, prev)
+    closing = _closing_read(inp, prev)
+    period_start = prev.period_end + timedelta(days=1) if prev else anchor.read_on + timedelta(days=1)
+    period_end = closing.read_on if closing else inp.cycle.day(prev.period_end.day if prev else DEFAULT_READ_DAY)
+    if period_end < period_start:
+        raise CannotBill(f"the period would end ({period_end}) before it starts ({period_start})")
+    days = (period_end - period_start).days + 1
+
+    carried = prev.carried_units if prev else Decimal(0)
+    if closing:
+        advance = register_advance([r for r in inp.reads if _between(r, anchor, closing)])
+        units, carried = settle_units(advance, carried, _trailing_estimated_units(inp.prior))
+    else:
+        try:
+            units = estimate_units(days, _recent_actual(inp.prior), _same_period_last_year(inp))
+        except NoBasisForEstimate as problem:
+            raise CannotBill(str(problem)) from None
+
+    parts = _tariff_parts(inp, period_start, period_end)
+    quote = _quote(inp, parts, units)
+    current = quote.total
+    late_fee = _late_fee(inp, prev, parts[-1].tariff.payment_terms)
+    previous_balance = prev.total_due if prev else Decimal("0.00")
+    return ComposedBill(
+        period_start=period_start,
+        period_end=period_end,
+        units=units,
+        estimated=closing is None,
+        carried_units=carried,
+        opening_reading_id=anchor.order,
+        closing_reading_id=closing.order if closing else None,
+        tariff_version_id=parts[-1].version_id,
+        lines=[ComposedLine(line.code, line.label, line.amount,
+                            [{"quantity": str(d.quantity), "rate": str(d.rate), "amount": str(d.amount)}
+                             for d in line.details]) for line in quote.lines],
+        current_charges=current,
+        previous_balance=previous_balance,
+        payments_since=previous_balance - inp.balance,
+        late_fee=late_fee,
+        total_due=inp.balance + current + late_fee,
+        due_date=inp.issued_on + timedelta(days=parts[-1].tariff.payment_terms.due_days),
+    )
+
+
+def _anchor_read(inp: BillingInputs, prev: PriorBill | None) -> RegisterRead:
+    """The reading the meter's advance is counted from: the last actual bill's closing reading, or for a
+    first bill the last reading before this cycle."""
+    if prev is not None:
+        anchor_id = prev.opening_reading_id if prev.estimated else prev.closing_reading_id
+        for read in inp.reads:
+            if read.order == anchor_id:
+                return read
+        raise CannotBill(f"the reading a previous bill ended on (#{anchor_id}) is no longer accepted")
+    before = [r for r in inp.reads if r.read_on < inp.cycle.first_day]
+    if not before:
+        raise CannotBill("no opening reading before this cycle: record the connection's first reading")
+    return before[-1]
+
+
+def _closing_read(inp: BillingInputs, prev: PriorBill | None) -> RegisterRead | None:
+    after = prev.period_end if prev else inp.cycle.first_day - timedelta(days=1)
+    in_cycle = [r for r in inp.reads if after < r.read_on <= inp.cycle.last_day and r.read_on >= inp.cycle.first_day]
+    return in_cycle[-1] if in_cycle else None
+
+
+def _between(read: RegisterRead, first: RegisterRead, last: RegisterRead) -> bool:
+    return (first.read_on, first.order) <= (read.read_on, read.order) <= (last.read_on, last.order)
+
+
+def _trailing_estimated_units(prior: Sequence[PriorBill]) -> Decimal:
+    total = Decimal(0)
+    for bill in reversed(prior):
+        if not bill.estimated:
+            break
+        total += bill.units
+    return total
+
+
+def _recent_actual(prior: Sequence[PriorBill]) -> list[PastPeriod]:
+    return [PastPeriod(b.units, b.days) for b in prior if not b.estimated and b.days > 0]
+
+
+def _same_period_last_year(inp: BillingInputs) -> PastPeriod | None:
+    last_year = str(inp.cycle.shifted(-12))
+    for bill in inp.prior:
+        if bill.cycle == last_year and not bill.estimated:
+            return PastPeriod(bill.units, bill.days)
+    return None
+
+
+def _tariff_parts(inp: BillingInputs, first: date, last: date) -> list[TariffVersionFacts]:
+    if not inp.versions:
+        raise CannotBill("the connection has no tariff")
+    try:
+        parts = engine.split_period([v.tariff for v in inp.versions], first, last)
+    except engine.TariffError as error:
+        raise CannotBill(f"no tariff version in force for the whole period {first}–{last}: {error}") from None
+    by_tariff = {id(v.tariff): v for v in inp.versions}
+    return [_PartFacts(by_tariff[id(tariff)].version_id, tariff, start, end) for tariff, start, end in parts]
+
+
+@dataclass(frozen=True)
+class _PartFacts(TariffVersionFacts):
+    first: date
+    last: date
+
+
+def _quote(inp: BillingInputs, parts: list["_PartFacts"], units: Decimal) -> engine.Quote:
+    known = set().union(*(p.tariff.param_names for p in parts))
+    params = {name: value for name, value in inp.params.items() if name in known}
+    try:
+        return engine.quote_split([(p.tariff, p.first, p.last) for p in parts], units, load_kw=inp.load_kw,
+                                  phase=inp.phase, flags=inp.flags, params=params)
+    except engine.TariffError as error:
+        raise CannotBill(f"the tariff could not price this bill: {error}") from None
+
+
+def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentTerms) -> Decimal:
+    """The tariff's surcharge when the previous bill was not paid in full by its due date."""
+    surcharge = terms.late_surcharge
+    if prev is None or surcharge is None or prev.due_date >= inp.issued_on:
+        return Decimal("0.00")
+    unpaid = prev.total_due - inp.paid_by_previous_due_date
+    if unpaid <= 0:
+        return Decimal("0.00")
+    base = min(unpaid, prev.current_charges) if surcharge.on == "bill" else unpaid
+    months = max(1, round((inp.issued_on - prev.due_date).days / 30))
+    return (base * surcharge.percent_per_month / 100 * months).quantize(PAISA, rounding=ROUND_HALF_UP)

@@ -1,0 +1,78 @@
+"""The account ledger: immutable entries; balances are sums, never stored counters."""
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app import audit
+from app.billing.models import Bill, LedgerEntry, LedgerKind
+from app.extensions import db
+
+# Entries that are money coming in (or going back out) rather than charges.
+MONEY_KINDS = (LedgerKind.PAYMENT, LedgerKind.REVERSAL, LedgerKind.REFUND, LedgerKind.REBATE)
+
+
+def balance(account_id: int) -> Decimal:
+    """What the customer owes now (negative: in credit)."""
+    return balances([account_id])[account_id]
+
+
+def balances(account_ids: Iterable[int]) -> dict[int, Decimal]:
+    ids = list(account_ids)
+    rows = db.session.execute(
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id.in_(ids)).group_by(LedgerEntry.account_id)
+    )
+    found = {account_id: Decimal(total).quantize(Decimal("0.01")) for account_id, total in rows}
+    return {account_id: found.get(account_id, Decimal("0.00")) for account_id in ids}
+
+
+def money_in_between(account_ids: Iterable[int], first: date) -> list[tuple[int, date, Decimal]]:
+    """(account, effective date, amount received) of money entries on or after `first`."""
+    rows = db.session.execute(
+        select(LedgerEntry.account_id, LedgerEntry.effective_on, LedgerEntry.amount)
+        .where(LedgerEntry.account_id.in_(list(account_ids)), LedgerEntry.effective_on >= first,
+               LedgerEntry.kind.in_(MONEY_KINDS))
+    )
+    return [(account_id, day, -amount) for account_id, day, amount in rows]
+
+
+def post(account_id: int, kind: LedgerKind, amount: Decimal, effective_on: date, description: str,
+         bill_id: int | None = None, payment_id: int | None = None, reverses_id: int | None = None,
+         actor=None) -> LedgerEntry:
+    entry = LedgerEntry(account_id=account_id, kind=kind, amount=amount, effective_on=effective_on,
+                        description=description, bill_id=bill_id, payment_id=payment_id, reverses_id=reverses_id,
+                        created_by_id=getattr(actor, "id", None))
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def cancelled_bill_ids(bill_ids: Iterable[int]) -> set[int]:
+    """Bills that a credit note has cancelled."""
+    return set(db.session.scalars(
+        select(LedgerEntry.bill_id).where(LedgerEntry.kind == LedgerKind.CREDIT_NOTE,
+                                          LedgerEntry.bill_id.in_(list(bill_ids)))
+    ))
+
+
+def is_cancelled(bill: Bill) -> bool:
+    return bool(cancelled_bill_ids([bill.id]))
+
+
+def history(account_id: int, limit: int = 50) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.effective_on.desc(), LedgerEntry.id.desc()).limit(limit)
+    ))
+
+
+def record_credit_note(bill: Bill, reason: str, effective_on: date, actor=None) -> LedgerEntry:
+    """Cancel an issued bill by crediting its charges. The unique (kind, bill) constraint makes it once only."""
+    charged = bill.current_charges + bill.late_fee
+    entry = post(bill.account_id, LedgerKind.CREDIT_NOTE, -charged, effective_on,
+                 f"Credit note cancelling bill {bill.number}: {reason}"[:200], bill_id=bill.id, actor=actor)
+    audit.record("bill.cancelled", bill, {"reason": reason, "credited": str(charged)}, actor=actor)
+    return entry

@@ -1,0 +1,585 @@
+"""The one-page A4 PDF bill, in English or Hindi, drawn with fpdf2 from a `Statement`.
+
+Pure: no Flask request, no database. The fonts ship in static/fonts (never the system's): Noto Sans for
+Latin text and ₹, Noto Sans Devanagari as its fallback for Hindi, with HarfBuzz shaping so that matras
+and conjuncts sit where they belong and the text stays extractable.
+"""
+
+import io
+import re
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import segno
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from fpdf import FPDF
+
+from app.billing.statement import MeterRead, Statement, StatementLine
+
+FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
+LATIN = "NotoSans"
+DEVANAGARI = "NotoSansDevanagari"
+FONT_FILES = {
+    (LATIN, ""): "NotoSans-Regular.ttf",
+    (LATIN, "B"): "NotoSans-Bold.ttf",
+    (DEVANAGARI, ""): "NotoSansDevanagari-Regular.ttf",
+    (DEVANAGARI, "B"): "NotoSansDevanagari-Bold.ttf",
+}
+
+LOCALES = {"en": "en_IN", "hi": "hi_IN"}  # both give lakh grouping with Latin digits: ₹1,23,456.78
+
+# Customer-facing words, one dict per language. A later change moves these to gettext catalogues:
+# only `label()` needs to change then.
+LABELS = {
+    "en": {
+        "bill_title": "Electricity bill",
+        "revised": "Revised bill (revision {revision})",
+        "bill_number": "Bill number",
+        "issue_date": "Issue date",
+        "billing_period": "Billing period",
+        "due_date": "Due date",
+        "consumer_details": "Consumer details",
+        "consumer_number": "Consumer number",
+        "holder": "Name",
+        "address": "Address",
+        "category": "Category",
+        "tariff": "Tariff",
+        "sanctioned_load": "Sanctioned load",
+        "amount_due": "Amount due",
+        "pay_by": "Pay by {due_date}",
+        "rebate": "Pay by {date} to save {amount}",
+        "meter_readings": "Meter readings",
+        "meter": "Meter",
+        "previous_reading": "Previous reading",
+        "current_reading": "Current reading",
+        "date": "Date",
+        "reading": "Reading",
+        "multiplying_factor": "Multiplying factor",
+        "estimated_reading": "Estimated — no reading this period",
+        "consumption": "Consumption (units)",
+        "estimated": "estimated",
+        "charges": "Charges for this period",
+        "description": "Description",
+        "amount": "Amount",
+        "current_charges": "Current charges",
+        "account_summary": "Account summary",
+        "previous_balance": "Previous balance",
+        "payments_since": "Payments received",
+        "arrears": "Arrears",
+        "late_fee": "Late payment fee",
+        "pay_with_upi": "Pay with UPI",
+        "qr_caption": "Scan with any UPI app to pay {amount}",
+        "cancelled": "CANCELLED",
+        "cancelled_note": "This bill has been cancelled. Do not pay it.",
+        "usage_history": "Units used in recent bills",
+        "footer": "This bill is computed from the tariff approved by the regulator. "
+        "We never ask you to pay via links in SMS/WhatsApp.",
+    },
+    "hi": {
+        "bill_title": "बिजली बिल",
+        "revised": "संशोधित बिल (संशोधन {revision})",
+        "bill_number": "बिल संख्या",
+        "issue_date": "जारी करने की तिथि",
+        "billing_period": "बिल अवधि",
+        "due_date": "देय तिथि",
+        "consumer_details": "उपभोक्ता विवरण",
+        "consumer_number": "उपभोक्ता संख्या",
+        "holder": "नाम",
+        "address": "पता",
+        "category": "श्रेणी",
+        "tariff": "टैरिफ",
+        "sanctioned_load": "स्वीकृत भार",
+        "amount_due": "कुल देय राशि",
+        "pay_by": "{due_date} तक भुगतान करें",
+        "rebate": "{date} तक भुगतान करें और {amount} बचाएँ",
+        "meter_readings": "मीटर रीडिंग",
+        "meter": "मीटर",
+        "previous_reading": "पिछली रीडिंग",
+        "current_reading": "वर्तमान रीडिंग",
+        "date": "तिथि",
+        "reading": "रीडिंग",
+        "multiplying_factor": "गुणक",
+        "estimated_reading": "अनुमानित — इस अवधि में रीडिंग नहीं ली गई",
+        "consumption": "खपत (यूनिट)",
+        "estimated": "अनुमानित",
+        "charges": "इस अवधि के शुल्क",
+        "description": "विवरण",
+        "amount": "राशि",
+        "current_charges": "वर्तमान शुल्क",
+        "account_summary": "खाता सारांश",
+        "previous_balance": "पिछली शेष राशि",
+        "payments_since": "प्राप्त भुगतान",
+        "arrears": "बकाया",
+        "late_fee": "विलंब भुगतान शुल्क",
+        "pay_with_upi": "UPI से भुगतान करें",
+        "qr_caption": "किसी भी UPI ऐप से स्कैन करके {amount} का भुगतान करें",
+        "cancelled": "रद्द",
+        "cancelled_note": "यह बिल रद्द कर दिया गया है। इसका भुगतान न करें।",
+        "usage_history": "हाल के बिलों में खपत (यूनिट)",
+        "footer": "यह बिल नियामक द्वारा अनुमोदित टैरिफ से बनाया गया है। "
+        "हम SMS/WhatsApp में भेजे गए लिंक से भुगतान करने के लिए कभी नहीं कहते।",
+    },
+}
+
+# Tariffs word their lines in English; known line codes get a Hindi name, unknown ones keep the tariff's.
+LINE_LABELS_HI = {
+    "energy": "ऊर्जा शुल्क",
+    "fixed": "स्थायी शुल्क",
+    "duty": "विद्युत शुल्क",
+    "fac": "ईंधन समायोजन शुल्क",
+    "wheeling": "व्हीलिंग शुल्क",
+    "subsidy": "सरकारी सब्सिडी",
+    "rounding": "पूर्णांकन",
+    "ppac": "बिजली खरीद लागत समायोजन (PPAC)",
+    "surcharge": "अधिभार",
+    "pension": "पेंशन ट्रस्ट अधिभार",
+    "meter_rent": "मीटर किराया",
+}
+PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
+
+# Page grid, in millimetres.
+PAGE_W, PAGE_H = 210, 297
+MARGIN = 12
+CONTENT_W = PAGE_W - 2 * MARGIN
+LEFT_W = 114
+RIGHT_X = MARGIN + LEFT_W + 6
+RIGHT_W = PAGE_W - MARGIN - RIGHT_X
+HEADER_H = 30
+FOOTER_Y = 282
+BAND_H = 48  # the last band: usage chart (left) and UPI box (right), right below the charges
+BAND_GAP = 8
+LAST_BAND_TOP = FOOTER_Y - 4 - BAND_H  # as low as that band may start
+QR_SIZE = 32
+
+# Colours (RGB).
+BRAND = (16, 63, 112)
+BRAND_LIGHT = (232, 240, 250)
+TEXT = (33, 37, 41)
+MUTED = (100, 110, 122)
+RULE = (205, 212, 220)
+SHADE = (243, 245, 248)
+BAR = (176, 192, 210)
+GOOD = (22, 120, 60)
+WARN = (176, 96, 0)
+STAMP = (200, 30, 30)
+
+
+def label(key: str, language: str, **values: object) -> str:
+    """A fixed customer-facing text in `language`, with {placeholders} filled in."""
+    return LABELS[language][key].format(**values)
+
+
+def line_label(line: StatementLine, language: str) -> str:
+    if language != "hi" or line.code not in LINE_LABELS_HI:
+        return line.label
+    percent = PERCENT.search(line.label)  # "Electricity duty 16%": keep the rate the tariff states
+    return f"{LINE_LABELS_HI[line.code]} {percent.group()}" if percent else LINE_LABELS_HI[line.code]
+
+
+def money(amount: Decimal, language: str) -> str:
+    """₹1,23,456.78, rounded half-up to the paisa."""
+    paise = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_currency(paise, "INR", locale=LOCALES[language])
+
+
+def rate(value: Decimal, language: str) -> str:
+    """A tariff rate keeps up to four decimals (₹0.475), but at least two (₹3.00)."""
+    return format_currency(value, "INR", format="¤#,##,##0.00##", currency_digits=False, locale=LOCALES[language])
+
+
+def number(value: Decimal, language: str) -> str:
+    return format_decimal(value, locale=LOCALES[language])
+
+
+def day(value: date | None, language: str) -> str:
+    return format_date(value, "d MMM yyyy", locale=LOCALES[language]) if value else "—"
+
+
+def render_bill_pdf(statement: Statement, language: str = "en") -> bytes:
+    """The bill as one A4 page of PDF, every fixed text in `language` ("en" or "hi")."""
+    if language not in LABELS:
+        raise ValueError(f"unsupported language {language!r}: use one of {', '.join(LABELS)}")
+    pdf = new_document(statement, language)
+    draw_header(pdf, statement, language)
+    y = HEADER_H + 6
+    y = max(draw_consumer(pdf, statement, language, y), draw_amount_due(pdf, statement, language, y)) + 6
+    y = draw_meter_readings(pdf, statement, language, y) + 6
+    charges_end = draw_charges(pdf, statement, language, y, bottom=LAST_BAND_TOP - BAND_GAP)
+    y = max(charges_end, draw_account_summary(pdf, statement, language, y)) + BAND_GAP
+    draw_usage_chart(pdf, statement, language, y)
+    draw_payment_box(pdf, statement, language, y)
+    draw_footer(pdf, language)
+    if statement.cancelled:
+        draw_cancelled_stamp(pdf, language)
+    return bytes(pdf.output())
+
+
+# --- document and text helpers ---
+
+
+def new_document(statement: Statement, language: str) -> FPDF:
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)  # the layout fits one page by construction; never spill onto a second
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    for (family, style), filename in FONT_FILES.items():
+        pdf.add_font(family, style, FONT_DIR / filename)
+    pdf.set_fallback_fonts([DEVANAGARI])  # Latin and ₹ from Noto Sans, Devanagari from its own font
+    pdf.set_text_shaping(True)
+    pdf.set_lang(language)
+    pdf.set_title(f"{statement.utility_name}: {label('bill_title', language)} {statement.bill_number}")
+    pdf.set_author(statement.utility_name)
+    pdf.set_creator("D-Tech")
+    # The same statement always gives the same bytes.
+    pdf.set_creation_date(datetime.combine(statement.issued_on, time(), tzinfo=UTC))
+    pdf.add_page()
+    return pdf
+
+
+def use_font(pdf: FPDF, size: float, bold: bool = False, colour: tuple[int, int, int] = TEXT) -> None:
+    pdf.set_font(LATIN, "B" if bold else "", size)
+    pdf.set_text_color(*colour)
+
+
+def shrink_to_fit(pdf: FPDF, text: str, width: float, size: float, bold: bool = False, smallest: float = 6) -> None:
+    """Set the largest font size (down to `smallest`) at which `text` fits in `width`; the colour stays."""
+    pdf.set_font(LATIN, "B" if bold else "", size)
+    while size > smallest and pdf.get_string_width(text) > width:
+        size -= 0.5
+        pdf.set_font_size(size)
+
+
+def put(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, align: str = "L") -> None:
+    """One line of text in a box; all text on the bill goes through here."""
+    pdf.set_xy(x, y)
+    pdf.cell(w, h, text, align=align)
+    # fpdf2 2.8.9 (py-pdf/fpdf2#1772): a line that starts in the fallback font sets the page's font inside a
+    # q…Q block that ends with the line, yet remembers it as set, so the next text in that font came out as
+    # garbage. Forgetting it makes the next cell set its font again.
+    pdf.current_font_is_set_on_page = False
+
+
+def write_lines(
+    pdf: FPDF, x: float, y: float, w: float, text: str, line_h: float, max_lines: int = 4, align: str = "L"
+) -> float:
+    """`text` wrapped into `w`, at most `max_lines` lines, in the current font; returns the y below it."""
+    lines = pdf.multi_cell(w, line_h, text, dry_run=True, output="LINES")
+    for line in lines[:max_lines]:
+        put(pdf, x, y, w, line_h, line, align)
+        y += line_h
+    return y
+
+
+def rule(pdf: FPDF, x: float, y: float, w: float, colour: tuple[int, int, int] = RULE, width: float = 0.2) -> None:
+    pdf.set_draw_color(*colour)
+    pdf.set_line_width(width)
+    pdf.line(x, y, x + w, y)
+
+
+def section_title(pdf: FPDF, x: float, y: float, w: float, text: str) -> float:
+    use_font(pdf, 10, bold=True, colour=BRAND)
+    put(pdf, x, y, w, 6, text)
+    rule(pdf, x, y + 6.5, w, BRAND, 0.4)
+    return y + 8
+
+
+# --- sections, top to bottom; each returns the y where it ends ---
+
+
+def draw_header(pdf: FPDF, statement: Statement, language: str) -> None:
+    pdf.set_fill_color(*BRAND)
+    pdf.rect(0, 0, PAGE_W, HEADER_H, style="F")
+    pdf.set_text_color(255, 255, 255)
+    shrink_to_fit(pdf, statement.utility_name, 110, 16, bold=True)
+    put(pdf, MARGIN, 6, 110, 8, statement.utility_name)
+    use_font(pdf, 10.5, colour=(214, 226, 240))
+    put(pdf, MARGIN, 14.5, 110, 6, label("bill_title", language))
+    if statement.revision > 0:
+        draw_revision_badge(pdf, label("revised", language, revision=statement.revision))
+
+    period = f"{day(statement.period_start, language)} – {day(statement.period_end, language)}"
+    facts = (
+        (label("bill_number", language), statement.bill_number),
+        (label("issue_date", language), day(statement.issued_on, language)),
+        (label("billing_period", language), period),
+    )
+    for row, (key, value) in enumerate(facts):
+        y = 6 + row * 6
+        use_font(pdf, 8, colour=(214, 226, 240))
+        put(pdf, 118, y, 30, 6, key)
+        pdf.set_text_color(255, 255, 255)
+        shrink_to_fit(pdf, value, PAGE_W - MARGIN - 148, 9, bold=True)
+        put(pdf, 148, y, PAGE_W - MARGIN - 148, 6, value, align="R")
+
+
+def draw_revision_badge(pdf: FPDF, text: str) -> None:
+    use_font(pdf, 8, bold=True, colour=BRAND)
+    width = pdf.get_string_width(text) + 6
+    pdf.set_fill_color(255, 214, 102)
+    pdf.rect(MARGIN, 21.5, width, 5.5, style="F", round_corners=True, corner_radius=1.5)
+    put(pdf, MARGIN, 21.5, width, 5.5, text, align="C")
+
+
+def draw_consumer(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
+    y = section_title(pdf, MARGIN, y, LEFT_W, label("consumer_details", language))
+    key_w, value_w = 34, LEFT_W - 34
+    rows = (
+        ("consumer_number", statement.consumer_number, True),
+        ("holder", statement.holder_name, False),
+        ("address", statement.address, False),
+        ("category", statement.category, False),
+        ("tariff", statement.tariff_name, False),
+        ("sanctioned_load", f"{number(statement.sanctioned_load_kw, language)} kW", False),
+    )
+    for key, value, bold in rows:
+        use_font(pdf, 8, colour=MUTED)
+        put(pdf, MARGIN, y, key_w, 5, label(key, language))
+        if key == "address":
+            y = draw_wrapped(pdf, MARGIN + key_w, y, value_w, value, max_lines=2)
+            continue
+        pdf.set_text_color(*TEXT)
+        shrink_to_fit(pdf, value, value_w, 10 if bold else 9, bold=bold)
+        put(pdf, MARGIN + key_w, y, value_w, 5, value)
+        y += 5
+    return y
+
+
+def draw_wrapped(pdf: FPDF, x: float, y: float, w: float, text: str, max_lines: int, size: float = 9) -> float:
+    """Up to `max_lines` lines of `text`, shrinking the font until it fits; returns the y below them."""
+    use_font(pdf, size)
+    while len(pdf.multi_cell(w, 4.5, text, dry_run=True, output="LINES")) > max_lines and size > 6.5:
+        size -= 0.5
+        pdf.set_font_size(size)
+    return write_lines(pdf, x, y + 0.25, w, text, 4.5, max_lines) + 0.5
+
+
+def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
+    x, w, pad = RIGHT_X, RIGHT_W, 4
+    height = 46 if statement.prompt_rebate > 0 else 36
+    pdf.set_fill_color(*BRAND_LIGHT)
+    pdf.rect(x, y, w, height, style="F", round_corners=True, corner_radius=2)
+
+    use_font(pdf, 9, bold=True, colour=BRAND)
+    put(pdf, x + pad, y + 3, w - 2 * pad, 5, label("amount_due", language))
+    amount = money(statement.total_due, language)
+    pdf.set_text_color(*TEXT)
+    shrink_to_fit(pdf, amount, w - 2 * pad, 22, bold=True)
+    put(pdf, x + pad, y + 9, w - 2 * pad, 11, amount)
+
+    use_font(pdf, 8, colour=MUTED)
+    put(pdf, x + pad, y + 21, w - 2 * pad, 5, label("due_date", language))
+    use_font(pdf, 11, bold=True)
+    put(pdf, x + pad, y + 25.5, w - 2 * pad, 6, day(statement.due_date, language))
+
+    if statement.prompt_rebate > 0 and statement.prompt_by:
+        rule(pdf, x + pad, y + 33.5, w - 2 * pad, RULE)
+        text = label(
+            "rebate", language, date=day(statement.prompt_by, language), amount=money(statement.prompt_rebate, language)
+        )
+        use_font(pdf, 8.5, bold=True, colour=GOOD)
+        write_lines(pdf, x + pad, y + 35, w - 2 * pad, text, 4.2, max_lines=2)
+    return y + height
+
+
+def draw_meter_readings(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
+    y = section_title(pdf, MARGIN, y, CONTENT_W, label("meter_readings", language))
+    columns = (40, 30, 30, 30, 30, CONTENT_W - 160)  # meter | prev date, value | curr date, value | MF
+    xs = [MARGIN + sum(columns[:i]) for i in range(len(columns))]
+    draw_meter_header(pdf, language, xs, columns, y)
+    y += 10
+    for read in statement.reads or (None,):
+        draw_meter_row(pdf, statement, language, read, xs, columns, y)
+        y += 5.5
+        rule(pdf, MARGIN, y, CONTENT_W)
+
+    y += 1.5
+    units = number(statement.units, language)
+    if statement.estimated:
+        units = f"{units} ({label('estimated', language)})"
+    use_font(pdf, 9, bold=True)
+    put(pdf, MARGIN, y, 70, 6, label("consumption", language))
+    use_font(pdf, 11, bold=True, colour=WARN if statement.estimated else BRAND)
+    put(pdf, MARGIN + 70, y, CONTENT_W - 70, 6, units, align="R")
+    return y + 6
+
+
+def draw_meter_header(pdf: FPDF, language: str, xs: list[float], columns: tuple[float, ...], y: float) -> None:
+    pdf.set_fill_color(*SHADE)
+    pdf.rect(MARGIN, y, CONTENT_W, 10, style="F")
+    use_font(pdf, 8, bold=True, colour=MUTED)
+    put(pdf, xs[0] + 1.5, y, columns[0], 10, label("meter", language))
+    put(pdf, xs[1], y, columns[1] + columns[2], 5, label("previous_reading", language), align="C")
+    put(pdf, xs[3], y, columns[3] + columns[4], 5, label("current_reading", language), align="C")
+    put(pdf, xs[5], y, columns[5] - 1.5, 10, label("multiplying_factor", language), align="R")
+    rule(pdf, xs[1] + 2, y + 5, columns[1] + columns[2] - 4)
+    rule(pdf, xs[3] + 2, y + 5, columns[3] + columns[4] - 4)
+    use_font(pdf, 7.5, colour=MUTED)
+    for column in (1, 3):
+        put(pdf, xs[column], y + 5, columns[column], 5, label("date", language), align="C")
+        put(pdf, xs[column + 1], y + 5, columns[column + 1], 5, label("reading", language), align="C")
+
+
+def draw_meter_row(
+    pdf: FPDF,
+    statement: Statement,
+    language: str,
+    read: MeterRead | None,
+    xs: list[float],
+    columns: tuple[float, ...],
+    y: float,
+) -> None:
+    use_font(pdf, 9)
+    put(pdf, xs[0] + 1.5, y, columns[0] - 1.5, 5.5, read.meter_serial if read else "—")
+    if statement.estimated or read is None:
+        use_font(pdf, 9, bold=True, colour=WARN)
+        put(pdf, xs[1], y, sum(columns[1:5]), 5.5, label("estimated_reading", language), align="C")
+    else:
+        cells = (
+            day(read.previous_date, language),
+            reading(read.previous_value, language),
+            day(read.current_date, language),
+            reading(read.current_value, language),
+        )
+        for column, text in enumerate(cells, start=1):
+            put(pdf, xs[column], y, columns[column], 5.5, text, align="C")
+    use_font(pdf, 9)
+    factor = number(read.multiplying_factor, language) if read else "—"
+    put(pdf, xs[5], y, columns[5] - 1.5, 5.5, factor, align="R")
+
+
+def reading(value: Decimal | None, language: str) -> str:
+    return number(value, language) if value is not None else "—"
+
+
+def draw_charges(pdf: FPDF, statement: Statement, language: str, y: float, bottom: float) -> float:
+    x, w = MARGIN, LEFT_W
+    y = section_title(pdf, x, y, w, label("charges", language))
+    amount_w = 32
+    line_h, row_h, show_rows = charge_row_heights(statement, available=bottom - y - 13)
+
+    for line in statement.lines:
+        use_font(pdf, 9)
+        text = line_label(line, language)
+        shrink_to_fit(pdf, text, w - amount_w - 2, 9)
+        put(pdf, x, y, w - amount_w, line_h, text)
+        use_font(pdf, 9)
+        put(pdf, x + w - amount_w, y, amount_w, line_h, money(line.amount, language), align="R")
+        y += line_h
+        if show_rows:
+            y = draw_slab_rows(pdf, line, language, x + 5, y, w - amount_w - 5, row_h)
+
+    rule(pdf, x, y + 1, w, TEXT, 0.3)
+    use_font(pdf, 10, bold=True)
+    put(pdf, x, y + 2, w - amount_w, 7, label("current_charges", language))
+    put(pdf, x + w - amount_w, y + 2, amount_w, 7, money(statement.current_charges, language), align="R")
+    return y + 9
+
+
+def charge_row_heights(statement: Statement, available: float) -> tuple[float, float, bool]:
+    """Row heights that fit every line (and its slab rows, if there is room) into `available` mm."""
+    lines = len(statement.lines)
+    rows = sum(len(line.rows) for line in statement.lines)
+    for line_h, row_h in ((5.2, 4.4), (4.6, 3.8), (4.2, 3.4)):
+        if lines * line_h + rows * row_h <= available:
+            return line_h, row_h, True
+    # Too many slabs for one page: the line totals still add up, the slab detail is left out.
+    return min(5.2, available / max(lines, 1)), 0, False
+
+
+def draw_slab_rows(pdf: FPDF, line: StatementLine, language: str, x: float, y: float, w: float, h: float) -> float:
+    for row in line.rows:
+        text = f"{number(row.quantity, language)} × {rate(row.rate, language)} = {money(row.amount, language)}"
+        use_font(pdf, 7.5, colour=MUTED)
+        shrink_to_fit(pdf, text, w, 7.5)
+        put(pdf, x, y, w, h, text)
+        y += h
+    return y
+
+
+def draw_account_summary(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
+    x, w = RIGHT_X, RIGHT_W
+    y = section_title(pdf, x, y, w, label("account_summary", language))
+    rows = [
+        ("previous_balance", statement.previous_balance),
+        ("payments_since", -statement.payments_since),  # shown as what it takes off the balance
+        ("arrears", statement.arrears),
+        ("current_charges", statement.current_charges),
+    ]
+    if statement.late_fee:
+        rows.append(("late_fee", statement.late_fee))
+    for key, amount in rows:
+        use_font(pdf, 8.5, colour=TEXT if key != "payments_since" else GOOD)
+        put(pdf, x, y, w - 28, 5.5, label(key, language))
+        put(pdf, x + w - 28, y, 28, 5.5, money(amount, language), align="R")
+        y += 5.5
+    rule(pdf, x, y + 1, w, TEXT, 0.3)
+    use_font(pdf, 10, bold=True, colour=BRAND)
+    put(pdf, x, y + 2, w - 30, 7, label("amount_due", language))
+    put(pdf, x + w - 30, y + 2, 30, 7, money(statement.total_due, language), align="R")
+    use_font(pdf, 8, colour=MUTED)
+    put(pdf, x, y + 9, w, 5, label("pay_by", language, due_date=day(statement.due_date, language)), align="R")
+    return y + 14
+
+
+def draw_usage_chart(pdf: FPDF, statement: Statement, language: str, top: float) -> None:
+    x, w = MARGIN, LEFT_W
+    points = statement.history[-6:]
+    if not points:
+        return
+    y = section_title(pdf, x, top, w, label("usage_history", language))
+    plot_top, plot_bottom = y + 6, top + BAND_H - 6
+    highest = max(float(point.units) for point in points) or 1.0  # all zero: flat bars, no division by zero
+    slot = w / 6  # six slots whatever the count, so bars keep one width from bill to bill
+    bar_w = slot * 0.55
+    left = x + (w - slot * len(points)) / 2
+    for index, point in enumerate(points):
+        is_this_bill = index == len(points) - 1
+        bar_h = (plot_bottom - plot_top) * float(point.units) / highest
+        bar_x = left + index * slot + (slot - bar_w) / 2
+        pdf.set_fill_color(*(BRAND if is_this_bill else BAR))
+        if bar_h > 0:
+            pdf.rect(bar_x, plot_bottom - bar_h, bar_w, bar_h, style="F")
+        use_font(pdf, 7.5, bold=is_this_bill, colour=TEXT if is_this_bill else MUTED)
+        put(pdf, left + index * slot, plot_bottom - bar_h - 4.5, slot, 4, number(point.units, language), align="C")
+        put(pdf, left + index * slot, plot_bottom + 0.8, slot, 4.5, point.label, align="C")
+    rule(pdf, x, plot_bottom, w, MUTED, 0.3)
+
+
+def draw_payment_box(pdf: FPDF, statement: Statement, language: str, top: float) -> None:
+    x, w = RIGHT_X, RIGHT_W
+    y = section_title(pdf, x, top, w, label("pay_with_upi", language))
+    if statement.cancelled:  # never offer a way to pay a bill that no longer stands
+        use_font(pdf, 9, bold=True, colour=STAMP)
+        write_lines(pdf, x, y + 4, w, label("cancelled_note", language), 4.5)
+        return
+    pdf.image(upi_qr_png(statement.upi_uri), x=x, y=y + 1, w=QR_SIZE, h=QR_SIZE)
+    caption = label("qr_caption", language, amount=money(statement.total_due, language))
+    use_font(pdf, 8.5)
+    write_lines(pdf, x + QR_SIZE + 3, y + 3, w - QR_SIZE - 3, caption, 4.2, max_lines=6)
+
+
+def upi_qr_png(uri: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    # Medium error correction survives a crease or a smudge; a quiet zone of 2 modules is plenty on white.
+    segno.make(uri, error="m").save(buffer, kind="png", scale=6, border=2)
+    buffer.seek(0)
+    return buffer
+
+
+def draw_footer(pdf: FPDF, language: str) -> None:
+    rule(pdf, MARGIN, FOOTER_Y, CONTENT_W)
+    use_font(pdf, 7.5, colour=MUTED)
+    write_lines(pdf, MARGIN, FOOTER_Y + 1.5, CONTENT_W, label("footer", language), 3.8, max_lines=3, align="C")
+
+
+def draw_cancelled_stamp(pdf: FPDF, language: str) -> None:
+    text = label("cancelled", language)
+    centre_x, centre_y = PAGE_W / 2, PAGE_H / 2 - 10
+    use_font(pdf, 54, bold=True, colour=STAMP)
+    width, height = pdf.get_string_width(text) + 16, 28
+    with pdf.local_context(fill_opacity=0.55, stroke_opacity=0.55), pdf.rotation(25, centre_x, centre_y):
+        pdf.set_draw_color(*STAMP)
+        pdf.set_line_width(1.5)
+        pdf.rect(centre_x - width / 2, centre_y - height / 2, width, height, round_corners=True, corner_radius=3)
+        put(pdf, centre_x - width / 2, centre_y - height / 2, width, height, text, align="C")

@@ -1,0 +1,290 @@
+"""Bill runs: bill every connection due in a cycle exactly once, in bulk, resumably.
+
+A run works through the due connections in chunks. Each chunk is read with a handful of queries, composed in
+memory (billing.compose), written with a few bulk INSERTs and committed with the run's progress. A database
+constraint (one bill per account and cycle) and INSERT … ON CONFLICT DO NOTHING make a second run, a resumed
+run after a crash, or two runs at once harmless: nothing is ever billed twice.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.accounts.models import Account, AccountStatus, BillingCycle
+from app.billing import ledger
+from app.billing import tariff as engine
+from app.billing.compose import (
+    BillingInputs,
+    CannotBill,
+    ComposedBill,
+    Cycle,
+    PriorBill,
+    TariffVersionFacts,
+    compose_bill,
+)
+from app.billing.models import (
+    Bill,
+    BillLine,
+    BillRun,
+    BillRunError,
+    BillRunStatus,
+    LedgerEntry,
+    LedgerKind,
+    TariffParam,
+    TariffVersion,
+)
+from app.db import today_in_india, utcnow
+from app.extensions import db
+from app.metering.consumption import ConsumptionError, RegisterRead
+from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+HISTORY_DAYS = 800  # readings and bills this far back are loaded: anchors, estimates, same period last year
+STALE_AFTER = timedelta(minutes=10)  # a run with no heartbeat this long was killed
+
+
+@dataclass
+class RunSummary:
+    cycle: str
+    total: int = 0
+    billed: int = 0
+    amount: Decimal = Decimal("0.00")
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+def bill_number(cycle: Cycle, consumer_number: str, revision: int = 0) -> str:
+    number = f"B{cycle.year % 100:02d}{cycle.month:02d}-{consumer_number}"
+    return f"{number}-R{revision}" if revision else number
+
+
+def due_accounts(cycle: Cycle, region: str | None):
+    """Connections due this cycle that have no bill for it yet."""
+    query = select(Account.id).where(
+        Account.status == AccountStatus.ACTIVE,
+        Account.connected_on <= cycle.last_day,
+        or_(Account.billing_cycle == BillingCycle.MONTHLY,
+            and_(Account.billing_cycle == BillingCycle.BIMONTHLY, Account.cycle_offset == cycle.month % 2)),
+        ~exists().where(Bill.account_id == Account.id, Bill.cycle == str(cycle)),
+    )
+    return query.where(Account.region == region) if region else query
+
+
+def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
+    """A new run row; runs of the same cycle left 'running' without a heartbeat are marked as interrupted."""
+    db.session.execute(
+        update(BillRun)
+        .where(BillRun.cycle == str(cycle), BillRun.region == (region or ""), BillRun.status == BillRunStatus.RUNNING,
+               or_(BillRun.heartbeat_at.is_(None), BillRun.heartbeat_at < utcnow() - STALE_AFTER))
+        .values(status=BillRunStatus.FAILED, finished_at=utcnow())
+    )
+    total = db.session.scalar(select(func.count()).select_from(due_accounts(cycle, region).subquery()))
+    run = BillRun(cycle=str(cycle), region=region or "", total=total, started_by_id=getattr(actor, "id", None),
+                  heartbeat_at=utcnow())
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = None, dry_run: bool = False,
+              chunk_size: int = CHUNK_SIZE, actor=None, run: BillRun | None = None) -> RunSummary:
+    """Bill every due connection. With dry_run nothing is written; the summary says what would be billed."""
+    issued_on = issued_on or today_in_india()
+    if run is None and not dry_run:
+        run = start_run(cycle, region, actor)
+    summary = RunSummary(cycle=str(cycle))
+    context = _RunContext.load(cycle)
+    after_id = 0
+    while True:
+        ids = list(db.session.scalars(
+            due_accounts(cycle, region).where(Account.id > after_id).order_by(Account.id).limit(chunk_size)
+        ))
+        if not ids:
+            break
+        after_id = ids[-1]
+        composed, errors = _compose_chunk(context, ids, issued_on)
+        summary.total += len(ids)
+        summary.errors.update(errors)
+        summary.amount += sum((bill.current_charges for _account, bill in composed), Decimal("0.00"))
+        if dry_run:
+            summary.billed += len(composed)
+            db.session.rollback()
+            continue
+        summary.billed += _write_chunk(run, cycle, issued_on, composed, errors)
+        db.session.commit()
+    if run is not None:
+        run.status = BillRunStatus.FINISHED
+        run.finished_at = utcnow()
+        db.session.commit()
+    return summary
+
+
+class _RunContext:
+    """What every chunk of a run shares: the tariff versions, parsed once."""
+
+    def __init__(self, cycle: Cycle, versions: dict[int, list[TariffVersionFacts]]):
+        self.cycle = cycle
+        self.versions = versions
+
+    @classmethod
+    def load(cls, cycle: Cycle) -> "_RunContext":
+        versions: dict[int, list[TariffVersionFacts]] = defaultdict(list)
+        for version in db.session.scalars(select(TariffVersion).order_by(TariffVersion.effective_from)):
+            versions[version.tariff_id].append(TariffVersionFacts(version.id, engine.parse_tariff(version.document)))
+        return cls(cycle, versions)
+
+
+def compose_for(cycle: Cycle, account_ids: list[int], issued_on: date):
+    """Compose (without writing) the bills of these accounts for `cycle`: ([(account, bill)], {account: error})."""
+    return _compose_chunk(_RunContext.load(cycle), account_ids, issued_on)
+
+
+def _compose_chunk(context: _RunContext, ids: list[int], issued_on: date):
+    cycle = context.cycle
+    since = cycle.first_day - timedelta(days=HISTORY_DAYS)
+    accounts = db.session.scalars(select(Account).where(Account.id.in_(ids)).order_by(Account.id)).all()
+    reads = _reads_by_account(ids, since, cycle.last_day)
+    prior = _prior_bills_by_account(ids, since, str(cycle))
+    params = _params_by_tariff({a.tariff_id for a in accounts if a.tariff_id}, cycle)
+    balances = ledger.balances(ids)
+    money_in: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for account_id, day, amount in ledger.money_in_between(ids, since):
+        money_in[account_id].append((day, amount))
+
+    composed: list[tuple[Account, ComposedBill]] = []
+    errors: dict[int, str] = {}
+    for account in accounts:
+        bills = prior.get(account.id, [])
+        previous = bills[-1] if bills else None
+        paid = sum((amount for day, amount in money_in[account.id]
+                    if previous and previous.issued_on <= day <= previous.due_date), Decimal("0.00"))
+        try:
+            composed.append((account, compose_bill(BillingInputs(
+                cycle=cycle, issued_on=issued_on, versions=context.versions.get(account.tariff_id, []),
+                params=params.get(account.tariff_id, {}), load_kw=account.sanctioned_load_kw,
+                phase=account.phase.value, flags=account.flags, prior=bills, reads=reads.get(account.id, []),
+                balance=balances[account.id], paid_by_previous_due_date=paid,
+            ))))
+        except (CannotBill, ConsumptionError, engine.TariffError) as problem:
+            errors[account.id] = str(problem)
+    return composed, errors
+
+
+def _reads_by_account(ids: list[int], since: date, until: date) -> dict[int, list[RegisterRead]]:
+    rows = db.session.execute(
+        select(Meter.account_id, Reading.id, Reading.meter_id, Reading.read_on, Reading.value, Reading.rollover,
+               Meter.digits, Meter.multiplying_factor)
+        .join(Meter, Meter.id == Reading.meter_id)
+        .where(Meter.account_id.in_(ids), Reading.status == ReadingStatus.ACCEPTED,
+               Reading.source != ReadingSource.ESTIMATED, Reading.read_on >= since, Reading.read_on <= until)
+        .order_by(Reading.read_on, Reading.id)
+    )
+    reads: dict[int, list[RegisterRead]] = defaultdict(list)
+    for account_id, reading_id, meter_id, read_on, value, rollover, digits, factor in rows:
+        reads[account_id].append(RegisterRead(meter_id, read_on, reading_id, value, rollover,
+                                              Decimal(10) ** digits, factor))
+    return reads
+
+
+def _prior_bills_by_account(ids: list[int], since: date, before_cycle: str) -> dict[int, list[PriorBill]]:
+    """Each account's bills in force: per cycle the latest revision, unless a credit note cancelled it."""
+    columns = (Bill.id, Bill.account_id, *(getattr(Bill, name) for name in PriorBill.__dataclass_fields__))
+    rows = db.session.execute(
+        select(*columns).where(Bill.account_id.in_(ids), Bill.cycle < before_cycle, Bill.period_end >= since)
+        .order_by(Bill.account_id, Bill.period_start, Bill.revision)
+    ).all()
+    cancelled = ledger.cancelled_bill_ids(row.id for row in rows)
+    latest = {}
+    for row in rows:
+        latest[(row.account_id, row.cycle)] = row  # ordered by revision: the last one wins
+    prior: dict[int, list[PriorBill]] = defaultdict(list)
+    for (account_id, _cycle), row in sorted(latest.items(), key=lambda item: (item[0][0], item[1].period_start)):
+        if row.id not in cancelled:
+            prior[account_id].append(PriorBill(**{name: getattr(row, name) for name in PriorBill.__dataclass_fields__}))
+    return prior
+
+
+def _params_by_tariff(tariff_ids: set[int], cycle: Cycle) -> dict[int, dict[str, Decimal]]:
+    params: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    rows = db.session.execute(
+        select(TariffParam.tariff_id, TariffParam.name, TariffParam.value)
+        .where(TariffParam.tariff_id.in_(tariff_ids), TariffParam.month == cycle.first_day)
+    )
+    for tariff_id, name, value in rows:
+        params[tariff_id][name] = value
+    return params
+
+
+def _dialect_insert(table):
+    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = None, revision: int = 0,
+                 revises: dict[int, int] | None = None) -> dict[int, int]:
+    """Insert bills (skipping any that another run wrote first), their lines and ledger entries, in bulk.
+
+    Returns {account id: new bill id} for the bills this call wrote.
+    """
+    if not composed:
+        return {}
+    rows = [_bill_row(run_id, cycle, issued_on, account, bill, revision, (revises or {}).get(account.id))
+            for account, bill in composed]
+    inserted = dict(db.session.execute(
+        _dialect_insert(Bill.__table__).on_conflict_do_nothing()
+        .returning(Bill.__table__.c.account_id, Bill.__table__.c.id), rows
+    ).all())
+    lines, entries = [], []
+    for account, bill in composed:
+        bill_id = inserted.get(account.id)
+        if bill_id is None:
+            continue
+        lines += [{"bill_id": bill_id, "position": n, "code": line.code, "label": line.label,
+                   "amount": line.amount, "details": line.details} for n, line in enumerate(bill.lines, 1)]
+        number = bill_number(cycle, account.consumer_number, revision)
+        entries.append(_entry(account.id, LedgerKind.BILL, bill.current_charges, issued_on, bill_id, f"Bill {number}"))
+        if bill.late_fee:
+            entries.append(_entry(account.id, LedgerKind.LATE_FEE, bill.late_fee, issued_on, bill_id,
+                                  f"Late payment surcharge on bill {number}"))
+    if lines:
+        db.session.execute(insert(BillLine.__table__), lines)
+    if entries:
+        db.session.execute(insert(LedgerEntry.__table__), entries)
+    return inserted
+
+
+def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: dict[int, str]) -> int:
+    billed = len(insert_bills(cycle, issued_on, composed, run_id=run.id))
+    if errors:
+        db.session.execute(_dialect_insert(BillRunError.__table__).on_conflict_do_nothing(),
+                           [{"run_id": run.id, "account_id": a, "reason": r[:1000], "created_at": utcnow()}
+                            for a, r in errors.items()])
+    db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
+        done=BillRun.done + len(composed) + len(errors), error_count=BillRun.error_count + len(errors),
+        heartbeat_at=utcnow()))
+    return billed
+
+
+def _bill_row(run_id: int | None, cycle: Cycle, issued_on: date, account: Account, bill: ComposedBill,
+              revision: int, revises_id: int | None) -> dict:
+    return {
+        "number": bill_number(cycle, account.consumer_number, revision), "account_id": account.id,
+        "cycle": str(cycle), "period_start": bill.period_start, "period_end": bill.period_end,
+        "revision": revision, "revises_id": revises_id, "bill_run_id": run_id,
+        "tariff_version_id": bill.tariff_version_id, "issued_on": issued_on, "due_date": bill.due_date,
+        "units": bill.units, "estimated": bill.estimated, "carried_units": bill.carried_units,
+        "opening_reading_id": bill.opening_reading_id, "closing_reading_id": bill.closing_reading_id,
+        "current_charges": bill.current_charges, "previous_balance": bill.previous_balance,
+        "payments_since": bill.payments_since, "late_fee": bill.late_fee, "total_due": bill.total_due,
+        "created_at": utcnow(),
+    }
+
+
+def _entry(account_id: int, kind: LedgerKind, amount: Decimal, day: date, bill_id: int, text: str) -> dict:
+    return {"account_id": account_id, "kind": kind.value, "amount": amount, "effective_on": day,
+            "posted_at": utcnow(), "bill_id": bill_id, "description": text}

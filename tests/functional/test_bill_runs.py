@@ -1,0 +1,218 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from app.accounts.models import BillingCycle
+from app.audit.models import AuditLog
+from app.billing import ledger
+from app.billing.bills import cancel_bill, revise_bill
+from app.billing.compose import Cycle
+from app.billing.models import Bill, BillLine, BillRun, BillRunError, BillRunStatus, LedgerEntry, LedgerKind
+from app.billing.runs import run_bills
+from app.extensions import db
+from app.metering.models import Reading
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+NOV = Cycle(2024, 11)
+
+
+def connection(tariff, opening="1000", closing="1221", **fields):
+    account = factories.make_account(tariff=tariff, **fields)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 10, 5), opening)
+    if closing is not None:
+        factories.make_reading(meter, date(2024, 11, 5), closing)
+    return account
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_run_bills_each_due_connection_once_with_lines_and_ledger(app):
+    tariff = factories.make_tariff()
+    accounts = [connection(tariff) for _ in range(3)]
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", "--issued-on", "2024-11-12"])
+    assert result.exit_code == 0, result.output
+    assert "billed 3 of 3" in result.output
+    bill = db.session.scalar(select(Bill).where(Bill.account_id == accounts[0].id))
+    assert bill.number == f"B2411-{accounts[0].consumer_number}"
+    assert bill.units == Decimal("221") and bill.current_charges == Decimal("2424.12")
+    assert sum(line.amount for line in bill.lines) == bill.current_charges
+    energy = next(line for line in bill.lines if line.code == "energy")
+    assert energy.details[0] == {"quantity": "103", "rate": "4.71", "amount": "485.13"}  # 100 × 1.03 → 103
+    assert ledger.balance(accounts[0].id) == Decimal("2424.12")
+    run = db.session.scalar(select(BillRun))
+    assert (run.status, run.total, run.done, run.error_count) == (BillRunStatus.FINISHED, 3, 3, 0)
+
+    again = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11"])
+    assert "billed 0 of 0" in again.output
+    assert count(Bill) == 3 and count(LedgerEntry) == 3
+
+
+def test_dry_run_writes_nothing(app):
+    tariff = factories.make_tariff()
+    connection(tariff)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", "--dry-run",
+                                                "--issued-on", "2024-11-12"])
+    assert "would bill 1 of 1" in result.output and "2424.12" in result.output
+    assert count(Bill) == 0 and count(BillRun) == 0
+
+
+def test_unbillable_connections_are_listed_with_reasons_and_the_run_goes_on(app):
+    tariff = factories.make_tariff()
+    good = connection(tariff)
+    no_tariff = connection(None)
+    no_history = connection(tariff, closing=None)  # no reading this cycle, nothing to estimate from
+    db.session.commit()
+    summary = run_bills(NOV, issued_on=date(2024, 11, 12))
+    assert summary.billed == 1
+    reasons = dict(db.session.execute(select(BillRunError.account_id, BillRunError.reason)).all())
+    assert reasons[no_tariff.id] == "the connection has no tariff"
+    assert "no past consumption" in reasons[no_history.id]
+    assert count(Bill, Bill.account_id == good.id) == 1
+    assert db.session.scalar(select(BillRun.error_count)) == 2
+
+
+def test_bimonthly_connections_are_billed_in_their_months_only(app):
+    tariff = factories.make_tariff()
+    odd = connection(tariff, billing_cycle=BillingCycle.BIMONTHLY, cycle_offset=1)
+    even = connection(tariff, billing_cycle=BillingCycle.BIMONTHLY, cycle_offset=0)
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))  # November is month 11: odd
+    assert count(Bill, Bill.account_id == odd.id) == 1 and count(Bill, Bill.account_id == even.id) == 0
+
+
+def test_region_filter(app):
+    tariff = factories.make_tariff()
+    pune, kochi = connection(tariff, region="Pune"), connection(tariff, region="Kochi")
+    db.session.commit()
+    run_bills(NOV, region="Kochi", issued_on=date(2024, 11, 12))
+    assert count(Bill, Bill.account_id == kochi.id) == 1 and count(Bill, Bill.account_id == pune.id) == 0
+
+
+def test_running_twice_bills_nothing_twice(app):
+    tariff = factories.make_tariff()
+    for _ in range(30):
+        connection(tariff)
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12), chunk_size=7)
+    run_bills(NOV, issued_on=date(2024, 11, 12), chunk_size=5)
+    assert count(Bill) == 30 and count(LedgerEntry, LedgerEntry.kind == LedgerKind.BILL) == 30
+
+
+def test_insert_skips_bills_another_run_already_wrote(app):
+    from app.billing.runs import compose_for, insert_bills
+
+    tariff = factories.make_tariff()
+    accounts = [connection(tariff) for _ in range(4)]
+    db.session.commit()
+    composed, errors = compose_for(NOV, [a.id for a in accounts], date(2024, 11, 12))
+    assert not errors
+    first = insert_bills(NOV, date(2024, 11, 12), composed[:2])
+    second = insert_bills(NOV, date(2024, 11, 12), composed)  # as if a racing run composed the same four
+    assert len(first) == 2 and len(second) == 2 and set(first).isdisjoint(second)
+    assert count(Bill) == 4 and count(LedgerEntry) == 4
+    assert count(BillLine) == sum(len(bill.lines) for _a, bill in composed)
+
+
+def test_a_run_killed_halfway_finishes_on_the_next_run_and_duplicates_nothing(app, tmp_path):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    tariff = factories.make_tariff()
+    for _ in range(400):
+        connection(tariff)
+    db.session.commit()
+    env = {**os.environ, "DATABASE_URL": url, "DTECH_INSTANCE_DIR": str(tmp_path), "FLASK_APP": "wsgi",
+           "SECRET_KEY": "x" * 40}
+    command = [sys.executable, "-m", "flask", "bills", "run", "--cycle", "2024-11", "--issued-on", "2024-11-12",
+               "--chunk-size", "10"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    watcher = create_engine(url)
+    try:
+        deadline = time.monotonic() + 60
+        done = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            with watcher.connect() as conn:
+                done = conn.execute(text("SELECT count(*) FROM bills")).scalar()
+            if done >= 30:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        watcher.dispose()
+    assert 0 < done < 400, f"the run was not caught halfway ({done} bills)"
+    db.session.commit()
+    killed = db.session.scalar(select(BillRun))
+    assert killed.status is BillRunStatus.RUNNING and 0 < killed.done < 400
+
+    finish = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert finish.returncode == 0, finish.stdout + finish.stderr
+    db.session.commit()
+    assert count(Bill) == 400
+    assert count(LedgerEntry, LedgerEntry.kind == LedgerKind.BILL) == 400
+    assert db.session.scalar(select(func.count(func.distinct(BillLine.bill_id)))) == 400
+    assert db.session.scalar(select(func.max(func.coalesce(BillLine.position, 0)))) == 5  # no doubled lines
+
+
+def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
+    tariff = factories.make_tariff()
+    account = connection(tariff)
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    bill = db.session.scalar(select(Bill))
+    reading = db.session.scalar(select(Reading).where(Reading.read_on == date(2024, 11, 5)))
+    # The meter reader misread: 1221 should have been 1121. The reading is rejected (a bill still points at
+    # it, so it cannot be deleted), the right one recorded and the bill revised.
+    reading.status = "rejected"
+    db.session.add(Reading(meter_id=reading.meter_id, read_on=date(2024, 11, 5), value=Decimal("1121"),
+                           source="meter_reader", status="accepted"))
+    revised = revise_bill(bill, "reading corrected from 1221 to 1121")
+    db.session.commit()
+    assert revised.number == f"{bill.number}-R1" and revised.revision == 1 and revised.revises_id == bill.id
+    assert revised.units == Decimal("121")
+    assert bill.units == Decimal("221") and bill.current_charges == Decimal("2424.12")  # untouched
+    kinds = db.session.scalars(select(LedgerEntry.kind).order_by(LedgerEntry.id)).all()
+    assert kinds == [LedgerKind.BILL, LedgerKind.CREDIT_NOTE, LedgerKind.BILL]
+    assert ledger.balance(account.id) == revised.current_charges
+    assert revised.total_due == revised.current_charges  # the cancelled bill is not in the arrears
+    actions = db.session.scalars(select(AuditLog.action)).all()
+    assert "bill.cancelled" in actions and "bill.revised" in actions
+    with pytest.raises(Exception, match="already cancelled"):
+        cancel_bill(bill, "again")
+
+
+def test_next_cycle_carries_arrears_and_charges_the_late_fee(app):
+    import json
+
+    from app.billing.services import BUNDLED_TARIFFS, import_tariff
+
+    document = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    document["payment_terms"] = {"due_days": 15, "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}}
+    version = import_tariff(json.dumps(document))
+    account = connection(version.tariff)
+    meter_id = db.session.scalar(select(Reading.meter_id))
+    db.session.add(Reading(meter_id=meter_id, read_on=date(2024, 12, 5), value=Decimal("1421"),
+                           source="meter_reader", status="accepted"))
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    ledger.post(account.id, LedgerKind.PAYMENT, Decimal("-1000.00"), date(2024, 11, 20), "part payment")
+    db.session.commit()
+    run_bills(Cycle(2024, 12), issued_on=date(2024, 12, 12))
+    december = db.session.scalar(select(Bill).where(Bill.cycle == "2024-12"))
+    assert december.previous_balance == Decimal("2424.12")
+    assert december.payments_since == Decimal("1000.00")
+    assert december.late_fee == Decimal("17.80")  # 1.25% of the 1,424.12 unpaid at the due date
+    assert december.total_due == Decimal("1424.12") + december.current_charges + Decimal("17.80")
+    assert ledger.balance(account.id) == december.total_due

@@ -1,0 +1,112 @@
+import json
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.billing.compose import Cycle
+from app.billing.models import Bill, TariffParam, TariffVersion
+from app.billing.runs import run_bills
+from app.billing.services import BUNDLED_TARIFFS
+from app.extensions import db
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = json.loads((ROOT / "tests" / "data" / "cases.json").read_text())
+
+
+def cli(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_public_cases_through_flask_tariff_quote(app, case):
+    inp = case["input"]
+    args = ["tariff", "quote", str(BUNDLED_TARIFFS / case["tariff"]), "--units", inp["units"], "--json"]
+    for key, option in (("days", "--days"), ("from", "--from"), ("to", "--to"), ("load_kw", "--load-kw"),
+                        ("phase", "--phase")):
+        if key in inp:
+            args += [option, str(inp[key])]
+    args += [arg for flag in inp.get("flags", []) for arg in ("--flag", flag)]
+    args += [arg for name, value in inp.get("params", {}).items() for arg in ("--param", f"{name}={value}")]
+    result = cli(app, *args)
+    assert result.exit_code == 0, result.output
+    quoted = json.loads(result.output)
+    tolerance = Decimal(case.get("tolerance", "0"))
+    assert abs(Decimal(quoted["total"]) - Decimal(case["expected"]["total"])) <= tolerance
+    for code, amount in case["expected"]["by_code"].items():
+        assert abs(Decimal(quoted["by_code"][code]) - Decimal(amount)) <= tolerance, code
+
+
+def test_flask_command_line_itself():
+    """The literal command a user types, in a fresh process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "tariff", "quote",
+         str(BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json"), "--units", "221", "--days", "31", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "DTECH_ENV": "testing", "HOME": "/tmp"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == "2424.12"
+
+
+def test_import_is_idempotent_and_export_returns_the_document(app):
+    path = BUNDLED_TARIFFS / "kseb-lt1a-2023-11.json"
+    assert cli(app, "tariff", "import", str(path)).exit_code == 0
+    again = cli(app, "tariff", "import", str(path))
+    assert again.exit_code == 0
+    assert len(db.session.scalars(select(TariffVersion)).all()) == 1
+    exported = cli(app, "tariff", "export", "KL-KSEBL-LT1A")
+    assert exported.output == path.read_text()
+
+
+def test_overlapping_version_is_refused(app, tmp_path):
+    path = BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json"
+    cli(app, "tariff", "import", str(path))
+    overlapping = json.loads(path.read_text()) | {"effective_from": "2025-01-01", "effective_to": None}
+    (tmp_path / "overlap.json").write_text(json.dumps(overlapping))
+    result = cli(app, "tariff", "import", str(tmp_path / "overlap.json"))
+    assert result.exit_code != 0 and "overlaps" in result.output
+
+
+def test_invalid_tariff_import_names_the_place(app, tmp_path):
+    broken = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    broken["components"][0]["slabs"][1]["rate"] = "ten"
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    result = cli(app, "tariff", "import", str(tmp_path / "broken.json"))
+    assert result.exit_code != 0 and "components[0].slabs[1].rate" in result.output
+    assert db.session.scalar(select(TariffVersion)) is None
+
+
+def test_a_new_version_never_changes_issued_bills(app, tmp_path):
+    tariff = factories.make_tariff()
+    account = factories.make_account(tariff=tariff)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 10, 5), "1000")
+    factories.make_reading(meter, date(2024, 11, 5), "1221")
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    newer = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    newer.update(effective_from="2025-04-01", effective_to=None)
+    newer["components"][0]["slabs"][0]["rate"] = "9.99"
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    assert cli(app, "tariff", "import", str(tmp_path / "newer.json")).exit_code == 0
+    db.session.expire_all()
+    bill = db.session.scalar(select(Bill))
+    assert bill.current_charges == Decimal("2424.12")
+    assert db.session.get(TariffVersion, bill.tariff_version_id).effective_from == date(2024, 4, 1)
+
+
+def test_monthly_parameters(app):
+    factories.make_tariff("derc-domestic-2019.json")
+    result = cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=8.75",
+                 "pension_percent=3.8")
+    assert result.exit_code == 0, result.output
+    cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=9.1")
+    values = dict(db.session.execute(select(TariffParam.name, TariffParam.value)).all())
+    assert values == {"ppac_percent": Decimal("9.1"), "pension_percent": Decimal("3.8")}
+    assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1").exit_code != 0

@@ -1,0 +1,288 @@
+"""The one-page PDF bill: layout limits, extractable text in English and Hindi, special states, speed."""
+
+import io
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from app.billing.pdf import line_label, render_bill_pdf
+from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
+
+D = Decimal
+
+
+def sample_statement(**changes: object) -> Statement:
+    """A Delhi domestic bill: five energy slabs, fixed charge per kW, surcharges, large arrears and a rebate."""
+    energy_rows = (
+        SlabRow(D("200"), D("3.00"), D("600.00")),
+        SlabRow(D("200"), D("4.50"), D("900.00")),
+        SlabRow(D("400"), D("6.50"), D("2600.00")),
+        SlabRow(D("400"), D("7.00"), D("2800.00")),
+        SlabRow(D("250"), D("8.00"), D("2000.00")),
+    )
+    lines = (
+        StatementLine("energy", "Energy charges", D("8900.00"), energy_rows),
+        StatementLine(
+            "fixed", "Fixed charge (per kW of sanctioned load)", D("1750.00"), (SlabRow(D("7"), D("250"), D("1750")),)
+        ),
+        StatementLine("ppac", "PPAC", D("1139.55"), (SlabRow(D("10650"), D("0.107"), D("1139.55")),)),
+        StatementLine("surcharge", "Surcharge 8%", D("852.00")),
+        StatementLine("pension", "Pension trust surcharge", D("404.70")),
+        StatementLine("duty", "Electricity tax 5%", D("652.31")),
+        StatementLine("rounding", "Rounding", D("0.44")),
+    )
+    statement = Statement(
+        utility_name="Delhi Power Distribution Ltd",
+        bill_number="DT-2026-11-0012345",
+        issued_on=date(2026, 11, 24),
+        due_date=date(2026, 12, 12),
+        period_start=date(2026, 10, 25),
+        period_end=date(2026, 11, 24),
+        consumer_number="150012345678",
+        holder_name="Anita Sharma",
+        address="Flat 12B, Pocket C, Mayur Vihar Phase 2, New Delhi 110091",
+        category="Domestic",
+        tariff_name="DERC Domestic 2019",
+        sanctioned_load_kw=D("7"),
+        units=D("1450"),
+        estimated=False,
+        reads=(MeterRead("DL8834521", date(2026, 10, 24), D("48210"), date(2026, 11, 24), D("49660")),),
+        lines=lines,
+        current_charges=D("13699.00"),
+        previous_balance=D("115257.78"),
+        payments_since=D("5500.00"),
+        arrears=D("109757.78"),
+        late_fee=D("0"),
+        total_due=D("123456.78"),
+        prompt_rebate=D("136.99"),
+        prompt_by=date(2026, 12, 5),
+        upi_uri="upi://pay?pa=dpdl@hdfcbank&pn=Delhi%20Power&tr=DT2026110012345&am=123456.78&cu=INR",
+        history=tuple(
+            UsagePoint(label, D(units))
+            for label, units in (
+                ("Jun 26", "980"),
+                ("Jul 26", "1210"),
+                ("Aug 26", "1330"),
+                ("Sept 26", "1105"),
+                ("Oct 26", "890"),
+                ("Nov 26", "1450"),
+            )
+        ),
+    )
+    return replace(statement, **changes)
+
+
+def read_pdf(data: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(data))
+
+
+def page_text(data: bytes) -> str:
+    reader = read_pdf(data)
+    assert len(reader.pages) == 1
+    return reader.pages[0].extract_text()
+
+
+def hindi_text(data: bytes) -> str:
+    """The page's text as poppler's pdftotext reads it.
+
+    Shaped Devanagari puts a reordered cluster's text (बि) on its first glyph (the ि matra) and none on
+    the rest, as PDF writers do; pypdf then invents a character from the raw code of each such glyph, poppler
+    keeps to the ToUnicode map. So Hindi wording is checked through poppler.
+    """
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def squeezed(text: str) -> str:
+    """Without whitespace: extractors put stray spaces inside Devanagari clusters (दे य for देय)."""
+    return re.sub(r"\s+", "", text)
+
+
+ESTIMATED = {
+    "estimated": True,
+    "reads": (MeterRead("DL8834521", date(2026, 10, 24), D("48210"), None, None),),
+}
+LATE = {"late_fee": D("150.00"), "total_due": D("123606.78"), "prompt_rebate": D("0"), "prompt_by": None}
+MANY_SLABS = {
+    "lines": tuple(
+        StatementLine(
+            "energy", f"Energy block {n}", D("100.00"), tuple(SlabRow(D("10"), D("1"), D("10")) for _ in range(10))
+        )
+        for n in range(8)
+    )
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+@pytest.mark.parametrize(
+    "changes",
+    [{}, ESTIMATED, LATE, MANY_SLABS, {"cancelled": True}, {"revision": 3}, {"history": ()}, {"reads": ()}],
+    ids=["normal", "estimated", "late-fee", "many-slabs", "cancelled", "revised", "no-history", "no-reads"],
+)
+def test_every_bill_is_one_small_a4_page(language, changes):
+    data = render_bill_pdf(sample_statement(**changes), language)
+
+    reader = read_pdf(data)
+    assert len(reader.pages) == 1
+    width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
+    assert (round(float(width)), round(float(height))) == (595, 842)  # A4 in points
+    assert len(data) < 150_000
+
+
+def test_english_bill_has_the_facts_a_customer_looks_for():
+    text = page_text(render_bill_pdf(sample_statement(), "en"))
+
+    assert "150012345678" in text
+    assert "DT-2026-11-0012345" in text
+    assert "₹1,23,456.78" in text
+    assert "12 Dec 2026" in text
+    for words in ("Amount due", "Due date", "Meter readings", "Consumption (units)", "Current charges", "Arrears"):
+        assert words in text
+    assert "Pay by 5 Dec 2026 to save ₹136.99" in squeeze_lines(text)
+    assert "Scan with any UPI app to pay ₹1,23,456.78" in squeeze_lines(text)
+    assert "We never ask you to pay via links in SMS/WhatsApp." in squeeze_lines(text)
+
+
+def squeeze_lines(text: str) -> str:
+    """Wrapped sentences as one line."""
+    return re.sub(r"\s+", " ", text)
+
+
+def test_slab_rows_show_quantity_rate_and_amount():
+    text = squeeze_lines(page_text(render_bill_pdf(sample_statement(), "en")))
+
+    assert "400 × ₹6.50 = ₹2,600.00" in text
+    assert "10,650 × ₹0.107 = ₹1,139.55" in text
+    assert "₹8,900.00" in text
+    assert "₹13,699.00" in text
+
+
+def test_meter_readings_show_dates_values_and_factor():
+    text = page_text(render_bill_pdf(sample_statement(), "en"))
+
+    assert "DL8834521" in text
+    assert "24 Oct 2026" in text
+    assert "48,210" in text
+    assert "49,660" in text
+    assert "Estimated" not in text
+
+
+def test_estimated_bill_says_so_instead_of_readings():
+    text = page_text(render_bill_pdf(sample_statement(**ESTIMATED), "en"))
+
+    assert "Estimated — no reading this period" in text
+    assert "48,210" not in text
+
+
+def test_hindi_bill_has_hindi_labels_and_indian_amounts():
+    text = hindi_text(render_bill_pdf(sample_statement(), "hi"))
+
+    assert squeezed("देय तिथि") in squeezed(text)
+    for words in (
+        "बिल संख्या",
+        "उपभोक्ता संख्या",
+        "कुल देय राशि",
+        "मीटर रीडिंग",
+        "खपत (यूनिट)",
+        "ऊर्जा शुल्क",
+        "स्थायी शुल्क",
+        "विद्युत शुल्क 5%",
+        "बकाया",
+        "पूर्णांकन",
+    ):
+        assert squeezed(words) in squeezed(text)
+    assert "Amount due" not in text
+    assert "150012345678" in text
+    assert "₹1,23,456.78" in text
+    assert squeezed("12 दिस॰ 2026") in squeezed(text)
+
+
+def test_hindi_cancelled_stamp():
+    text = hindi_text(render_bill_pdf(sample_statement(cancelled=True), "hi"))
+
+    assert "रद्द" in text
+    assert squeezed("इसका भुगतान न करें") in squeezed(text)
+
+
+def test_hindi_estimated_wording():
+    text = hindi_text(render_bill_pdf(sample_statement(**ESTIMATED), "hi"))
+
+    assert squeezed("अनुमानित — इस अवधि में रीडिंग नहीं ली गई") in squeezed(text)
+
+
+def test_rebate_sentence_only_when_there_is_a_rebate():
+    assert "to save" in page_text(render_bill_pdf(sample_statement(), "en"))
+    text = page_text(render_bill_pdf(sample_statement(**LATE), "en"))
+    assert "to save" not in text
+    assert "Late payment fee" in text
+    assert "₹150.00" in text
+
+
+def test_late_fee_row_only_when_charged():
+    assert "Late payment fee" not in page_text(render_bill_pdf(sample_statement(), "en"))
+
+
+def test_cancelled_bill_is_stamped_and_offers_no_payment():
+    data = render_bill_pdf(sample_statement(cancelled=True), "en")
+    text = page_text(data)
+
+    assert "CANCELLED" in text
+    assert "This bill has been cancelled. Do not pay it." in squeeze_lines(text)
+    assert "Scan with any UPI app" not in squeeze_lines(text)
+    assert len(read_pdf(data).pages[0].images) == 0
+
+
+def test_payable_bill_carries_one_qr_image():
+    assert len(read_pdf(render_bill_pdf(sample_statement(), "en")).pages[0].images) == 1
+
+
+def test_revised_bill_says_which_revision():
+    assert "Revised bill (revision 3)" in page_text(render_bill_pdf(sample_statement(revision=3), "en"))
+    assert "Revised bill" not in page_text(render_bill_pdf(sample_statement(), "en"))
+
+
+def test_history_labels_and_units_are_drawn():
+    text = page_text(render_bill_pdf(sample_statement(), "en"))
+
+    for label in ("Jun 26", "Sept 26", "Nov 26", "1,330"):
+        assert label in text
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_generation_takes_well_under_a_second(language):
+    statement = sample_statement()
+    started = time.perf_counter()
+    render_bill_pdf(statement, language)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_same_statement_gives_same_bytes():
+    assert render_bill_pdf(sample_statement(), "hi") == render_bill_pdf(sample_statement(), "hi")
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(ValueError, match="unsupported language"):
+        render_bill_pdf(sample_statement(), "fr")
+
+
+@pytest.mark.parametrize(
+    ("code", "english", "hindi"),
+    [
+        ("energy", "Energy charges", "ऊर्जा शुल्क"),
+        ("duty", "Electricity duty 16%", "विद्युत शुल्क 16%"),
+        ("fac", "Fuel adjustment charge (FAC)", "ईंधन समायोजन शुल्क"),
+        ("green_cess", "Green cess", "Green cess"),  # unknown code: the tariff's own words
+    ],
+)
+def test_line_labels_in_hindi(code, english, hindi):
+    line = StatementLine(code, english, D("1"))
+    assert line_label(line, "hi") == hindi
+    assert line_label(line, "en") == english
