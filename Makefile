@@ -22,7 +22,7 @@ migrate: install
 run: migrate
 	$(BIN)/flask demo seed --if-empty
 	@echo ""
-	@echo "  D-Tech is running at http://127.0.0.1:8000  (Ctrl-C to stop)"
+	@echo "  D-Tech is running at http://$${DTECH_BIND:-127.0.0.1:8000}  (Ctrl-C to stop)"
 	@echo ""
 	$(MAKE) --no-print-directory serve
 

@@ -64,9 +64,13 @@ class Config:
 
     # Throttles: (attempts, window). Counted in the database so they hold across workers.
     LOGIN_LIMIT_PER_ACCOUNT = (5, timedelta(minutes=15))
-    LOGIN_LIMIT_PER_IP = (30, timedelta(minutes=15))
+    # Per IP the limits are generous: behind carrier NAT many customers share one address.
+    LOGIN_LIMIT_PER_IP = (100, timedelta(minutes=15))
+    REGISTER_LIMIT_PER_IP = (20, timedelta(hours=1))
     LINK_LIMIT_PER_USER = (5, timedelta(hours=1))
+    LINK_LIMIT_PER_CONNECTION = (10, timedelta(days=1))
     RESET_LIMIT_PER_IP = (10, timedelta(hours=1))
+    RESET_LIMIT_PER_USER = (3, timedelta(hours=1))
 
     def __init__(self) -> None:
         url = os.environ.get("DATABASE_URL")
@@ -78,6 +82,8 @@ class Config:
         self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
         self.WORKER_INTERVAL_SECONDS = int(os.environ.get("DTECH_WORKER_INTERVAL", "60"))
+        # How many proxies (load balancer, nginx) stand in front and set X-Forwarded-For / -Proto.
+        self.PROXY_HOPS = int(os.environ.get("DTECH_PROXY_HOPS", "0"))
         # The UPI collection account (VPA) and the name customers' UPI apps show for it.
         self.UPI_VPA = os.environ.get("DTECH_UPI_VPA", "dtechpower@upi")
         self.UPI_PAYEE_NAME = os.environ.get("DTECH_UPI_PAYEE_NAME", self.UTILITY_NAME)

@@ -9,6 +9,6 @@ threads = int(os.environ.get("DTECH_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"
-# The access log must not carry query strings (a reset token could sit in one).
+# The access log leaves out query strings: reset links carry their token in one (/reset?token=…).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -4,6 +4,7 @@ import importlib
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
@@ -15,6 +16,9 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
 
+    if app.config.get("PROXY_HOPS"):
+        # Behind a proxy, the client's address and scheme come from its headers (throttles count per client).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     register_logging(app)
     register_extensions(app)
     register_models()
@@ -50,10 +54,11 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.auth.views import bp as auth_bp
+    from app.billing.views import bp as billing_bp
     from app.pwa.views import bp as pwa_bp
     from app.web.views import bp as web_bp
 
-    for blueprint in (auth_bp, accounts_bp, web_bp, pwa_bp):
+    for blueprint in (auth_bp, accounts_bp, billing_bp, web_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 
@@ -70,10 +75,11 @@ def register_commands(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public
     from app.web.errors import register_error_handlers
-    from app.web.headers import add_security_headers
+    from app.web.headers import add_security_headers, begin_write_for_unsafe_methods
     from app.web.templating import register_template_helpers
 
     mark_public(app.view_functions["static"])
+    app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
     register_error_handlers(app)

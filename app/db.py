@@ -69,9 +69,18 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def begin_write(session) -> None:
+    """Start `session`'s transaction as a writer. On SQLite a deferred transaction that reads and then writes
+    fails at once ("database is locked") when another writer got in between; IMMEDIATE makes writers queue
+    (up to the busy timeout). PostgreSQL needs nothing: its row locks do this job."""
+    session = session() if hasattr(session, "registry") else session  # a scoped_session: its current session
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
-    """Read-then-write work asks for `sqlite_immediate` so two writers queue instead of failing."""
+    """Transactions that asked for `sqlite_immediate` (begin_write) take the write lock as they begin."""
     if connection.dialect.name != "sqlite":
         return
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
@@ -95,3 +104,18 @@ INDIA = ZoneInfo("Asia/Kolkata")
 def today_in_india() -> date:
     """Bills, due dates and reminders follow the Indian calendar day, not UTC's."""
     return datetime.now(INDIA).date()
+
+
+class ImmutableRowError(RuntimeError):
+    pass
+
+
+def _refuse_change(_mapper, _connection, target) -> None:
+    raise ImmutableRowError(f"{type(target).__name__} rows are never edited or deleted")
+
+
+def refuse_changes(*models) -> None:
+    """The ORM refuses to update or delete rows of these models (records of money and of who did what)."""
+    for model in models:
+        event.listen(model, "before_update", _refuse_change)
+        event.listen(model, "before_delete", _refuse_change)

@@ -40,5 +40,5 @@ def indian_date(value: date | datetime | None, style: str = "medium") -> str:
 
 
 def indian_time(value: datetime) -> str:
-    """14:05 on 24 Nov 2026, in Indian time."""
-    return format_datetime(value, "HH:mm, d MMM yyyy")
+    """14:05 IST, 24 Nov 2026."""
+    return format_datetime(value, "HH:mm 'IST', d MMM yyyy")

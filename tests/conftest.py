@@ -5,6 +5,7 @@ import os
 
 import psycopg
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -41,7 +42,8 @@ class RequestIsolatingClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             response = super().open(*args, **kwargs)
-        db.session.commit()
+        if has_app_context():  # a client used from another thread has no test context to refresh
+            db.session.commit()
         return response
 
 

@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.auth.throttle import Limit
 from app.billing.models import Bill
 from app.extensions import db
+from app.i18n import indian_time
 
 
 class LinkError(Exception):
@@ -48,19 +49,26 @@ def _factor_matches(account: Account, factor: LinkFactor, answer: str) -> bool:
         return mobile is not None and mobile == account.registered_mobile
     bill = latest_bill(account)
     amount = parse_rupees(answer)
-    return bill is not None and amount is not None and amount == bill.total_due
+    # A bill of ₹0 (or a credit) is no secret: such a connection is linked by its mobile number instead.
+    return bill is not None and bill.total_due > 0 and amount == bill.total_due
 
 
 def link_account(user: User, consumer_number: str, factor: LinkFactor, answer: str) -> AccountLink:
     """Link a connection to the user if they know its second factor. Wrong answers are throttled."""
-    limit = Limit.from_config(current_app.config["LINK_LIMIT_PER_USER"])
-    if throttle.blocked_until("link", str(user.id), limit):
-        raise LinkThrottled(_("Too many attempts to link a connection. Please try again in an hour."))
-
     number = (consumer_number or "").strip().upper()
+    # Per user, and per connection so that new sign-ups cannot keep guessing one connection's factor.
+    limits = [("link", str(user.id), Limit.from_config(current_app.config["LINK_LIMIT_PER_USER"])),
+              ("link_connection", number, Limit.from_config(current_app.config["LINK_LIMIT_PER_CONNECTION"]))]
+    for scope, key, limit in limits:
+        retry_at = throttle.blocked_until(scope, key, limit)
+        if retry_at:
+            raise LinkThrottled(_("Too many attempts to link a connection. Try again after %(time)s.",
+                                  time=indian_time(retry_at)))
+
     account = db.session.scalar(select(Account).where(Account.consumer_number == number))
     if account is None or not _factor_matches(account, factor, answer):
-        throttle.record_failure("link", str(user.id))
+        for scope, key, _limit in limits:
+            throttle.record_failure(scope, key)
         what = _("mobile number") if factor is LinkFactor.MOBILE else _("latest bill amount")
         # One message whether or not the number exists, so numbers cannot be probed.
         raise LinkError(_("That consumer number and %(what)s do not match our records. "

@@ -8,6 +8,9 @@ from app.accounts.models import LinkFactor
 from app.accounts.selection import select_account, selected_account
 from app.auth.access import customer_only, signed_in
 from app.auth.contacts import mask_mobile
+from app.billing import ledger
+from app.billing.bills import bill_status, latest_bills
+from app.db import today_in_india
 from app.extensions import db
 from app.web.templating import render
 
@@ -23,8 +26,10 @@ def home():
     if not accounts:
         return redirect(url_for("accounts.link"))
     account = selected_account(accounts)
-    return render("accounts/home.html", account=account, accounts=accounts,
-                  latest_bill=services.latest_bill(account))
+    bills = latest_bills(account.id, limit=1)
+    latest = bills[0] if bills else None
+    status = bill_status(latest, ledger.balance(account.id), today_in_india()) if latest else None
+    return render("accounts/home.html", account=account, accounts=accounts, latest_bill=latest, status=status)
 
 
 @bp.route("/connections")

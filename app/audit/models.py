@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, refuse_changes, utcnow
 from app.extensions import db
 
 
@@ -20,3 +20,6 @@ class AuditLog(db.Model):
     object_id: Mapped[str] = mapped_column(String(40))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+refuse_changes(AuditLog)

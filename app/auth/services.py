@@ -30,17 +30,29 @@ class LoginLocked(AuthError):
     retry_at: datetime
 
 
-def find_user(login: str) -> User | None:
-    """A user by email or mobile number, as typed."""
+def find_user(login: str, lock: bool = False) -> User | None:
+    """A user by email or mobile number, as typed. With `lock`, the row is locked for this transaction, so
+    parallel sign-in attempts on one account are counted one after another (PostgreSQL; SQLite's write
+    transactions already queue)."""
     if "@" in (login or ""):
-        email = normalise_email(login)
-        return email and db.session.scalar(select(User).where(User.email == email))
-    mobile = normalise_mobile(login)
-    return mobile and db.session.scalar(select(User).where(User.mobile == mobile))
+        value, column = normalise_email(login), User.email
+    else:
+        value, column = normalise_mobile(login), User.mobile
+    if value is None:
+        return None
+    query = select(User).where(column == value)
+    return db.session.scalar(query.with_for_update() if lock else query)
 
 
 def register_user(name: str, password: str, mobile: str | None = None, email: str | None = None,
-                  role: Role = Role.CUSTOMER) -> User:
+                  role: Role = Role.CUSTOMER, ip: str | None = None) -> User:
+    """A new user. Sign-ups from one address are throttled (`ip`), which also slows probing for numbers."""
+    if ip is not None:
+        limit = Limit.from_config(current_app.config["REGISTER_LIMIT_PER_IP"])
+        retry_at = throttle.blocked_until("register_ip", ip, limit)
+        if retry_at:
+            raise LoginLocked(retry_at)
+        throttle.record_failure("register_ip", ip)  # every sign-up counts
     user = User(
         name=name.strip(),
         mobile=normalise_mobile(mobile) if mobile else None,
@@ -69,12 +81,12 @@ def authenticate(login: str, password: str, ip: str) -> User:
     config = current_app.config
     limits = [("login", _login_key(login), Limit.from_config(config["LOGIN_LIMIT_PER_ACCOUNT"])),
               ("login_ip", ip, Limit.from_config(config["LOGIN_LIMIT_PER_IP"]))]
+    user = find_user(login, lock=True)
     for scope, key, limit in limits:
         retry_at = throttle.blocked_until(scope, key, limit)
         if retry_at:
             raise LoginLocked(retry_at)
 
-    user = find_user(login)
     if user is None:
         spend_verify_time()
     if user is None or not user.active or not verify_password(user.password_hash, password):
@@ -97,7 +109,14 @@ def set_password(user: User, new_password: str) -> None:
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Wrong current passwords count against the same limit as wrong sign-ins (a borrowed phone must not
+    be a way to guess the password)."""
+    key = _login_key(user.email or user.mobile)
+    retry_at = throttle.blocked_until("login", key, Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))
+    if retry_at:
+        raise LoginLocked(retry_at)
     if not verify_password(user.password_hash, current_password):
+        throttle.record_failure("login", key)
         raise AuthError(_("Your current password is not right."))
     set_password(user, new_password)
 
@@ -116,6 +135,11 @@ def request_password_reset(login: str, ip: str) -> None:
     user = find_user(login)
     if user is None or not user.active:
         return
+    # A few links an hour per person: nobody's phone is flooded, and the page says the same either way.
+    per_user = Limit.from_config(current_app.config["RESET_LIMIT_PER_USER"])
+    if throttle.blocked_until("reset_user", str(user.id), per_user):
+        return
+    throttle.record_failure("reset_user", str(user.id))
     token = secrets.token_urlsafe(32)
     db.session.add(PasswordResetToken(
         user_id=user.id,
@@ -123,7 +147,7 @@ def request_password_reset(login: str, ip: str) -> None:
         expires_at=utcnow() + current_app.config["PASSWORD_RESET_TTL"],
     ))
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
-    link = url_for("auth.reset_password", token=token, _external=True)
+    link = url_for("auth.reset_password", token=token, _external=True)  # /reset?token=…
     send_message(
         to=user.email if "@" in login else user.mobile,
         subject=_("Reset your %(utility)s password", utility=current_app.config["UTILITY_NAME"]),

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -18,7 +20,7 @@ login_manager.user_loader(services.load_user)
 
 
 def client_ip() -> str:
-    # Behind a proxy, configure werkzeug's ProxyFix so remote_addr is the client's address.
+    # Behind a proxy, set DTECH_PROXY_HOPS so ProxyFix makes remote_addr the client's address.
     return request.remote_addr or "unknown"
 
 
@@ -27,10 +29,14 @@ def home_url() -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths may be a redirect target after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only a path on this site may be the target after sign-in. Browsers drop tabs and newlines from URLs,
+    so '/<tab>/evil.example' would become '//evil.example': any control character or backslash is refused."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def start_session(user) -> None:
@@ -49,8 +55,10 @@ def login():
         try:
             user = services.authenticate(form.login.data, form.password.data, client_ip())
         except services.LoginLocked as locked:
+            db.session.commit()
             form.login.errors.append(_("Too many failed attempts. Try again after %(time)s.",
                                        time=indian_time(locked.retry_at)))
+            return render("auth/login.html", form=form), 429
         except services.AuthError as refusal:
             form.password.errors.append(str(refusal))
         else:
@@ -69,9 +77,15 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_user(form.name.data, form.password.data,
-                                          mobile=form.mobile.data, email=form.email.data)
+            user = services.register_user(form.name.data, form.password.data, mobile=form.mobile.data,
+                                          email=form.email.data, ip=client_ip())
+        except services.LoginLocked as locked:
+            db.session.commit()
+            form.mobile.errors.append(_("Too many sign-ups from this network. Try again after %(time)s.",
+                                        time=indian_time(locked.retry_at)))
+            return render("auth/register.html", form=form), 429
         except services.AuthError as refusal:
+            db.session.commit()
             form.mobile.errors.append(str(refusal))
         else:
             db.session.commit()
@@ -102,7 +116,13 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(current_user, form.current.data, form.password.data)
+        except services.LoginLocked as locked:
+            db.session.commit()
+            form.current.errors.append(_("Too many failed attempts. Try again after %(time)s.",
+                                         time=indian_time(locked.retry_at)))
+            return render("auth/change_password.html", form=form), 429
         except services.AuthError as refusal:
+            db.session.commit()  # the failed attempt must be counted
             form.current.errors.append(str(refusal))
         else:
             db.session.commit()
@@ -132,10 +152,12 @@ def forgot_password():
     return render("auth/forgot.html", form=form), 200 if not form.errors else 422
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
+@bp.route("/reset", methods=["GET", "POST"])
 @public
-def reset_password(token: str):
-    if len(token) > 100:
+def reset_password():
+    # The token rides in the query string, which the access log leaves out (gunicorn.conf.py).
+    token = request.args.get("token", "")
+    if not token or len(token) > 100:
         abort(404)
     form = ResetPasswordForm()
     if request.method == "GET" and not services.reset_token_is_usable(token):

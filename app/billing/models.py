@@ -2,10 +2,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Money, Units, UTCDateTime, enum_type, utcnow
+from app.db import Money, Units, UTCDateTime, enum_type, refuse_changes, utcnow
 from app.extensions import db
 
 
@@ -176,14 +176,4 @@ class LedgerEntry(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class ImmutableRowError(RuntimeError):
-    pass
-
-
-def _refuse_change(_mapper, _connection, target) -> None:
-    raise ImmutableRowError(f"{type(target).__name__} rows are never edited or deleted")
-
-
-for _model in (Bill, BillLine, LedgerEntry):
-    event.listen(_model, "before_update", _refuse_change)
-    event.listen(_model, "before_delete", _refuse_change)
+refuse_changes(Bill, BillLine, LedgerEntry)

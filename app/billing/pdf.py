@@ -73,6 +73,7 @@ LABELS = {
         "qr_caption": "Scan with any UPI app to pay {amount}",
         "cancelled": "CANCELLED",
         "cancelled_note": "This bill has been cancelled. Do not pay it.",
+        "nothing_to_pay": "Nothing to pay this time.",
         "usage_history": "Units used in recent bills",
         "footer": "This bill is computed from the tariff approved by the regulator. "
         "We never ask you to pay via links in SMS/WhatsApp.",
@@ -117,6 +118,7 @@ LABELS = {
         "qr_caption": "किसी भी UPI ऐप से स्कैन करके {amount} का भुगतान करें",
         "cancelled": "रद्द",
         "cancelled_note": "यह बिल रद्द कर दिया गया है। इसका भुगतान न करें।",
+        "nothing_to_pay": "इस बार कोई भुगतान देय नहीं है।",
         "usage_history": "हाल के बिलों में खपत (यूनिट)",
         "footer": "यह बिल नियामक द्वारा अनुमोदित टैरिफ से बनाया गया है। "
         "हम SMS/WhatsApp में भेजे गए लिंक से भुगतान करने के लिए कभी नहीं कहते।",
@@ -147,6 +149,7 @@ LEFT_W = 114
 RIGHT_X = MARGIN + LEFT_W + 6
 RIGHT_W = PAGE_W - MARGIN - RIGHT_X
 HEADER_H = 30
+UTILITY_NAME_W = 102  # the header's left part; bill number, dates and period sit right of it
 FOOTER_Y = 282
 BAND_H = 48  # the last band: usage chart (left) and UPI box (right), right below the charges
 BAND_GAP = 8
@@ -164,6 +167,7 @@ BAR = (176, 192, 210)
 GOOD = (22, 120, 60)
 WARN = (176, 96, 0)
 STAMP = (200, 30, 30)
+HEADER_MUTED = (214, 226, 240)
 
 
 def label(key: str, language: str, **values: object) -> str:
@@ -260,12 +264,16 @@ def put(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, align: str
     pdf.current_font_is_set_on_page = False
 
 
+def wrap(pdf: FPDF, text: str, w: float) -> list[str]:
+    """`text` broken into lines that fit `w` in the current font (nothing is drawn)."""
+    return pdf.multi_cell(w, text=text, dry_run=True, output="LINES")
+
+
 def write_lines(
     pdf: FPDF, x: float, y: float, w: float, text: str, line_h: float, max_lines: int = 4, align: str = "L"
 ) -> float:
     """`text` wrapped into `w`, at most `max_lines` lines, in the current font; returns the y below it."""
-    lines = pdf.multi_cell(w, line_h, text, dry_run=True, output="LINES")
-    for line in lines[:max_lines]:
+    for line in wrap(pdf, text, w)[:max_lines]:
         put(pdf, x, y, w, line_h, line, align)
         y += line_h
     return y
@@ -290,11 +298,9 @@ def section_title(pdf: FPDF, x: float, y: float, w: float, text: str) -> float:
 def draw_header(pdf: FPDF, statement: Statement, language: str) -> None:
     pdf.set_fill_color(*BRAND)
     pdf.rect(0, 0, PAGE_W, HEADER_H, style="F")
-    pdf.set_text_color(255, 255, 255)
-    shrink_to_fit(pdf, statement.utility_name, 110, 16, bold=True)
-    put(pdf, MARGIN, 6, 110, 8, statement.utility_name)
-    use_font(pdf, 10.5, colour=(214, 226, 240))
-    put(pdf, MARGIN, 14.5, 110, 6, label("bill_title", language))
+    draw_utility_name(pdf, statement.utility_name, width=UTILITY_NAME_W)
+    use_font(pdf, 10.5, colour=HEADER_MUTED)
+    put(pdf, MARGIN, 15, UTILITY_NAME_W, 6, label("bill_title", language))
     if statement.revision > 0:
         draw_revision_badge(pdf, label("revised", language, revision=statement.revision))
 
@@ -304,13 +310,25 @@ def draw_header(pdf: FPDF, statement: Statement, language: str) -> None:
         (label("issue_date", language), day(statement.issued_on, language)),
         (label("billing_period", language), period),
     )
+    key_x, value_x = MARGIN + UTILITY_NAME_W + 4, MARGIN + UTILITY_NAME_W + 34
+    value_w = PAGE_W - MARGIN - value_x
     for row, (key, value) in enumerate(facts):
         y = 6 + row * 6
-        use_font(pdf, 8, colour=(214, 226, 240))
-        put(pdf, 118, y, 30, 6, key)
+        use_font(pdf, 8, colour=HEADER_MUTED)
+        put(pdf, key_x, y, value_x - key_x, 6, key)
         pdf.set_text_color(255, 255, 255)
-        shrink_to_fit(pdf, value, PAGE_W - MARGIN - 148, 9, bold=True)
-        put(pdf, 148, y, PAGE_W - MARGIN - 148, 6, value, align="R")
+        shrink_to_fit(pdf, value, value_w, 9, bold=True)
+        put(pdf, value_x, y, value_w, 6, value, align="R")
+
+
+def draw_utility_name(pdf: FPDF, name: str, width: float) -> None:
+    """One line from 16 pt down to 12 pt; a longer name takes two lines."""
+    pdf.set_text_color(255, 255, 255)
+    shrink_to_fit(pdf, name, width, 16, bold=True, smallest=12)
+    if pdf.get_string_width(name) <= width:
+        put(pdf, MARGIN, 6, width, 8, name)
+    else:
+        draw_wrapped(pdf, MARGIN, 3, width, name, max_lines=2, size=12, bold=True, colour=(255, 255, 255), line_h=5.2)
 
 
 def draw_revision_badge(pdf: FPDF, text: str) -> None:
@@ -324,39 +342,65 @@ def draw_revision_badge(pdf: FPDF, text: str) -> None:
 def draw_consumer(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
     y = section_title(pdf, MARGIN, y, LEFT_W, label("consumer_details", language))
     key_w, value_w = 34, LEFT_W - 34
-    rows = (
-        ("consumer_number", statement.consumer_number, True),
-        ("holder", statement.holder_name, False),
-        ("address", statement.address, False),
-        ("category", statement.category, False),
-        ("tariff", statement.tariff_name, False),
-        ("sanctioned_load", f"{number(statement.sanctioned_load_kw, language)} kW", False),
+    rows = (  # key, value, lines it may take
+        ("consumer_number", statement.consumer_number, 1),
+        ("holder", statement.holder_name, 2),
+        ("address", statement.address, 3),
+        ("category", statement.category, 1),
+        ("tariff", statement.tariff_name, 2),
+        ("sanctioned_load", f"{number(statement.sanctioned_load_kw, language)} kW", 1),
     )
-    for key, value, bold in rows:
+    for key, value, max_lines in rows:
         use_font(pdf, 8, colour=MUTED)
         put(pdf, MARGIN, y, key_w, 5, label(key, language))
-        if key == "address":
-            y = draw_wrapped(pdf, MARGIN + key_w, y, value_w, value, max_lines=2)
-            continue
-        pdf.set_text_color(*TEXT)
-        shrink_to_fit(pdf, value, value_w, 10 if bold else 9, bold=bold)
-        put(pdf, MARGIN + key_w, y, value_w, 5, value)
-        y += 5
+        if key == "consumer_number":
+            draw_wrapped(pdf, MARGIN + key_w, y, value_w, value, max_lines, size=10, bold=True)
+            y += 5
+        else:
+            y = draw_wrapped(pdf, MARGIN + key_w, y, value_w, value, max_lines)
     return y
 
 
-def draw_wrapped(pdf: FPDF, x: float, y: float, w: float, text: str, max_lines: int, size: float = 9) -> float:
-    """Up to `max_lines` lines of `text`, shrinking the font until it fits; returns the y below them."""
-    use_font(pdf, size)
-    while len(pdf.multi_cell(w, 4.5, text, dry_run=True, output="LINES")) > max_lines and size > 6.5:
+def draw_wrapped(
+    pdf: FPDF,
+    x: float,
+    y: float,
+    w: float,
+    text: str,
+    max_lines: int,
+    size: float = 9,
+    bold: bool = False,
+    colour: tuple[int, int, int] = TEXT,
+    line_h: float = 4.5,
+) -> float:
+    """`text` in up to `max_lines` lines, in a smaller font (down to 7.5 pt) if it needs it, cut short with …
+    if even that is not enough; returns the y below it."""
+    use_font(pdf, size, bold, colour)
+    lines = wrap(pdf, text, w)
+    while len(lines) > max_lines and size > 7.5:
         size -= 0.5
         pdf.set_font_size(size)
-    return write_lines(pdf, x, y + 0.25, w, text, 4.5, max_lines) + 0.5
+        lines = wrap(pdf, text, w)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [shorten(pdf, lines[max_lines - 1], w)]
+    for line in lines:
+        put(pdf, x, y + 0.25, w, line_h, line)
+        y += line_h
+    return y + 0.5
+
+
+def shorten(pdf: FPDF, line: str, w: float) -> str:
+    """`line` with an ellipsis at its end, as many of its words as fit in `w` with it."""
+    words = line.split()
+    while len(words) > 1 and pdf.get_string_width(" ".join(words) + " …") > w:
+        words.pop()
+    return " ".join(words) + " …"
 
 
 def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
     x, w, pad = RIGHT_X, RIGHT_W, 4
-    height = 46 if statement.prompt_rebate > 0 else 36
+    offers_rebate = statement.prompt_rebate > 0 and statement.prompt_by is not None and is_payable(statement)
+    height = 46 if offers_rebate else 36
     pdf.set_fill_color(*BRAND_LIGHT)
     pdf.rect(x, y, w, height, style="F", round_corners=True, corner_radius=2)
 
@@ -372,7 +416,7 @@ def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) ->
     use_font(pdf, 11, bold=True)
     put(pdf, x + pad, y + 25.5, w - 2 * pad, 6, day(statement.due_date, language))
 
-    if statement.prompt_rebate > 0 and statement.prompt_by:
+    if offers_rebate:
         rule(pdf, x + pad, y + 33.5, w - 2 * pad, RULE)
         text = label(
             "rebate", language, date=day(statement.prompt_by, language), amount=money(statement.prompt_rebate, language)
@@ -518,7 +562,8 @@ def draw_account_summary(pdf: FPDF, statement: Statement, language: str, y: floa
     put(pdf, x, y + 2, w - 30, 7, label("amount_due", language))
     put(pdf, x + w - 30, y + 2, 30, 7, money(statement.total_due, language), align="R")
     use_font(pdf, 8, colour=MUTED)
-    put(pdf, x, y + 9, w, 5, label("pay_by", language, due_date=day(statement.due_date, language)), align="R")
+    if is_payable(statement):
+        put(pdf, x, y + 9, w, 5, label("pay_by", language, due_date=day(statement.due_date, language)), align="R")
     return y + 14
 
 
@@ -529,13 +574,14 @@ def draw_usage_chart(pdf: FPDF, statement: Statement, language: str, top: float)
         return
     y = section_title(pdf, x, top, w, label("usage_history", language))
     plot_top, plot_bottom = y + 6, top + BAND_H - 6
-    highest = max(float(point.units) for point in points) or 1.0  # all zero: flat bars, no division by zero
+    highest = max(float(point.units) for point in points)
+    highest = highest if highest > 0 else 1.0  # all zero: flat bars, no division by zero
     slot = w / 6  # six slots whatever the count, so bars keep one width from bill to bill
     bar_w = slot * 0.55
     left = x + (w - slot * len(points)) / 2
     for index, point in enumerate(points):
         is_this_bill = index == len(points) - 1
-        bar_h = (plot_bottom - plot_top) * float(point.units) / highest
+        bar_h = max(0.0, (plot_bottom - plot_top) * float(point.units) / highest)
         bar_x = left + index * slot + (slot - bar_w) / 2
         pdf.set_fill_color(*(BRAND if is_this_bill else BAR))
         if bar_h > 0:
@@ -553,10 +599,19 @@ def draw_payment_box(pdf: FPDF, statement: Statement, language: str, top: float)
         use_font(pdf, 9, bold=True, colour=STAMP)
         write_lines(pdf, x, y + 4, w, label("cancelled_note", language), 4.5)
         return
+    if not is_payable(statement):
+        use_font(pdf, 9, bold=True, colour=GOOD)
+        write_lines(pdf, x, y + 4, w, label("nothing_to_pay", language), 4.5)
+        return
     pdf.image(upi_qr_png(statement.upi_uri), x=x, y=y + 1, w=QR_SIZE, h=QR_SIZE)
     caption = label("qr_caption", language, amount=money(statement.total_due, language))
     use_font(pdf, 8.5)
     write_lines(pdf, x + QR_SIZE + 3, y + 3, w - QR_SIZE - 3, caption, 4.2, max_lines=6)
+
+
+def is_payable(statement: Statement) -> bool:
+    """Whether the bill asks for money: not when cancelled, nor when the account is square or in credit."""
+    return not statement.cancelled and statement.total_due > 0
 
 
 def upi_qr_png(uri: str) -> io.BytesIO:

@@ -38,7 +38,7 @@ from app.billing.models import (
     TariffParam,
     TariffVersion,
 )
-from app.db import today_in_india, utcnow
+from app.db import begin_write, today_in_india, utcnow
 from app.extensions import db
 from app.metering.consumption import ConsumptionError, RegisterRead
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
@@ -102,6 +102,7 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
     context = _RunContext.load(cycle)
     after_id = 0
     while True:
+        begin_write(db.session)
         ids = list(db.session.scalars(
             due_accounts(cycle, region).where(Account.id > after_id).order_by(Account.id).limit(chunk_size)
         ))

@@ -87,7 +87,9 @@ def demo_mobile(region_index: int, index: int) -> str:
 def seed(today: date | None = None) -> dict[str, int]:
     """Create whatever of the demo is missing. Returns counts of what was created."""
     today = today or date.today()  # noqa: DTZ011 - a local calendar date is what we want
-    created = {"tariff versions": len(import_bundled_tariffs())}
+    versions_before = db.session.scalar(select(func.count(TariffVersion.id)))
+    import_bundled_tariffs()
+    created = {"tariff versions": db.session.scalar(select(func.count(TariffVersion.id))) - versions_before}
     created["staff"] = sum(_ensure_user(name, password=DEMO_PASSWORD, email=email, role=role)
                            for name, email, role in STAFF)
     tariffs = {t.code: t for t in db.session.scalars(select(Tariff))}
@@ -113,15 +115,20 @@ def _ensure_demo_tariff_continuations() -> int:
             continue
         following = date.fromisoformat(document["effective_to"]) + timedelta(days=1)
         document.update(name=f"{document['name']} (demo continuation)", effective_from=following.isoformat(),
-                        effective_to=None,
+                        effective_to=None, payment_terms=DEMO_PAYMENT_TERMS,
                         sources=[f"DEMO ONLY: the rates of the order in force until {document['effective_to']} "
-                                 "carried forward; not a published tariff"])
+                                 "carried forward, with typical payment terms; not a published tariff"])
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         before = db.session.scalar(select(func.count(TariffVersion.id)))
         import_tariff(text)
         created += db.session.scalar(select(func.count(TariffVersion.id))) - before
     return created
 
+
+# Typical Indian terms: 1% off within 7 days, 0.25% off for paying digitally, 1.25% a month on arrears.
+DEMO_PAYMENT_TERMS = {"due_days": 15, "prompt_rebate": [{"within_days": 7, "percent": "1"}],
+                      "digital_rebate": {"percent": "0.25", "cap": "500"},
+                      "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}}
 
 # Monthly parameters the demo's tariffs need (illustrative values, not published figures).
 DEMO_MONTHLY_PARAMS = {"DL-DERC-DOMESTIC": {"ppac_percent": "8.75", "pension_percent": "3.80"},
@@ -280,7 +287,8 @@ def _add_meters_and_readings(account: Account, key: tuple[str, int], rng: random
     for read_on in dates[1:]:
         used = sum((_monthly_use(rng, base, read_on) for _ in range(months_per_read)), Decimal(0))
         if read_on == replace_on:
-            meter, value = _replace_meter(account, meter, value, read_on, readings, rng)
+            meter, value = _replace_meter(account, meter, value + used, read_on, readings)
+            continue
         value += used
         rolled = value >= meter.rollover_at
         if rolled:
@@ -291,9 +299,8 @@ def _add_meters_and_readings(account: Account, key: tuple[str, int], rng: random
     db.session.add_all(readings)
 
 
-def _replace_meter(account, old: Meter, value: Decimal, on: date, readings: list, rng) -> tuple[Meter, Decimal]:
-    """The old meter's final reading and a new meter starting from a small register value."""
-    final = value + Decimal(str(round(rng.uniform(20, 60), 1)))
+def _replace_meter(account, old: Meter, final: Decimal, on: date, readings: list) -> tuple[Meter, Decimal]:
+    """The old meter's final reading and, the same day, the new meter's first reading at zero."""
     readings.append(_reading(old, on, final, ReadingSource.METER_READER))
     old.removed_on = on
     new = Meter(account_id=account.id, serial=f"N{account.consumer_number}", digits=6, installed_on=on)

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Units, UTCDateTime, enum_type, utcnow
@@ -44,7 +44,12 @@ class Reading(db.Model):
     """A cumulative register value on a date."""
 
     __tablename__ = "readings"
-    __table_args__ = (Index("ix_readings_meter_date", "meter_id", "read_on"),)
+    __table_args__ = (
+        Index("ix_readings_meter_date", "meter_id", "read_on"),
+        # One accepted reading per meter and day; rejected ones stay beside it as a record.
+        Index("uq_readings_meter_day_accepted", "meter_id", "read_on", unique=True,
+              sqlite_where=text("status = 'accepted'"), postgresql_where=text("status = 'accepted'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))

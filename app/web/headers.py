@@ -1,6 +1,17 @@
-"""Response headers every page gets: a strict CSP, no sniffing, caching rules."""
+"""Per-request plumbing: writes take the write lock up front; every response gets a strict CSP, no sniffing,
+caching rules."""
 
-from flask import request
+from flask import current_app, request
+
+from app.db import begin_write
+from app.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def begin_write_for_unsafe_methods() -> None:
+    if request.method not in SAFE_METHODS:
+        begin_write(db.session)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -27,6 +38,8 @@ def add_security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint == "static" and "v" in request.args:
         headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     elif response.mimetype == "text/html":

@@ -46,6 +46,16 @@ def test_other_roles_are_refused(client, login_as, rule, role):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize(("rule", "role"), [
+    (rule, role) for rule in NON_PUBLIC for role in _listing_app.view_functions[rule.endpoint].access_policy
+    if method_of(rule) == "GET"
+], ids=lambda value: getattr(value, "endpoint", str(value)))
+def test_allowed_roles_get_in(client, login_as, rule, role):
+    login_as(role)
+    response = client.get(example_url(rule))
+    assert response.status_code in (200, 302, 404), response.status_code  # 404: the example id does not exist
+
+
 def test_a_view_without_a_policy_is_refused_even_if_registered(app):
     from flask import Flask
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
-from app.billing.models import ImmutableRowError, LedgerEntry, LedgerKind
+from app.billing.models import LedgerEntry, LedgerKind
+from app.db import ImmutableRowError
 from app.extensions import db
 from app.notifications.models import PushSubscription
 from app.payments.models import Payment, PaymentMethod

@@ -25,7 +25,7 @@ def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
     assert second.exit_code == 0 and "0 connections" in second.output
     assert {m.__name__: count(m) for m in (Account, Meter, Reading, User, AccountLink, TariffVersion)} == snapshot
 
-    assert snapshot["Account"] == 200 and snapshot["TariffVersion"] == 4
+    assert snapshot["Account"] == 200 and snapshot["TariffVersion"] == 7  # 4 real, 3 demo continuations
     assert count(Account, Account.billing_cycle == BillingCycle.MONTHLY) == 100
     assert count(Account, Account.billing_cycle == BillingCycle.BIMONTHLY) == 100
     assert len(db.session.scalars(select(Account.region).distinct()).all()) == 4
@@ -39,6 +39,24 @@ def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
     assert roles[Role.ADMIN] == 1 and roles[Role.SUPPORT] == 1 and roles[Role.CUSTOMER] == 3
     asha = db.session.scalar(select(User).where(User.mobile == "+919876500001"))
     assert count(AccountLink, AccountLink.user_id == asha.id) == 3
+
+
+def test_demo_has_24_months_of_bills_and_a_mix_of_payers(app):
+    from app.billing.ledger import balances
+    from app.billing.models import Bill, LedgerEntry, LedgerKind
+
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    cycles = db.session.scalars(select(Bill.cycle).distinct()).all()
+    assert len(cycles) == 24
+    assert count(Bill, Bill.estimated.is_(True)) > 20
+    assert count(LedgerEntry, LedgerEntry.kind == LedgerKind.LATE_FEE) > 10
+    owed = balances(db.session.scalars(select(Account.id)).all())
+    paid_up = sum(1 for balance in owed.values() if balance <= 0)
+    owing = sum(1 for balance in owed.values() if balance > 0)
+    assert paid_up > 50 and owing > 20
+    # Every bill's total is the ledger's story: arrears before it plus its own charges.
+    for bill in db.session.scalars(select(Bill).limit(200)):
+        assert bill.total_due == bill.previous_balance - bill.payments_since + bill.current_charges + bill.late_fee
 
 
 def test_demo_logins_work(app, client):

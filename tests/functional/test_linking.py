@@ -56,6 +56,32 @@ def test_linking_is_throttled_after_five_wrong_answers(client, login_as):
     assert db.session.scalar(select(AccountLink)) is None
 
 
+def test_new_sign_ups_cannot_keep_guessing_one_connection(app, login_as):
+    account = factories.make_account(registered_mobile="+919812345678")
+    db.session.commit()
+    for _ in range(3):
+        guesser = app.test_client()
+        factories.make_user(mobile=None, email=f"g{_}@example.com")
+        db.session.commit()
+        guesser.post("/login", data={"login": f"g{_}@example.com", "password": factories.PASSWORD})
+        for _attempt in range(4):
+            link(guesser, account.consumer_number, "9800000000")
+    owner = app.test_client()
+    factories.make_user(email="owner@example.com")
+    db.session.commit()
+    owner.post("/login", data={"login": "owner@example.com", "password": factories.PASSWORD})
+    response = link(owner, account.consumer_number, "9812345678")
+    assert "Too many attempts" in response.get_data(as_text=True)  # ten guesses a day per connection
+
+
+def test_a_zero_bill_is_no_second_factor(client, login_as):
+    login_as("customer")
+    account = factories.make_account(tariff=factories.make_tariff())
+    factories.make_bill(account, "0.00")
+    db.session.commit()
+    assert link(client, account.consumer_number, "0", "bill_amount").status_code == 422
+
+
 def test_several_connections_and_switching_between_them(client, login_as):
     user = login_as("customer")
     home, shop = factories.make_account(), factories.make_account()

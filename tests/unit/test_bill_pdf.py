@@ -10,9 +10,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 
-from app.billing.pdf import line_label, render_bill_pdf
+from app.billing.pdf import line_label, render_bill_pdf, upi_qr_png
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
 
 D = Decimal
@@ -36,7 +37,7 @@ def sample_statement(**changes: object) -> Statement:
         StatementLine("surcharge", "Surcharge 8%", D("852.00")),
         StatementLine("pension", "Pension trust surcharge", D("404.70")),
         StatementLine("duty", "Electricity tax 5%", D("652.31")),
-        StatementLine("rounding", "Rounding", D("0.44")),
+        StatementLine("rounding", "Rounding off", D("0.44")),
     )
     statement = Statement(
         utility_name="Delhi Power Distribution Ltd",
@@ -111,6 +112,19 @@ ESTIMATED = {
     "reads": (MeterRead("DL8834521", date(2026, 10, 24), D("48210"), None, None),),
 }
 LATE = {"late_fee": D("150.00"), "total_due": D("123606.78"), "prompt_rebate": D("0"), "prompt_by": None}
+LONG_TEXTS = {
+    "utility_name": "Maharashtra State Electricity Distribution Company Limited (MSEDCL)",
+    "holder_name": "अनीता शर्मा / Anita Sharma-Venkataraghavan Iyer",
+    "address": "House No. 1234/56, Sector 21-B, Near Old Hanuman Mandir, Behind Government Senior Secondary School, "
+    "Opposite Water Tank, Village Rampur Khurd, Tehsil Sadar, District Gautam Buddh Nagar, Uttar Pradesh 201301",
+    "tariff_name": "LT-I(B) Residential — Single phase, above 100 units (with time-of-day option)",
+    "reads": (
+        MeterRead("MH12-OLD-99887766", date(2026, 10, 24), D("99990.5"), date(2026, 11, 3), D("100210.25")),
+        MeterRead("MH12-NEW-11223344", date(2026, 11, 3), D("0"), date(2026, 11, 24), D("1230.75"), D("40")),
+    ),
+    "total_due": D("9876543.21"),
+    "revision": 12,
+}
 MANY_SLABS = {
     "lines": tuple(
         StatementLine(
@@ -121,12 +135,25 @@ MANY_SLABS = {
 }
 
 
+CREDIT = {"arrears": D("-15000.00"), "previous_balance": D("-9500.00"), "total_due": D("-1301.00")}
+ZERO_USAGE = {"units": D("0"), "history": (UsagePoint("Oct 26", D("0")), UsagePoint("Nov 26", D("0")))}
+VARIANTS = {
+    "normal": {},
+    "estimated": ESTIMATED,
+    "late-fee": LATE,
+    "many-slabs": MANY_SLABS,
+    "long-texts": LONG_TEXTS,
+    "cancelled": {"cancelled": True},
+    "revised": {"revision": 3},
+    "in-credit": CREDIT,
+    "zero-usage": ZERO_USAGE,
+    "no-history": {"history": ()},
+    "no-reads": {"reads": ()},
+}
+
+
 @pytest.mark.parametrize("language", ["en", "hi"])
-@pytest.mark.parametrize(
-    "changes",
-    [{}, ESTIMATED, LATE, MANY_SLABS, {"cancelled": True}, {"revision": 3}, {"history": ()}, {"reads": ()}],
-    ids=["normal", "estimated", "late-fee", "many-slabs", "cancelled", "revised", "no-history", "no-reads"],
-)
+@pytest.mark.parametrize("changes", list(VARIANTS.values()), ids=list(VARIANTS))
 def test_every_bill_is_one_small_a4_page(language, changes):
     data = render_bill_pdf(sample_statement(**changes), language)
 
@@ -163,6 +190,16 @@ def test_slab_rows_show_quantity_rate_and_amount():
     assert "10,650 × ₹0.107 = ₹1,139.55" in text
     assert "₹8,900.00" in text
     assert "₹13,699.00" in text
+
+
+def test_long_texts_still_show_the_essentials():
+    text = squeeze_lines(page_text(render_bill_pdf(sample_statement(**LONG_TEXTS), "en")))
+
+    assert "Maharashtra State Electricity Distribution Company Limited (MSEDCL)" in text
+    assert "₹98,76,543.21" in text
+    assert "1,00,210.25" in text  # a reading in lakh grouping
+    assert "MH12-NEW-11223344" in text
+    assert "Sharma-Venkataraghavan Iyer" in text
 
 
 def test_meter_readings_show_dates_values_and_factor():
@@ -237,11 +274,27 @@ def test_cancelled_bill_is_stamped_and_offers_no_payment():
     assert "CANCELLED" in text
     assert "This bill has been cancelled. Do not pay it." in squeeze_lines(text)
     assert "Scan with any UPI app" not in squeeze_lines(text)
+    assert "Pay by" not in text  # neither the rebate nor the due-date prompt
     assert len(read_pdf(data).pages[0].images) == 0
 
 
-def test_payable_bill_carries_one_qr_image():
-    assert len(read_pdf(render_bill_pdf(sample_statement(), "en")).pages[0].images) == 1
+def test_payable_bill_carries_the_upi_qr_code():
+    statement = sample_statement()
+    images = read_pdf(render_bill_pdf(statement, "en")).pages[0].images
+
+    assert len(images) == 1
+    expected = Image.open(upi_qr_png(statement.upi_uri))
+    assert images[0].image.convert("L").tobytes() == expected.convert("L").tobytes()
+
+
+def test_account_in_credit_asks_for_nothing():
+    data = render_bill_pdf(sample_statement(**CREDIT), "en")
+    text = page_text(data)
+
+    assert "Nothing to pay this time." in text
+    assert "-₹1,301.00" in text
+    assert "Pay by" not in text
+    assert len(read_pdf(data).pages[0].images) == 0
 
 
 def test_revised_bill_says_which_revision():

@@ -1,0 +1,66 @@
+from datetime import date
+
+from sqlalchemy import select
+
+from app.billing.compose import Cycle
+from app.billing.models import Bill
+from app.billing.runs import run_bills
+from app.extensions import db
+from tests import factories
+
+
+def billed_connection():
+    tariff = factories.make_tariff()
+    account = factories.make_account(tariff=tariff)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 10, 5), "1000")
+    factories.make_reading(meter, date(2024, 11, 5), "1221")
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    return account, db.session.scalar(select(Bill).where(Bill.account_id == account.id))
+
+
+def test_customer_sees_their_bill_explained_and_its_pdf(client, login_as):
+    user = login_as("customer")
+    account, bill = billed_connection()
+    factories.link(user, account)
+    db.session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert f"/bills/{bill.id}" in home and "₹2,424.12" in home and "chip-overdue" in home
+    page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    for text in ("₹2,424.12", "Energy charges", "103 × ₹4.71", "Electricity duty 16%", "1000.000 → 1221.000",
+                 f"/bills/{bill.id}.pdf?lang=hi"):
+        assert text in page, text
+    pdf = client.get(f"/bills/{bill.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    hindi = client.get(f"/bills/{bill.id}.pdf?lang=hi")
+    assert hindi.status_code == 200 and hindi.data != pdf.data
+
+
+def test_someone_elses_bill_and_pdf_are_not_found(client, login_as):
+    login_as("customer")
+    _account, bill = billed_connection()
+    assert client.get(f"/bills/{bill.id}").status_code == 404
+    assert client.get(f"/bills/{bill.id}.pdf").status_code == 404
+    assert client.get("/bills/999999").status_code == 404
+
+
+def test_staff_can_open_any_bill(client, login_as):
+    login_as("support")
+    _account, bill = billed_connection()
+    assert client.get(f"/bills/{bill.id}").status_code == 200
+    assert client.get(f"/bills/{bill.id}.pdf").status_code == 200
+
+
+def test_pdf_is_generated_well_under_a_second(app, login_as, client):
+    import time
+
+    from app.billing.bills import build_statement
+    from app.billing.pdf import render_bill_pdf
+
+    _account, bill = billed_connection()
+    with app.test_request_context():
+        statement = build_statement(bill)
+        started = time.perf_counter()
+        render_bill_pdf(statement, "hi")
+        assert time.perf_counter() - started < 1.0
