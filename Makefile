@@ -50,5 +50,9 @@ test-postgres: install
 		echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and TEST_DATABASE_URL is not set"; \
 	fi
 
+# Benchmarks print ratios against a baseline measured in the same run (SQLite; DATABASE_URL for PostgreSQL).
+bench: install
+	$(BIN)/python bench/bill_run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -31,7 +31,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
 def register_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        for chatty in ("alembic.runtime.plugins", "fontTools"):  # fontTools logs every glyph of every PDF
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

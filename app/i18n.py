@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
@@ -29,6 +29,13 @@ def inr(amount: Decimal | int | str | None) -> str:
     if amount is None:
         return "—"
     return format_currency(Decimal(amount), "INR", locale=str(get_locale() or "en_IN"))
+
+
+def quantity(value: Decimal | int | None) -> str:
+    """Units and other quantities: 1,450.5 (no exponent, no trailing zeros, Indian grouping)."""
+    if value is None:
+        return "—"
+    return format_decimal(Decimal(value), format="#,##,##0.###", locale=str(get_locale() or "en_IN"))
 
 
 def indian_date(value: date | datetime | None, style: str = "medium") -> str:

@@ -50,7 +50,7 @@ class Account(db.Model):
     connected_on: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    tariff = relationship("Tariff", lazy="joined")
+    tariff = relationship("Tariff")
 
     @property
     def flags(self) -> frozenset[str]:

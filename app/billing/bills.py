@@ -16,7 +16,8 @@ from app.billing.runs import compose_for, insert_bills
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
 from app.db import today_in_india
 from app.extensions import db
-from app.metering.models import Meter, Reading
+from app.metering.consumption import RegisterRead, register_advance
+from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.upi import upi_link
 
 
@@ -78,6 +79,23 @@ def _reads(bill: Bill) -> tuple[MeterRead, ...]:
             MeterRead(new.serial, new.installed_on, None, closing.read_on, closing.value, new.multiplying_factor))
 
 
+def recorded_units(bill: Bill) -> Decimal | None:
+    """What the meter recorded from the bill's opening to its closing reading (None for an estimate)."""
+    if bill.estimated or bill.closing_reading_id is None:
+        return None
+    opening = db.session.get(Reading, bill.opening_reading_id)
+    closing = db.session.get(Reading, bill.closing_reading_id)
+    rows = db.session.execute(
+        select(Reading, Meter).join(Meter, Meter.id == Reading.meter_id)
+        .where(Meter.account_id == bill.account_id, Reading.status == ReadingStatus.ACCEPTED,
+               Reading.source != ReadingSource.ESTIMATED,
+               Reading.read_on >= opening.read_on, Reading.read_on <= closing.read_on)
+    ).all()
+    reads = [RegisterRead(m.id, r.read_on, r.id, r.value, r.rollover, m.rollover_at, m.multiplying_factor)
+             for r, m in rows if (opening.read_on, opening.id) <= (r.read_on, r.id) <= (closing.read_on, closing.id)]
+    return register_advance(reads)
+
+
 def build_statement(bill: Bill, today: date | None = None) -> Statement:
     today = today or today_in_india()
     account = db.session.get(Account, bill.account_id)
@@ -99,7 +117,7 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         late_fee=bill.late_fee, total_due=bill.total_due, prompt_rebate=rebate, prompt_by=pay_by,
         upi_uri=upi_link(max(bill.total_due, Decimal("0.00")), bill.number, f"Bill {bill.number}"),
         history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units) for b in history),
-        revision=bill.revision, cancelled=ledger.is_cancelled(bill),
+        revision=bill.revision, cancelled=ledger.is_cancelled(bill), recorded_units=recorded_units(bill),
     )
 
 

@@ -6,7 +6,7 @@ the scheduled reading day). Units come from the meter, settled against earlier e
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -94,6 +94,9 @@ class BillingInputs:
     reads: Sequence[RegisterRead]  # accepted, actual reads (not estimates), oldest first
     balance: Decimal  # the ledger's balance before this bill
     paid_by_previous_due_date: Decimal  # credits between the previous bill's issue and due dates
+    # A run's memo of quotes: connections with the same tariff, period, units and load get the same lines,
+    # so the engine prices each distinct case once (units are whole numbers on most bills).
+    quotes: dict | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,7 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
             raise CannotBill(str(problem)) from None
 
     parts = _tariff_parts(inp, period_start, period_end)
-    quote = _quote(inp, parts, units)
-    current = quote.total
+    lines, current = _priced_lines(inp, parts, units)
     late_fee = _late_fee(inp, prev, parts[-1].tariff.payment_terms)
     previous_balance = prev.total_due if prev else Decimal("0.00")
     return ComposedBill(
@@ -157,9 +159,7 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
         opening_reading_id=anchor.order,
         closing_reading_id=closing.order if closing else None,
         tariff_version_id=parts[-1].version_id,
-        lines=[ComposedLine(line.code, line.label, line.amount,
-                            [{"quantity": str(d.quantity), "rate": str(d.rate), "amount": str(d.amount)}
-                             for d in line.details]) for line in quote.lines],
+        lines=lines,
         current_charges=current,
         previous_balance=previous_balance,
         payments_since=previous_balance - inp.balance,
@@ -232,14 +232,26 @@ class _PartFacts(TariffVersionFacts):
     last: date
 
 
-def _quote(inp: BillingInputs, parts: list["_PartFacts"], units: Decimal) -> engine.Quote:
+def _priced_lines(inp: BillingInputs, parts: list["_PartFacts"], units: Decimal) -> tuple[list[ComposedLine],
+                                                                                          Decimal]:
+    """The bill's lines (with their slab rows as stored) and their total, from the tariff engine."""
     known = set().union(*(p.tariff.param_names for p in parts))
     params = {name: value for name, value in inp.params.items() if name in known}
+    key = (tuple((id(p.tariff), p.first, p.last) for p in parts), units, inp.load_kw, inp.phase, inp.flags,
+           frozenset(params.items()))
+    if inp.quotes is not None and key in inp.quotes:
+        return inp.quotes[key]
     try:
-        return engine.quote_split([(p.tariff, p.first, p.last) for p in parts], units, load_kw=inp.load_kw,
-                                  phase=inp.phase, flags=inp.flags, params=params)
+        quote = engine.quote_split([(p.tariff, p.first, p.last) for p in parts], units, load_kw=inp.load_kw,
+                                   phase=inp.phase, flags=inp.flags, params=params)
     except engine.TariffError as error:
         raise CannotBill(f"the tariff could not price this bill: {error}") from None
+    priced = ([ComposedLine(line.code, line.label, line.amount,
+                            [{"quantity": str(d.quantity), "rate": str(d.rate), "amount": str(d.amount)}
+                             for d in line.details]) for line in quote.lines], quote.total)
+    if inp.quotes is not None:
+        inp.quotes[key] = priced
+    return priced
 
 
 def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentTerms) -> Decimal:

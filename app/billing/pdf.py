@@ -60,6 +60,7 @@ LABELS = {
         "estimated_reading": "Estimated — no reading this period",
         "consumption": "Consumption (units)",
         "estimated": "estimated",
+        "settled": "The meter recorded {recorded} units; {settled} of them were billed before on estimate.",
         "charges": "Charges for this period",
         "description": "Description",
         "amount": "Amount",
@@ -105,6 +106,7 @@ LABELS = {
         "estimated_reading": "अनुमानित — इस अवधि में रीडिंग नहीं ली गई",
         "consumption": "खपत (यूनिट)",
         "estimated": "अनुमानित",
+        "settled": "मीटर ने {recorded} यूनिट दर्ज कीं; इनमें से {settled} यूनिट पहले अनुमानित बिल में ली गई थीं।",
         "charges": "इस अवधि के शुल्क",
         "description": "विवरण",
         "amount": "राशि",
@@ -445,6 +447,14 @@ def draw_meter_readings(pdf: FPDF, statement: Statement, language: str, y: float
     put(pdf, MARGIN, y, 70, 6, label("consumption", language))
     use_font(pdf, 11, bold=True, colour=WARN if statement.estimated else BRAND)
     put(pdf, MARGIN + 70, y, CONTENT_W - 70, 6, units, align="R")
+    if statement.recorded_units is not None and statement.recorded_units != statement.units:
+        y += 6
+        use_font(pdf, 8, colour=MUTED)
+        settled = statement.recorded_units - statement.units
+        put(pdf, MARGIN, y, CONTENT_W, 4.5, label("settled", language, recorded=number(statement.recorded_units,
+                                                                                         language),
+                                                 settled=number(settled, language)))
+        return y + 4.5
     return y + 6
 
 

@@ -132,6 +132,7 @@ class _RunContext:
     def __init__(self, cycle: Cycle, versions: dict[int, list[TariffVersionFacts]]):
         self.cycle = cycle
         self.versions = versions
+        self.quotes: dict = {}  # see BillingInputs.quotes
 
     @classmethod
     def load(cls, cycle: Cycle) -> "_RunContext":
@@ -170,7 +171,7 @@ def _compose_chunk(context: _RunContext, ids: list[int], issued_on: date):
                 cycle=cycle, issued_on=issued_on, versions=context.versions.get(account.tariff_id, []),
                 params=params.get(account.tariff_id, {}), load_kw=account.sanctioned_load_kw,
                 phase=account.phase.value, flags=account.flags, prior=bills, reads=reads.get(account.id, []),
-                balance=balances[account.id], paid_by_previous_due_date=paid,
+                balance=balances[account.id], paid_by_previous_due_date=paid, quotes=context.quotes,
             ))))
         except (CannotBill, ConsumptionError, engine.TariffError) as problem:
             errors[account.id] = str(problem)

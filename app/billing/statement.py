@@ -69,3 +69,5 @@ class Statement:
     history: tuple[UsagePoint, ...] = field(default=())  # up to six periods, oldest first, this one last
     revision: int = 0
     cancelled: bool = False
+    # What the meter recorded over the reads shown, when it differs from `units` (earlier estimates settled).
+    recorded_units: Decimal | None = None

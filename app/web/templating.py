@@ -8,7 +8,7 @@ from flask import current_app, request, url_for
 from flask_babel import get_locale
 from jinja2_fragments.flask import render_block
 
-from app.i18n import indian_date, inr
+from app.i18n import indian_date, inr, quantity
 
 
 @cache
@@ -39,6 +39,7 @@ def render(template: str, fragment: str | None = None, **context) -> str:
 def register_template_helpers(app) -> None:
     app.jinja_env.filters["inr"] = inr
     app.jinja_env.filters["indian_date"] = indian_date
+    app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["utility_name"] = app.config["UTILITY_NAME"]
     app.jinja_env.globals["get_locale"] = get_locale

@@ -64,3 +64,25 @@ def test_pdf_is_generated_well_under_a_second(app, login_as, client):
         started = time.perf_counter()
         render_bill_pdf(statement, "hi")
         assert time.perf_counter() - started < 1.0
+
+
+def test_a_bill_after_an_estimate_explains_the_settlement(client, login_as):
+    user = login_as("customer")
+    tariff = factories.make_tariff()
+    account = factories.make_account(tariff=tariff)
+    factories.link(user, account)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 9, 5), "800")
+    factories.make_reading(meter, date(2024, 10, 5), "1000")
+    factories.make_reading(meter, date(2024, 12, 5), "1450")  # no reading in November: estimated
+    db.session.commit()
+    for month in (10, 11, 12):
+        run_bills(Cycle(2024, month), issued_on=date(2024, month, 12))
+    november, december = db.session.scalars(select(Bill).where(Bill.cycle.in_(["2024-11", "2024-12"]))
+                                            .order_by(Bill.cycle)).all()
+    assert november.estimated and not december.estimated
+    assert november.units + december.units == 450
+    page = client.get(f"/bills/{december.id}").get_data(as_text=True)
+    assert f"The meter recorded 450 units; {november.units.normalize():f} of them were billed before on estimate" in page
+    estimated_page = client.get(f"/bills/{november.id}").get_data(as_text=True)
+    assert "Estimated: no meter reading this period" in estimated_page

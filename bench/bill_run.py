@@ -1,0 +1,132 @@
+"""Bill-run benchmark: how close does a real bill run come to the database's raw bulk-insert speed?
+
+    python bench/bill_run.py [--accounts 20000] [--database-url URL]
+
+Builds N connections with readings in a database of its own (a temporary SQLite file, or a `dtech_bench`
+database on the PostgreSQL server of --database-url / DATABASE_URL), times `run_bills` for one cycle, then in
+the same process times a plain bulk INSERT of the same number of bill and bill-line rows. Prints bills per
+second for both and the ratio run/raw (1.0 would mean billing costs nothing beyond writing the rows).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import delete, insert, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.accounts.models import Account  # noqa: E402
+from app.billing.compose import Cycle  # noqa: E402
+from app.billing.models import Bill, BillLine, BillRun, LedgerEntry, TariffVersion  # noqa: E402
+from app.billing.runs import run_bills  # noqa: E402
+from app.billing.services import BUNDLED_TARIFFS, import_tariff  # noqa: E402
+from app.db import utcnow  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.metering.models import Meter, Reading  # noqa: E402
+from config import TestingConfig, normalise_database_url, sqlite_url  # noqa: E402
+
+CYCLE = Cycle(2024, 11)
+ISSUED = date(2024, 11, 12)
+
+
+def bench_database(url: str | None) -> str:
+    if not url:
+        return sqlite_url(Path(tempfile.mkdtemp()) / "bench.sqlite3")
+    from tests.conftest import ensure_postgres_database
+
+    bench_url = make_url(normalise_database_url(url)).set(database="dtech_bench").render_as_string(False)
+    ensure_postgres_database(bench_url)
+    return bench_url
+
+
+def build(n: int) -> int:
+    """N connections on the MSEDCL tariff, each with a meter and two readings a month apart."""
+    tariff_id = import_tariff((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text()).tariff_id
+    db.session.execute(insert(Account.__table__), [
+        {"consumer_number": f"BN{i:010d}", "holder_name": f"Bench {i}", "address": "Bench Nagar", "region": "Pune",
+         "category": "LT-I(B)", "tariff_id": tariff_id, "sanctioned_load_kw": Decimal("3"), "phase": "single",
+         "billing_cycle": "monthly", "cycle_offset": 0, "subsidy_opted": False, "bpl": False, "paperless": False,
+         "status": "active", "connected_on": date(2015, 1, 1), "created_at": utcnow()} for i in range(n)])
+    ids = db.session.scalars(select(Account.id).order_by(Account.id)).all()
+    db.session.execute(insert(Meter.__table__), [
+        {"account_id": a, "serial": f"BM{a:010d}", "digits": 6, "multiplying_factor": Decimal(1),
+         "installed_on": date(2015, 1, 1)} for a in ids])
+    meters = db.session.execute(select(Meter.id, Meter.account_id)).all()
+    rows = []
+    for meter_id, account_id in meters:
+        opening = Decimal(1000 + account_id % 5000)
+        used = 20 + (account_id * 7919) % 900  # whole kWh, 20 to 919: a spread like a city's homes and shops
+        for day, value in ((date(2024, 10, 5), opening), (date(2024, 11, 5), opening + used)):
+            rows.append({"meter_id": meter_id, "read_on": day, "value": value, "source": "meter_reader",
+                         "status": "accepted", "rollover": False, "created_at": utcnow()})
+    db.session.execute(insert(Reading.__table__), rows)
+    db.session.commit()
+    return len(ids)
+
+
+def raw_insert(n: int, lines_per_bill: int) -> float:
+    """The same number of bill and line rows as the run wrote, inserted plainly in the same chunk size."""
+    version_id = db.session.scalar(select(TariffVersion.id))
+    account_ids = db.session.scalars(select(Account.id).order_by(Account.id)).all()
+    started = time.perf_counter()
+    for start in range(0, n, 500):
+        chunk = account_ids[start:start + 500]
+        bills = [{"number": f"RAW-{a}", "account_id": a, "cycle": "2099-01", "period_start": date(2099, 1, 1),
+                  "period_end": date(2099, 1, 31), "revision": 0, "tariff_version_id": version_id,
+                  "issued_on": ISSUED, "due_date": ISSUED, "units": Decimal("100"), "estimated": False,
+                  "carried_units": Decimal(0), "current_charges": Decimal("100.00"),
+                  "previous_balance": Decimal("0.00"), "payments_since": Decimal("0.00"),
+                  "late_fee": Decimal("0.00"), "total_due": Decimal("100.00"), "created_at": utcnow()}
+                 for a in chunk]
+        ids = db.session.execute(insert(Bill.__table__).returning(Bill.__table__.c.id), bills).scalars().all()
+        db.session.execute(insert(BillLine.__table__), [
+            {"bill_id": b, "position": p, "code": "energy", "label": "Energy", "amount": Decimal("20.00"),
+             "details": []} for b in ids for p in range(1, lines_per_bill + 1)])
+        db.session.commit()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    args = parser.parse_args()
+
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url)
+    app = create_app(config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        dialect = db.engine.dialect.name
+        n = build(args.accounts)
+
+        started = time.perf_counter()
+        summary = run_bills(CYCLE, issued_on=ISSUED)
+        run_seconds = time.perf_counter() - started
+        assert summary.billed == n and not summary.errors, summary.errors
+        lines = db.session.scalar(select(db.func.count(BillLine.id)))
+        lines_per_bill = round(lines / n)
+
+        raw_seconds = raw_insert(n, lines_per_bill)
+        for model in (LedgerEntry, BillLine, Bill, BillRun):
+            db.session.execute(delete(model))
+        db.session.commit()
+
+    run_rate, raw_rate = n / run_seconds, n / raw_seconds
+    print(f"database: {dialect}; {n} bills, {lines_per_bill} lines each")
+    print(f"bill run:   {run_seconds:7.2f} s  {run_rate:9.0f} bills/s")
+    print(f"raw insert: {raw_seconds:7.2f} s  {raw_rate:9.0f} bills/s")
+    print(f"ratio run/raw: {run_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
