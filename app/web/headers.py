@@ -1,7 +1,11 @@
 """Per-request plumbing: writes take the write lock up front; every response gets a strict CSP, no sniffing,
 caching rules."""
 
+import hashlib
+import hmac
+
 from flask import current_app, request
+from flask_login import current_user
 
 from app.db import begin_write
 from app.extensions import db
@@ -42,9 +46,26 @@ def add_security_headers(response):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint == "static" and "v" in request.args:
         headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    elif response.mimetype == "text/html" and (request.endpoint or "").startswith("auth."):
+        headers["Cache-Control"] = "no-store"  # sign-in, sign-up and reset pages are never kept anywhere
     elif response.mimetype == "text/html":
         # Pages hold personal data: never in a shared cache; the browser revalidates each time.
         headers.setdefault("Cache-Control", "private, no-cache")
         response.vary.add("HX-Request")
         response.vary.add("Cookie")
+        _mark_offline_copy_allowed(response)
     return response
+
+
+def offline_key(user) -> str:
+    """An opaque per-user key: the service worker keeps each user's pages in a cache of their own."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"offline:{user.id}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def _mark_offline_copy_allowed(response) -> None:
+    """A customer's successful full page (GET, not a fragment, not no-store) may be kept for offline use."""
+    if (request.method == "GET" and response.status_code == 200 and current_user.is_authenticated
+            and not current_user.is_staff and "HX-Request" not in request.headers
+            and "no-store" not in response.headers.get("Cache-Control", "")):
+        response.headers["X-DTech-Offline"] = offline_key(current_user)

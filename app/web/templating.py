@@ -1,11 +1,12 @@
 """Template helpers: money and date filters, cache-busted static URLs, htmx-aware rendering."""
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from flask import current_app, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
 from app.i18n import indian_date, inr, quantity
@@ -36,7 +37,13 @@ def render(template: str, fragment: str | None = None, **context) -> str:
     return render_template(template, **context)
 
 
+def _page_globals() -> dict:
+    # When the page was made, in Indian time: the offline banner says how old a cached copy is.
+    return {"rendered_at": format_datetime(datetime.now(UTC), "HH:mm, d MMM")}
+
+
 def register_template_helpers(app) -> None:
+    app.context_processor(_page_globals)
     app.jinja_env.filters["inr"] = inr
     app.jinja_env.filters["indian_date"] = indian_date
     app.jinja_env.filters["quantity"] = quantity

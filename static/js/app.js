@@ -1,0 +1,1 @@
+/* D-Tech page script (progressive enhancement only; every page works without it). */
