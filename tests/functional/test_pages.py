@@ -25,7 +25,19 @@ def test_security_headers(client):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"  # sign-in pages are never kept
+
+
+def test_customer_pages_vary_on_htmx_and_may_be_kept_offline_for_their_user(client, login_as):
+    user = login_as("customer")
+    factories.link(user, factories.make_account())
+    from app.extensions import db
+
+    db.session.commit()
+    response = client.get("/")
+    assert response.headers["Cache-Control"] == "private, no-cache"
     assert "HX-Request" in response.headers["Vary"]
+    assert len(response.headers["X-DTech-Offline"]) == 24
+    assert "X-DTech-Offline" not in client.get("/", headers={"HX-Request": "true"}).headers
 
 
 def test_versioned_static_files_are_cached_for_a_year(client):
