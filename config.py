@@ -54,6 +54,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a meter photo straight from a phone camera, with room to spare
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; a slow form must not fail
 
     BABEL_DEFAULT_LOCALE = "en_IN"
@@ -82,6 +83,7 @@ class Config:
         self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
         self.WORKER_INTERVAL_SECONDS = int(os.environ.get("DTECH_WORKER_INTERVAL", "60"))
+        self.UPLOAD_FOLDER = os.environ.get("DTECH_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
         # How many proxies (load balancer, nginx) stand in front and set X-Forwarded-For / -Proto.
         self.PROXY_HOPS = int(os.environ.get("DTECH_PROXY_HOPS", "0"))
         # The UPI collection account (VPA) and the name customers' UPI apps show for it.

@@ -56,10 +56,11 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
+    from app.metering.views import bp as metering_bp
     from app.pwa.views import bp as pwa_bp
     from app.web.views import bp as web_bp
 
-    for blueprint in (auth_bp, accounts_bp, billing_bp, web_bp, pwa_bp):
+    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, web_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -24,3 +24,21 @@ class LinkForm(FlaskForm):
     answer = StringField(_l("Latest bill amount or registered mobile number"),
                          validators=[DataRequired(), Length(max=40)], render_kw={"autocomplete": "off"})
 
+
+
+class LanguageForm(FlaskForm):
+    language = RadioField(_l("Language / भाषा"), choices=[SelectChoice("en_IN", "English"),
+                                                         SelectChoice("hi_IN", "हिंदी")],
+                          validators=[DataRequired()])
+
+
+class PaperlessForm(FlaskForm):
+    paperless = BooleanField(_l("Paperless: no printed bill; I read my bills in the app"))
+
+
+class EraseForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    understood = BooleanField(_l("I understand: my sign-in and personal data are erased for good. My connections' "
+                                 "bills and payments stay with the utility, as the law requires."),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])

@@ -1,16 +1,18 @@
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
+from app import audit
 from app.accounts import services
-from app.accounts.forms import LinkForm
+from app.accounts.dashboard import dashboard_for
+from app.accounts.forms import EraseForm, LanguageForm, LinkForm, PaperlessForm
 from app.accounts.models import LinkFactor
+from app.accounts.profile import export_user_data
 from app.accounts.selection import select_account, selected_account
-from app.auth.access import customer_only, signed_in
+from app.auth.access import customer_only, public, signed_in
 from app.auth.contacts import mask_mobile
-from app.billing import ledger
-from app.billing.bills import bill_status, latest_bills
-from app.db import today_in_india
+from app.auth.services import AuthError, erase_user
+from app.auth.views import safe_next
 from app.extensions import db
 from app.web.templating import render
 
@@ -26,10 +28,9 @@ def home():
     if not accounts:
         return redirect(url_for("accounts.link"))
     account = selected_account(accounts)
-    bills = latest_bills(account.id, limit=1)
-    latest = bills[0] if bills else None
-    status = bill_status(latest, ledger.balance(account.id), today_in_india()) if latest else None
-    return render("accounts/home.html", account=account, accounts=accounts, latest_bill=latest, status=status)
+    pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
+    return render("accounts/home.html", account=account, accounts=accounts, dashboard=dashboard_for(account),
+                  pay_url=pay_url)
 
 
 @bp.route("/connections")
@@ -75,3 +76,71 @@ def unlink(account_id: int):
     db.session.commit()
     flash(_("The connection is removed from your list. Its bills are not affected."), "info")
     return redirect(url_for("accounts.connections"))
+
+
+@bp.route("/profile")
+@customer_only
+def profile():
+    account = selected_account()
+    return render("accounts/profile.html", account=account,
+                  language_form=LanguageForm(language=current_user.locale),
+                  paperless_form=PaperlessForm(paperless=account.paperless if account else False),
+                  erase_form=EraseForm())
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """Anyone may switch language; a signed-in user's choice is remembered on their account."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        if current_user.is_authenticated:
+            current_user.locale = form.language.data
+            db.session.commit()
+        session["locale"] = form.language.data
+    return redirect(safe_next(request.form.get("next")) or url_for("accounts.home"))
+
+
+@bp.route("/profile/paperless", methods=["POST"])
+@customer_only
+def paperless():
+    account = selected_account()
+    form = PaperlessForm()
+    if account is None or not form.validate_on_submit():
+        abort(404)
+    account.paperless = form.paperless.data
+    audit.record("account.paperless", account, {"paperless": account.paperless})
+    db.session.commit()
+    flash(_("Paperless bills are on.") if account.paperless else _("You will get printed bills again."), "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/profile/data.json")
+@customer_only
+def my_data():
+    response = jsonify(export_user_data(current_user))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-d-tech-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/profile/erase", methods=["POST"])
+@customer_only
+def erase():
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            erase_user(current_user._get_current_object(), form.password.data)
+        except AuthError as refusal:
+            db.session.commit()
+            form.password.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Your account is erased. Thank you for using the app."), "info")
+            return redirect(url_for("auth.login"))
+    account = selected_account()
+    return render("accounts/profile.html", account=account, language_form=LanguageForm(language=current_user.locale),
+                  paperless_form=PaperlessForm(paperless=account.paperless if account else False),
+                  erase_form=form), 422

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -199,3 +199,23 @@ def load_user(session_id: str) -> User | None:
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user
+
+
+def erase_user(user: User, password: str) -> None:
+    """Erase a customer's personal data at their request. Their connections' bills, payments and ledger stay
+    (the law on accounts requires them), but nothing links them to this person any more."""
+    from app.accounts.models import AccountLink
+    from app.notifications.models import Notification, NotificationPreference, PushSubscription
+
+    if not verify_password(user.password_hash, password):
+        raise AuthError(_("Your password is not right."))
+    for model in (AccountLink, PushSubscription, Notification, NotificationPreference):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    audit.record("user.erased", user, {}, actor=user)
+    user.name = "Erased user"
+    user.mobile = None
+    user.email = f"erased-{user.id}@erased.invalid"  # a contact is required; this one reaches nobody
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.active = False
+    user.session_version += 1
+    user.erased_at = utcnow()

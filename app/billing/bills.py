@@ -1,5 +1,6 @@
 """Issued bills: what they say (the Statement), their status, and their correction by credit note and revision."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -119,6 +120,31 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units) for b in history),
         revision=bill.revision, cancelled=ledger.is_cancelled(bill), recorded_units=recorded_units(bill),
     )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    title: str  # which bill it is compared with, e.g. "Oct 26"
+    units: Decimal
+    amount: Decimal
+    units_change: Decimal | None  # percent; None when the other bill had no units
+    amount_change: Decimal | None
+
+
+def _percent(now: Decimal, then: Decimal) -> Decimal | None:
+    return ((now - then) / then * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP) if then else None
+
+
+def comparisons(bill: Bill) -> dict[str, Comparison]:
+    """This bill against the previous one and against the same period last year, where those exist."""
+    in_force = {b.cycle: b for b in latest_bills(bill.account_id, limit=16)}
+    ordered = sorted(in_force.values(), key=lambda b: b.period_start)
+    earlier = [b for b in ordered if b.period_start < bill.period_start]
+    others = {"previous": earlier[-1] if earlier else None,
+              "last_year": in_force.get(str(Cycle.parse(bill.cycle).shifted(-12)))}
+    return {name: Comparison(f"{other.period_end:%b %y}", other.units, other.current_charges,
+                             _percent(bill.units, other.units), _percent(bill.current_charges, other.current_charges))
+            for name, other in others.items() if other is not None}
 
 
 def cancel_bill(bill: Bill, reason: str, actor=None) -> None:

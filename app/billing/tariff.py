@@ -661,6 +661,28 @@ def quote(tariff: Tariff, inp: QuoteInput) -> Quote:
         return _finish(q, inp.period_days or 0)
 
 
+@dataclass(frozen=True)
+class SlabStep:
+    upto: Decimal | None  # the slab's upper bound in units, scaled to this period; None for the open slab
+    rate: Decimal
+
+
+def slab_steps(tariff: Tariff, inp: QuoteInput, code: str = "energy") -> list[SlabStep]:
+    """The telescopic slabs that price `inp`'s units under component `code` (its first `slabs` component whose
+    `when` holds), with bounds scaled to the period: what a "units to the next slab" warning needs."""
+    with localcontext(_CONTEXT):
+        factor = period_factor(tariff.period, inp.days, inp.period_from, inp.period_to)
+        q = _Quoting(tariff, inp, factor)
+        for component in tariff.components:
+            if isinstance(component, Slabs) and component.code == code and component.when.holds(
+                    q, f"{component.path}.when"):
+                path = f"{component.path}.slabs"
+                uppers = q.uppers(component.slabs, path, scaled=True)
+                return [SlabStep(upper, rate) for upper, rate in zip(uppers, q.rates(component.slabs, path),
+                                                                     strict=True)]
+    return []
+
+
 def _finish(q: _Quoting, days: int) -> Quote:
     """Add the rounding line, refuse a negative total, list every code."""
     rounding = q.tariff.rounding

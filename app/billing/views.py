@@ -1,12 +1,14 @@
 """A bill on screen and as a PDF, for its connection's linked customers and for staff."""
 
-from flask import Blueprint, abort, make_response, request
+from flask import Blueprint, abort, make_response, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from app.accounts.selection import selected_account
 from app.accounts.services import find_link
-from app.auth.access import signed_in
+from app.auth.access import customer_only, signed_in
 from app.billing import ledger
-from app.billing.bills import bill_status, build_statement
+from app.billing.bills import bill_status, build_statement, comparisons
 from app.billing.models import Bill
 from app.billing.pdf import render_bill_pdf
 from app.db import today_in_india
@@ -24,13 +26,34 @@ def viewable_bill(bill_id: int) -> Bill:
     return bill
 
 
+BILLS_PER_PAGE = 10
+
+
+@bp.route("/bills")
+@customer_only
+def bills():
+    """Bill history, newest first; htmx appends the next page, a plain link does the same without JS."""
+    account = selected_account()
+    if account is None:
+        return redirect(url_for("accounts.link"))
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.scalars(
+        select(Bill).where(Bill.account_id == account.id).order_by(Bill.period_start.desc(), Bill.revision.desc())
+        .offset((page - 1) * BILLS_PER_PAGE).limit(BILLS_PER_PAGE + 1)).all()
+    has_more, rows = len(rows) > BILLS_PER_PAGE, rows[:BILLS_PER_PAGE]
+    cancelled = ledger.cancelled_bill_ids(b.id for b in rows)
+    return render("billing/bills.html", fragment="bill_rows", account=account, bills=rows, page=page,
+                  has_more=has_more, cancelled=cancelled)
+
+
 @bp.route("/bills/<int:bill_id>")
 @signed_in
 def bill(bill_id: int):
     bill = viewable_bill(bill_id)
     statement = build_statement(bill)
     status = bill_status(bill, ledger.balance(bill.account_id), today_in_india())
-    return render("billing/bill.html", bill=bill, statement=statement, status=status)
+    return render("billing/bill.html", bill=bill, statement=statement, status=status,
+                  comparisons=comparisons(bill))
 
 
 @bp.route("/bills/<int:bill_id>.pdf")

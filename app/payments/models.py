@@ -1,8 +1,13 @@
+"""Payments, the gateway's webhooks as received, refunds, and the sandbox gateway's own records.
+
+Only app.payments.services writes these tables. The state machine lives in app.payments.states.
+"""
+
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import ZERO, Money, UTCDateTime, enum_type, utcnow
@@ -17,13 +22,18 @@ class PaymentMethod(StrEnum):
     DEMAND_DRAFT = "demand_draft"
 
 
+DIGITAL_METHODS = frozenset({PaymentMethod.UPI, PaymentMethod.GATEWAY})
+COUNTER_METHODS = frozenset({PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT})
+
+
 class PaymentState(StrEnum):
     CREATED = "created"
     PENDING = "pending"
     CAPTURED = "captured"
     FAILED = "failed"
-    REFUNDED = "refunded"
+    REFUNDED = "refunded"  # refunded in full; a partial refund leaves the payment captured (see refunded_amount)
     HELD = "held"  # the gateway's amount differed from ours: a person must look before it is credited
+    BOUNCED = "bounced"  # a cheque or draft the bank returned: its ledger entry is reversed
 
 
 class Payment(db.Model):
@@ -36,7 +46,7 @@ class Payment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    amount: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)  # what we asked for (the order's amount)
     method: Mapped[PaymentMethod] = mapped_column(enum_type(PaymentMethod))
     state: Mapped[PaymentState] = mapped_column(enum_type(PaymentState), default=PaymentState.CREATED)
     reference: Mapped[str] = mapped_column(String(35), unique=True)  # ours; the UPI `tr`
@@ -45,14 +55,26 @@ class Payment(db.Model):
     gateway_order_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     gateway_payment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     receipt_number: Mapped[str | None] = mapped_column(String(24), unique=True)
-    instrument_number: Mapped[str | None] = mapped_column(String(30))  # cheque or draft number
+    instrument_number: Mapped[str | None] = mapped_column(String(30))  # cheque or draft number; UPI UTR
     instrument_bank: Mapped[str | None] = mapped_column(String(80))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     refunded_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # What the gateway (or the counter) actually received; differs from `amount` only on a HELD payment.
+    received_amount: Mapped[Decimal | None] = mapped_column(Money)
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last asked the gateway (reconcile)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def credited_amount(self) -> Decimal:
+        """The money the ledger was (or will be) credited with."""
+        return self.received_amount if self.received_amount is not None else self.amount
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.credited_amount - (self.refunded_amount or ZERO)
 
 
 class PaymentEvent(db.Model):
@@ -69,6 +91,7 @@ class PaymentEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str | None] = mapped_column(String(60))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
 
 
 class Refund(db.Model):
@@ -77,9 +100,31 @@ class Refund(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    state: Mapped[str] = mapped_column(String(20), default="pending")
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, processed, failed
     gateway_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The REFUND entry on the ledger (partial refunds of one payment each have their own).
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+
+
+class SandboxRecord(db.Model):
+    """The sandbox gateway's side of the world (its orders, payments, refunds and outgoing webhooks), kept in
+    the database like a real gateway keeps them on its servers, so every worker process sees the same."""
+
+    __tablename__ = "sandbox_gateway_records"
+    __table_args__ = (Index("ix_sandbox_gateway_records_kind_status", "kind", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # order_…, pay_…, rfnd_…, evt_…
+    kind: Mapped[str] = mapped_column(String(10))  # order, payment, refund, webhook
+    parent_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)  # an order's receipt
+    amount: Mapped[int | None] = mapped_column(Integer)  # paise
+    status: Mapped[str] = mapped_column(String(20))
+    data: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

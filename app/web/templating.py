@@ -9,6 +9,7 @@ from flask import current_app, request, url_for
 from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
+from app.accounts.dashboard import sparkline_points
 from app.i18n import indian_date, inr, quantity
 
 
@@ -50,3 +51,4 @@ def register_template_helpers(app) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["utility_name"] = app.config["UTILITY_NAME"]
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["sparkline_points"] = sparkline_points

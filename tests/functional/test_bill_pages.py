@@ -83,6 +83,7 @@ def test_a_bill_after_an_estimate_explains_the_settlement(client, login_as):
     assert november.estimated and not december.estimated
     assert november.units + december.units == 450
     page = client.get(f"/bills/{december.id}").get_data(as_text=True)
-    assert f"The meter recorded 450 units; {november.units.normalize():f} of them were billed before on estimate" in page
+    settled = f"{november.units.normalize():f}"
+    assert f"The meter recorded 450 units; {settled} of them were billed before on estimate" in page
     estimated_page = client.get(f"/bills/{november.id}").get_data(as_text=True)
     assert "Estimated: no meter reading this period" in estimated_page

@@ -89,10 +89,10 @@ def test_several_connections_and_switching_between_them(client, login_as):
     factories.link(user, shop)
     db.session.commit()
     page = client.get("/").get_data(as_text=True)
-    assert f"<h2 id=\"conn-title\">{home.consumer_number}</h2>" in page
+    assert f"id=\"conn-title\">{home.consumer_number}<" in page
     assert client.post(f"/connections/{shop.id}/select").status_code == 302
     page = client.get("/").get_data(as_text=True)
-    assert f"<h2 id=\"conn-title\">{shop.consumer_number}</h2>" in page
+    assert f"id=\"conn-title\">{shop.consumer_number}<" in page
 
 
 def test_a_connection_can_be_linked_by_several_users(app, client, login_as):

@@ -1,0 +1,99 @@
+"""Everything the dashboard shows for one connection, gathered in a handful of indexed queries."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.accounts.models import Account
+from app.billing import ledger
+from app.billing import tariff as engine
+from app.billing.bills import bill_status, latest_bills, payment_terms, prompt_rebate
+from app.billing.models import Bill, TariffParam, TariffVersion
+from app.billing.projection import Projection, project
+from app.db import today_in_india
+from app.extensions import db
+from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
+from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+from app.payments.models import Payment, PaymentState
+
+SPARKLINE_BILLS = 12
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    account: Account
+    bill: Bill | None
+    balance: Decimal  # what is owed now (negative: in credit)
+    status: str | None  # paid, due, overdue
+    days_left: int | None  # until the due date (negative: overdue by)
+    rebate: Decimal
+    rebate_by: date | None
+    last_payment: Payment | None
+    projection: Projection | None
+    history: list[Bill]  # oldest first, for the sparkline
+
+
+def dashboard_for(account: Account, today: date | None = None) -> Dashboard:
+    today = today or today_in_india()
+    bills = latest_bills(account.id, limit=SPARKLINE_BILLS)
+    bill = bills[0] if bills else None
+    balance = ledger.balance(account.id)
+    rebate, rebate_by = (prompt_rebate(bill, payment_terms(bill), today) if bill and balance > 0
+                         else (Decimal("0.00"), None))
+    return Dashboard(
+        account=account, bill=bill, balance=balance,
+        status=bill_status(bill, balance, today) if bill else None,
+        days_left=(bill.due_date - today).days if bill else None,
+        rebate=rebate, rebate_by=rebate_by,
+        last_payment=db.session.scalar(
+            select(Payment).where(Payment.account_id == account.id, Payment.state == PaymentState.CAPTURED)
+            .order_by(Payment.captured_at.desc()).limit(1)),
+        projection=current_projection(account, bill),
+        history=list(reversed(bills)),
+    )
+
+
+def current_projection(account: Account, bill: Bill | None, extra: Reading | None = None) -> Projection | None:
+    """This period so far: the meter's advance since the last bill's reading, extended to a whole period.
+    `extra` counts a reading not yet accepted (one just submitted that staff will check)."""
+    if bill is None or bill.estimated or bill.closing_reading_id is None:
+        return None
+    closing = db.session.get(Reading, bill.closing_reading_id)
+    rows = db.session.execute(
+        select(Reading, Meter).join(Meter, Meter.id == Reading.meter_id)
+        .where(Meter.account_id == account.id, Reading.status == ReadingStatus.ACCEPTED,
+               Reading.source != ReadingSource.ESTIMATED, Reading.read_on >= closing.read_on)
+        .order_by(Reading.read_on, Reading.id)
+    ).all()
+    rows = list(rows)
+    if extra is not None and extra.status is not ReadingStatus.ACCEPTED:
+        rows.append((extra, db.session.get(Meter, extra.meter_id)))
+    reads = [RegisterRead(m.id, r.read_on, r.id, r.value, r.rollover, m.rollover_at, m.multiplying_factor)
+             for r, m in rows if (r.read_on, r.id) >= (closing.read_on, closing.id)]
+    if len(reads) < 2:
+        return None
+    try:
+        units = register_advance(reads)
+    except ConsumptionError:
+        return None
+    version = db.session.get(TariffVersion, bill.tariff_version_id)
+    tariff = engine.parse_tariff(version.document)
+    params = dict(db.session.execute(select(TariffParam.name, TariffParam.value).where(
+        TariffParam.tariff_id == version.tariff_id, TariffParam.month == bill.period_end.replace(day=1))).all())
+    period_days = (bill.period_end - bill.period_start).days + 1
+    try:
+        return project(tariff, units, bill.period_end + timedelta(days=1), reads[-1].read_on, period_days,
+                       account.sanctioned_load_kw, account.phase.value, account.flags, params)
+    except engine.TariffError:
+        return None  # the projection is a courtesy; a tariff that cannot price it simply shows none
+
+
+def sparkline_points(values: list[Decimal], width: int = 280, height: int = 48) -> str:
+    """SVG polyline points for values, scaled into width × height (highest value at the top)."""
+    if len(values) < 2:
+        return ""
+    top = max(values) or Decimal(1)
+    step = Decimal(width) / (len(values) - 1)
+    return " ".join(f"{step * i:.1f},{height - (value / top) * (height - 4) - 2:.1f}" for i, value in enumerate(values))

@@ -1,0 +1,29 @@
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+
+def _meter_value(_form, field) -> None:
+    try:
+        value = Decimal((field.data or "").replace(",", "").strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value.as_tuple().exponent < -3:
+        raise ValidationError(_l("Type the number on the meter's display, like 12345 or 12345.6."))
+    field.decimal = value
+
+
+class ReadingForm(FlaskForm):
+    value = StringField(_l("Meter reading (kWh)"), validators=[DataRequired(), Length(max=20), _meter_value],
+                        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    photo = FileField(_l("Photo of the meter's display"),
+                      validators=[FileRequired(_l("Add a photo of the meter's display."))],
+                      render_kw={"accept": "image/*", "capture": "environment", "data-shrink": ""})
+    confirm_rollover = BooleanField(_l("My meter went past its highest number and started again from zero"))
+    idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
+                                  default=lambda: uuid.uuid4().hex)

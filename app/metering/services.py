@@ -1,0 +1,88 @@
+"""Meter readings submitted by customers: checked, stored once (idempotency key), photo kept clean."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.accounts.models import Account
+from app.auth.models import User
+from app.billing.bills import latest_bills
+from app.db import today_in_india
+from app.extensions import db
+from app.metering.checks import LastRead, ReadingRefused, check_reading
+from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+from app.metering.photos import clean_photo, store_photo
+
+
+@dataclass(frozen=True)
+class Submitted:
+    reading: Reading
+    duplicate: bool  # the same idempotency key was recorded before: nothing new was written
+
+
+def active_meter(account: Account) -> Meter | None:
+    return db.session.scalar(select(Meter).where(Meter.account_id == account.id, Meter.removed_on.is_(None))
+                             .order_by(Meter.installed_on.desc()).limit(1))
+
+
+def last_accepted(meter: Meter) -> Reading | None:
+    return db.session.scalar(
+        select(Reading).where(Reading.meter_id == meter.id, Reading.status == ReadingStatus.ACCEPTED,
+                              Reading.source != ReadingSource.ESTIMATED)
+        .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(1))
+
+
+def usual_daily_use(account: Account) -> Decimal | None:
+    actual = [b for b in latest_bills(account.id, limit=6) if not b.estimated][:3]
+    days = sum((b.period_end - b.period_start).days + 1 for b in actual)
+    return sum(b.units for b in actual) / days if days else None
+
+
+def upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "readings"
+
+
+def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, confirm_rollover: bool,
+                   idempotency_key: str) -> Submitted:
+    """Record a customer's reading once. ReadingRefused (or PhotoError) says what to fix."""
+    earlier = find_by_key(idempotency_key)
+    if earlier is not None:
+        return Submitted(earlier, duplicate=True)
+    meter = active_meter(account)
+    if meter is None:
+        raise ReadingRefused("This connection has no meter on record; please raise a complaint.")
+    today = today_in_india()
+    last = last_accepted(meter)
+    verdict = check_reading(value, today, LastRead(last.value, last.read_on) if last else None, meter.digits,
+                            usual_daily_use(account), confirm_rollover)
+    status, note = verdict.status, verdict.reason
+    if status is ReadingStatus.ACCEPTED and _accepted_on(meter, today):
+        status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"
+    photo_name = store_photo(upload_folder(), clean_photo(photo))
+    reading = Reading(meter_id=meter.id, read_on=today, value=value, source=ReadingSource.SELF, status=status,
+                      rollover=verdict.rollover, photo_path=photo_name, submitted_by_id=user.id,
+                      review_note=note, idempotency_key=idempotency_key)
+    try:
+        with db.session.begin_nested():  # a twin request with the same key may have just written it
+            db.session.add(reading)
+    except IntegrityError:
+        earlier = find_by_key(idempotency_key)
+        if earlier is None:
+            raise
+        return Submitted(earlier, duplicate=True)
+    audit.record("reading.submitted", reading, {"status": status.value, "value": str(value)}, actor=user)
+    return Submitted(reading, duplicate=False)
+
+
+def find_by_key(idempotency_key: str) -> Reading | None:
+    return db.session.scalar(select(Reading).where(Reading.idempotency_key == idempotency_key))
+
+
+def _accepted_on(meter: Meter, day) -> bool:
+    return bool(db.session.scalar(select(func.count(Reading.id)).where(
+        Reading.meter_id == meter.id, Reading.read_on == day, Reading.status == ReadingStatus.ACCEPTED)))
