@@ -1,23 +1,344 @@
-/* D-Tech service worker. Today: makes the app installable and shows an offline page when a page
-   cannot be fetched. The customer-app issue extends it with per-user page caches. */
-const VERSION = "v1";
-const SHELL_CACHE = `dtech-shell-${VERSION}`;
-const SHELL = ["/offline"];
+/* D-Tech service worker: the installable app, offline copies of the signed-in customer's own pages, and meter
+   readings queued on the phone until they can be sent. app/pwa/views.py serves this file with
+   `self.DTECH_BUILD = {version, shell}` in front of it (the versioned shell URLs).
+
+   Caches:  dtech-shell-<version>   the shell (CSS, htmx, app.js, icons) and the signed-out offline page
+            dtech-static-<version>  other versioned /static files, cache-first (the Plotly bundle, fonts)
+            dtech-pages-<user key>  the pages whose response carried X-DTech-Offline, for that user only
+            dtech-meta              who the pages belong to (the key from the latest online response)
+   IndexedDB "dtech", store "readings": queued meter readings, keyed by their idempotency key. */
+"use strict";
+
+const BUILD = self.DTECH_BUILD || {version: "dev", shell: []};
+const SHELL = `dtech-shell-${BUILD.version}`;
+const STATIC = `dtech-static-${BUILD.version}`;
+const PAGES = "dtech-pages-";
+const META = "dtech-meta";
+const USER = "/__dtech/user";
+const OFFLINE = "/offline";
+const TIMEOUT = 3000; // a page slower than this is shown from the phone, if it is there
+const SYNC_TAG = "dtech-readings";
+const WAIT = "wait";
+
+let user; // the signed-in customer's key; "" for nobody; undefined until read from META
+let epoch = 0; // goes up at each sign-out: a response fetched before it is never kept
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL);
+    await cache.addAll(BUILD.shell);
+    const offline = await fetch(OFFLINE, {credentials: "omit"}); // signed out: nobody's data in it
+    if (!offline.ok) throw new Error(`${OFFLINE}: ${offline.status}`);
+    await cache.put(OFFLINE, offline);
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("dtech-") && k !== SHELL_CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim())
-  );
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("dtech-") && ![SHELL, STATIC, META].includes(name) && !name.startsWith(PAGES)) {
+        await caches.delete(name);
+      }
+    }
+    if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
+    await self.clients.claim();
+  })());
 });
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || request.mode !== "navigate") return;
-  event.respondWith(fetch(request).catch(() => caches.match("/offline")));
+  const url = new URL(request.url);
+  if (url.origin !== location.origin) return;
+  if (request.method !== "GET") {
+    // Signing out: this user's pages and queued readings leave the phone, whatever the network does.
+    if (request.method === "POST" && url.pathname === "/logout") event.waitUntil(signOut());
+    return;
+  }
+  if (request.mode === "navigate") event.respondWith(page(event));
+  else if (url.pathname.startsWith("/static/")) event.respondWith(asset(event));
 });
+
+/* Pages: network first; after TIMEOUT (or at once when the network fails) the copy kept for this user. */
+function page(event) {
+  const request = event.request;
+  const start = epoch;
+  let kept = Promise.resolve();
+  const network = Promise.resolve(event.preloadResponse)
+    .then((response) => response || fetch(request))
+    .then((response) => {
+      kept = learn(request.url, response.clone(), start);
+      return response;
+    });
+  event.waitUntil(network.then(() => kept, () => undefined));
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (response) => {
+      if (!done && response) {
+        done = true;
+        clearTimeout(timer);
+        resolve(response);
+      }
+    };
+    const timer = setTimeout(() => keptCopy(request.url).then(finish), TIMEOUT); // none: keep waiting
+    network.then(finish, async () => {
+      finish((await keptCopy(request.url)) || (await caches.match(OFFLINE, {cacheName: SHELL})) || Response.error());
+    });
+  });
+}
+
+async function learn(url, response, start) {
+  const key = response.headers.get("X-DTech-Offline");
+  if (key && response.status === 200 && !/no-store/.test(response.headers.get("Cache-Control") || "")) {
+    if (start !== epoch) return;
+    await setUser(key);
+    const cache = await caches.open(PAGES + key);
+    if (start === epoch && user === key) await cache.put(pageKey(url), response);
+  } else if (response.status === 200 && new URL(response.url || url).pathname === "/login") {
+    await forget(); // signed out (or the session ended): nobody's pages stay
+  }
+}
+
+function pageKey(url) {
+  const key = new URL(url);
+  key.searchParams.delete("source"); // the home-screen start URL is the dashboard
+  key.hash = "";
+  return key.href;
+}
+
+async function keptCopy(url) {
+  const key = await currentUser();
+  if (!key || !(await caches.has(PAGES + key))) return undefined;
+  const response = await caches.match(pageKey(url), {cacheName: PAGES + key, ignoreVary: true});
+  return response && markCopy(response);
+}
+
+/* The copy says so: the banner gets its text ("last updated at <rendered-at>") and data-offline-copy. */
+async function markCopy(response) {
+  const html = (await response.text()).replace(/<div[^>]*\sid="offline-banner"[^>]*>/, (tag) => {
+    const attribute = (name) => (tag.match(new RegExp(`\\s${name}="([^"]*)"`)) || [])[1] || "";
+    const text = attribute("data-message").replace("{time}", attribute("data-rendered-at"));
+    return `${tag.replace(/\shidden(?=[\s>])/, "").slice(0, -1)} data-offline-copy>${text}`;
+  });
+  const headers = new Headers(response.headers);
+  headers.delete("Content-Length");
+  headers.set("X-DTech-Offline-Copy", "1");
+  return new Response(html, {status: response.status, statusText: response.statusText, headers});
+}
+
+/* Static files: versioned URLs never change, so the kept copy is used; offline, any version of the file. */
+async function asset(event) {
+  const request = event.request;
+  const hit = await caches.match(request, {ignoreVary: true});
+  if (hit) return hit;
+  try {
+    const response = await fetch(request);
+    if (response.ok && new URL(request.url).searchParams.has("v")) {
+      const copy = response.clone();
+      event.waitUntil(caches.open(STATIC).then((cache) => cache.put(request, copy)));
+    }
+    return response;
+  } catch (error) {
+    return (await caches.match(request, {ignoreSearch: true, ignoreVary: true})) || Response.error();
+  }
+}
+
+/* Whose pages these are. */
+async function currentUser() {
+  if (user === undefined) {
+    const saved = await caches.match(USER, {cacheName: META});
+    user = saved ? await saved.text() : "";
+  }
+  return user;
+}
+
+async function setUser(key) {
+  if (key === (await currentUser())) return;
+  user = key;
+  await (await caches.open(META)).put(USER, new Response(key));
+  await dropPages(key);
+  await removeItems((item) => item.user !== key); // another person's queued readings are never sent as this one
+}
+
+async function dropPages(keep) {
+  for (const name of await caches.keys()) {
+    if (name.startsWith(PAGES) && name !== PAGES + keep) await caches.delete(name);
+  }
+}
+
+async function forget() {
+  epoch += 1;
+  user = "";
+  await caches.delete(META);
+  await dropPages();
+}
+
+async function signOut() {
+  await forget();
+  await removeItems(() => true);
+  await broadcast(true);
+}
+
+/* Messages from app.js. */
+self.addEventListener("message", (event) => {
+  event.waitUntil(onMessage(event.data || {}, event.source));
+});
+
+async function onMessage(message, client) {
+  if (message.t === "bye") return signOut();
+  if (message.t === "hello" && message.live) {
+    if (!message.user) {
+      await forget();
+    } else {
+      await setUser(message.user);
+      // The page came before this worker controlled it: keep it now, so it is there offline.
+      if (!message.controlled && client && client.url) {
+        const start = epoch;
+        await fetch(client.url, {credentials: "same-origin"})
+          .then((response) => learn(client.url, response, start), () => undefined);
+      }
+    }
+  }
+  if (message.t === "queue" && message.item && message.item.user) {
+    await putItem({...message.item, state: "pending"});
+    await broadcast(false); // stored: the page may say so when the phone is offline
+  }
+  if (message.t === "drop") await removeItems((item) => item.id === message.id);
+  await flush();
+}
+
+/* The reading queue. */
+self.addEventListener("sync", (event) => {
+  if (event.tag === SYNC_TAG) {
+    event.waitUntil(flush().then((waiting) => {
+      if (waiting) throw new Error("still offline"); // the browser tries again later
+    }));
+  }
+});
+
+let flushing = null;
+let again = false;
+
+function flush() {
+  if (flushing) {
+    again = true;
+    return flushing;
+  }
+  flushing = (async () => {
+    let waiting;
+    do {
+      again = false;
+      waiting = await sendAll();
+    } while (again);
+    return waiting;
+  })().finally(() => {
+    flushing = null;
+  });
+  return flushing;
+}
+
+async function sendAll() {
+  const key = await currentUser();
+  let waiting = false;
+  for (const item of await allItems()) {
+    if (!key || item.user !== key || item.state !== "pending") continue;
+    const outcome = await send(item, false);
+    if (outcome === WAIT) {
+      waiting = true;
+      break;
+    }
+    await putItem(outcome);
+    if (outcome.state === "sent") await notify(outcome);
+  }
+  await broadcast(true);
+  return waiting;
+}
+
+async function send(item, retried) {
+  const body = new FormData();
+  for (const [name, value] of item.fields) body.append(name, name === "csrf_token" ? item.csrf : value);
+  let response;
+  try {
+    response = await fetch(item.url, {method: "POST", body, credentials: "same-origin", redirect: "manual",
+                                      headers: {"Accept": "application/json", "X-CSRFToken": item.csrf}});
+  } catch (error) {
+    return WAIT; // no network: it stays queued
+  }
+  const status = response.status;
+  const data = await response.json().catch(() => ({}));
+  if (status === 200 || status === 201) {
+    return {id: item.id, user: item.user, state: "sent", url: data.url || "/", texts: item.texts};
+  }
+  if (status === 400 && !retried) {
+    const csrf = await freshToken(item.url); // the stored token may have outlived its session
+    if (csrf) return send({...item, csrf}, true);
+  }
+  if (status >= 400 && status < 500 && ![401, 408, 429].includes(status)) {
+    // 422 and other refusals: kept, shown as failed with the server's words, never retried by itself.
+    const errors = Object.values(data.errors || {}).flat();
+    return {...item, state: "failed", errors, fields: [], csrf: ""};
+  }
+  return WAIT; // signed out (a redirect), throttled or a server error: try again later
+}
+
+async function freshToken(url) {
+  try {
+    const html = await (await fetch(url, {credentials: "same-origin", redirect: "manual"})).text();
+    return (html.match(/"X-CSRFToken": "([^"]+)"/) || [])[1];
+  } catch (error) {
+    return undefined;
+  }
+}
+
+async function notify(item) {
+  const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
+  if (!windows.length && self.Notification && Notification.permission === "granted" && item.texts) {
+    await self.registration.showNotification(item.texts.sent, {tag: item.id, data: {url: item.url},
+                                                               icon: "/static/icons/icon-192.png"});
+  }
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const url = event.notification.data && event.notification.data.url;
+  if (!url) return;
+  event.notification.close();
+  event.waitUntil(self.clients.openWindow(url));
+});
+
+async function broadcast(done) {
+  const key = await currentUser();
+  const items = (await allItems()).filter((item) => key && item.user === key)
+    .map(({id, state, errors, url}) => ({id, state, errors, url}));
+  for (const client of await self.clients.matchAll({type: "window", includeUncontrolled: true})) {
+    client.postMessage({t: "state", items, done});
+  }
+}
+
+function store(mode, use) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("dtech", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("readings", {keyPath: "id"});
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction("readings", mode);
+      const request = use(tx.objectStore("readings"));
+      tx.oncomplete = () => {
+        db.close();
+        resolve(request && request.result);
+      };
+      tx.onerror = tx.onabort = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
+}
+
+const allItems = () => store("readonly", (readings) => readings.getAll());
+const putItem = (item) => store("readwrite", (readings) => readings.put(item));
+
+async function removeItems(test) {
+  const doomed = (await allItems()).filter(test);
+  if (doomed.length) await store("readwrite", (readings) => doomed.forEach((item) => readings.delete(item.id)));
+}

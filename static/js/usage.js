@@ -12,17 +12,19 @@
                    y: data[measure], marker: {color: "#0b5d6b"}},
                   {type: "scatter", mode: "lines+markers", name: t.last_year, x: data.labels,
                    y: data["last_year_" + measure], line: {color: "#f2b705", width: 2}}];
-    var layout = {margin: {l: 40, r: 8, t: 8, b: 40}, height: 260, showlegend: true,
-                  legend: {orientation: "h", y: -0.25}, xaxis: {tickangle: -45}, yaxis: {rangemode: "tozero"}};
-    window.Plotly.react(plot, traces, layout, {displayModeBar: false, responsive: true});
     plot.hidden = false;
     document.getElementById("usage-chart").hidden = true;
+    var layout = {width: plot.clientWidth, height: 280, autosize: false, margin: {l: 44, r: 8, t: 36, b: 48},
+                  showlegend: true, legend: {orientation: "h", x: 0, y: 1.18}, xaxis: {tickangle: -45},
+                  yaxis: {rangemode: "tozero"}, font: {size: 11}};
+    window.Plotly.react(plot, traces, layout, {displayModeBar: false});
     var daily = document.getElementById("daily-plot");
     if (daily && data.daily.days.length) {
+      daily.hidden = false;
       window.Plotly.react(daily, [{type: "bar", name: t.daily, x: data.daily.days, y: data.daily.units,
                                    marker: {color: "#0b5d6b"}}],
-                          {margin: {l: 40, r: 8, t: 8, b: 40}, height: 220}, {displayModeBar: false, responsive: true});
-      daily.hidden = false;
+                          {width: daily.clientWidth, height: 220, autosize: false, margin: {l: 44, r: 8, t: 8, b: 40},
+                           font: {size: 11}}, {displayModeBar: false});
     }
     document.querySelectorAll(".toggle [data-measure]").forEach(function (link) {
       link.classList.toggle("pill-active", link.dataset.measure === measure);

@@ -1,0 +1,253 @@
+"""The customer's pages: dashboard, bills, usage, meter reading, profile; and their refusals."""
+
+import gzip
+import io
+import json
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.billing.compose import Cycle
+from app.billing.ledger import post
+from app.billing.models import Bill, LedgerKind
+from app.billing.runs import run_bills
+from app.db import today_in_india
+from app.extensions import db
+from app.metering.models import Reading, ReadingSource, ReadingStatus
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def photo(kind="JPEG", exif=False) -> bytes:
+    image = Image.new("RGB", (800, 600), (200, 220, 240))
+    out = io.BytesIO()
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "PhoneMaker"  # Make
+        data[0x010E] = "Lat 28.61 N, Long 77.20 E"  # ImageDescription: the kind of thing that must not leak
+        image.save(out, format=kind, exif=data.tobytes())
+    else:
+        image.save(out, format=kind)
+    return out.getvalue()
+
+
+def billed_customer(login_as, months=13, read_today=None):
+    """A customer whose connection has `months` monthly bills ending last month; returns (user, account, meter)."""
+    user = login_as("customer")
+    tariff = factories.make_tariff("derc-domestic-2019.json")  # open-ended: any recent cycle can be billed
+    account = factories.make_account(tariff=tariff, region="Delhi", category="Domestic")
+    factories.link(user, account)
+    meter = factories.make_meter(account)
+    today = today_in_india()
+    first = Cycle(today.year, today.month).shifted(-months)
+    value = Decimal(1000)
+    factories.make_reading(meter, first.day(5), value)
+    for n in range(1, months + 1):
+        value += 150 + 10 * n
+        factories.make_reading(meter, first.shifted(n).day(5), value)
+    from app.billing.services import set_monthly_param
+
+    for n in range(months + 2):
+        month = first.shifted(n).first_day
+        set_monthly_param("DL-DERC-DOMESTIC", month, "ppac_percent", Decimal("8"))
+        set_monthly_param("DL-DERC-DOMESTIC", month, "pension_percent", Decimal("3.8"))
+    db.session.commit()
+    for n in range(1, months + 1):
+        cycle = first.shifted(n)
+        if cycle.day(12) <= today:
+            run_bills(cycle, issued_on=cycle.day(12))
+    if read_today is not None:
+        factories.make_reading(meter, today, value + read_today)
+    db.session.commit()
+    return user, account, meter
+
+
+def test_dashboard_shows_what_is_due_and_where_the_period_is_heading(client, login_as):
+    _user, account, _meter = billed_customer(login_as, read_today=Decimal("60"))
+    page = client.get("/").get_data(as_text=True)
+    bill = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
+    assert "Amount due" in page and f"{bill.total_due:,}" in page.replace("₹", "")
+    assert "This period so far" in page and "Next bill, about" in page
+    assert '<svg class="sparkline"' in page and "plotly" not in page.lower()
+    assert 'id="notices"' in page
+    post(account.id, LedgerKind.PAYMENT, -bill.total_due, today_in_india(), "paid at the counter")
+    db.session.commit()
+    assert "Nothing to pay. Thank you!" in client.get("/").get_data(as_text=True)
+
+
+def test_dashboard_warns_before_the_next_slab(client, login_as):
+    _user, _account, meter = billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    bill = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
+    # DERC's first slab is 200 units a month: a projection of ~190 units is close below it.
+    days_so_far = (today_in_india() - bill.period_end).days
+    if days_so_far < 2:
+        pytest.skip("too early in the period for a projection today")
+    period_days = (bill.period_end - bill.period_start).days + 1
+    so_far = (Decimal(190) * days_so_far / period_days).quantize(Decimal("1"))
+    factories.make_reading(meter, today_in_india(), last.value + so_far)
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r"\d+ units to the next slab: every unit after it costs ₹4.50 instead of ₹3.00", page), page
+
+
+def test_bill_history_pages_and_htmx_fragment(client, login_as):
+    billed_customer(login_as, months=13)
+    count = len(db.session.scalars(select(Bill)).all())
+    assert count >= 11
+    first = client.get("/bills").get_data(as_text=True)
+    assert first.count('class="row-main row-link"') == 10 and "Show older bills" in first
+    fragment = client.get("/bills?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and fragment.count('class="row-main row-link"') == count - 10
+    assert "Show older bills" not in fragment
+    full = client.get("/bills?page=2").get_data(as_text=True)
+    assert "<html" in full  # the plain link without JavaScript gets a whole page
+
+
+def test_bill_detail_explains_lines_and_compares(client, login_as):
+    billed_customer(login_as, months=13)
+    bill = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
+    page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    assert "Units are priced in steps called slabs" in page
+    assert "Previous bill" in page and "Same period last year" in page
+
+
+def test_usage_page_draws_first_and_loads_plotly_later(client, login_as):
+    billed_customer(login_as, months=13)
+    page = client.get("/usage").get_data(as_text=True)
+    assert '<svg class="bars"' in page and "<table" in page
+    data = json.loads(re.search(r'<script type="application/json" id="usage-data">(.*?)</script>', page, re.S)[1])
+    assert len(data["labels"]) == len(data["units"]) >= 12 and any(v is not None for v in data["last_year_units"])
+    assert '<script src="/static/js/plotly' not in page  # not a blocking script: usage.js loads it after paint
+    assert 'data-plotly="/static/js/plotly-basic-4.1.1.min.js?v=' in page
+    assert "pill-active" in client.get("/usage?measure=amount").get_data(as_text=True)
+
+
+def reading_form(value, image=None, **extra):
+    return {"value": value, "photo": (io.BytesIO(image if image is not None else photo()), "meter.jpg"),
+            "idempotency_key": extra.pop("key", "k" * 32), **extra}
+
+
+def test_submitting_a_reading_with_a_photo(app, client, login_as):
+    _user, _account, meter = billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    response = client.post("/readings/new", data=reading_form(str(last.value + 40), photo(exif=True)),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    reading = db.session.scalar(select(Reading).where(Reading.source == ReadingSource.SELF))
+    assert reading.status is ReadingStatus.ACCEPTED and reading.value == last.value + 40
+    stored = Path(app.config["UPLOAD_FOLDER"]) / "readings" / reading.photo_path
+    with Image.open(stored) as image:
+        assert image.format == "JPEG" and not image.getexif()  # metadata stripped
+    result = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "is recorded" in result and "Your estimated bill" in result
+    assert client.get(f"/readings/{reading.id}/photo").mimetype == "image/jpeg"
+
+
+def test_a_lower_reading_needs_the_rollover_box_and_then_review(client, login_as):
+    billed_customer(login_as, months=2)
+    refused = client.post("/readings/new", data=reading_form("5"), content_type="multipart/form-data")
+    assert refused.status_code == 422 and "This is lower than the last reading" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Reading).where(Reading.source == ReadingSource.SELF)) is None
+    client.post("/readings/new", data=reading_form("5", confirm_rollover="y"), content_type="multipart/form-data")
+    reading = db.session.scalar(select(Reading).where(Reading.source == ReadingSource.SELF))
+    assert reading.status is ReadingStatus.NEEDS_REVIEW and reading.rollover
+
+
+def test_an_abnormal_jump_is_accepted_for_review(client, login_as):
+    billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    client.post("/readings/new", data=reading_form(str(last.value + 9000)), content_type="multipart/form-data")
+    reading = db.session.scalar(select(Reading).where(Reading.source == ReadingSource.SELF))
+    assert reading.status is ReadingStatus.NEEDS_REVIEW and "higher" in reading.review_note
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    (b"not an image at all", "not a photo we can read"),
+    (b"", "Add a photo"),
+])
+def test_bad_photos_are_refused(client, login_as, image, message):
+    billed_customer(login_as, months=2)
+    data = reading_form("99999", image)
+    if not image:
+        data["photo"] = (io.BytesIO(b""), "")
+    response = client.post("/readings/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(Reading).where(Reading.source == ReadingSource.SELF)) is None
+
+
+def test_json_submission_is_idempotent(client, login_as):
+    billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    for expected in (201, 200):
+        response = client.post("/readings/new", data=reading_form(str(last.value + 30), key="offline-key-123"),
+                               headers={"Accept": "application/json"}, content_type="multipart/form-data")
+        assert response.status_code == expected
+        assert response.json["status"] == "accepted" and response.json["url"].startswith("/readings/")
+    assert len(db.session.scalars(select(Reading).where(Reading.source == ReadingSource.SELF)).all()) == 1
+    bad = client.post("/readings/new", data=reading_form("abc", key="other-key-123"),
+                      headers={"Accept": "application/json"}, content_type="multipart/form-data")
+    assert bad.status_code == 422 and "value" in bad.json["errors"]
+
+
+def test_someone_elses_reading_is_not_found(client, login_as):
+    other = factories.make_account()
+    meter = factories.make_meter(other)
+    reading = factories.make_reading(meter, date(2026, 1, 5), "10", photo_path="x.jpg")
+    db.session.commit()
+    login_as("customer")
+    assert client.get(f"/readings/{reading.id}").status_code == 404
+    assert client.get(f"/readings/{reading.id}/photo").status_code == 404
+
+
+def test_profile_language_paperless_and_data_export(client, login_as):
+    user, account, _meter = billed_customer(login_as, months=2)
+    assert client.post("/language", data={"language": "hi_IN", "next": "/profile"}).status_code == 302
+    assert db.session.get(User, user.id).locale == "hi_IN"
+    client.post("/language", data={"language": "en_IN"})
+    client.post("/profile/paperless", data={"paperless": "y"})
+    assert db.session.get(type(account), account.id).paperless
+    export = client.get("/profile/data.json")
+    assert export.headers["Content-Disposition"].startswith("attachment")
+    assert export.json["connections"][0]["consumer_number"] == account.consumer_number
+    assert export.json["user"]["mobile"] == user.mobile
+
+
+def test_erasing_an_account_keeps_the_bills(client, login_as):
+    user, account, _meter = billed_customer(login_as, months=2)
+    bills_before = len(db.session.scalars(select(Bill)).all())
+    wrong = client.post("/profile/erase", data={"password": "nope", "understood": "y"})
+    assert wrong.status_code == 422
+    done = client.post("/profile/erase", data={"password": factories.PASSWORD, "understood": "y"})
+    assert done.status_code == 302
+    erased = db.session.get(User, user.id)
+    assert erased.mobile is None and erased.name == "Erased user" and not erased.active and erased.erased_at
+    assert len(db.session.scalars(select(Bill)).all()) == bills_before
+    assert client.post("/login", data={"login": user.mobile or "", "password": factories.PASSWORD}).status_code != 302
+
+
+def test_page_weight_of_the_dashboard(client, login_as):
+    billed_customer(login_as, months=13, read_today=Decimal("40"))
+    page = client.get("/").get_data()
+    assets = re.findall(rb'(?:src|href)="(/static/[^"]+\.(?:css|js)\?v=[^"]+)"', page)
+    total = len(gzip.compress(page))
+    for asset in assets:
+        total += len(gzip.compress(client.get(asset.decode()).data))
+    assert total <= 60 * 1024, f"{total} bytes gzipped"
+    assert not any(b"plotly" in asset for asset in assets)
+
+
+def test_no_page_but_usage_loads_plotly(client, login_as):
+    billed_customer(login_as, months=2)
+    bill = db.session.scalars(select(Bill)).first()
+    for url in ("/", "/bills", f"/bills/{bill.id}", "/readings/new", "/profile", "/connections"):
+        assert "plotly" not in client.get(url).get_data(as_text=True).lower(), url
+    assert "plotly" in client.get("/usage").get_data(as_text=True)
+    assert (today_in_india() - timedelta(days=1)) < today_in_india()
