@@ -226,6 +226,13 @@ def render_bill_pdf(statement: Statement, language: str = "en") -> bytes:
 
 
 def new_document(statement: Statement, language: str) -> FPDF:
+    # The same statement always gives the same bytes.
+    return new_pdf(f"{statement.utility_name}: {label('bill_title', language)} {statement.bill_number}",
+                   statement.utility_name, datetime.combine(statement.issued_on, time(), tzinfo=UTC), language)
+
+
+def new_pdf(title: str, author: str, created: datetime, language: str) -> FPDF:
+    """An A4 page with the shipped fonts, Devanagari fallback and shaping set up (bills, receipts)."""
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(False)  # the layout fits one page by construction; never spill onto a second
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
@@ -234,11 +241,10 @@ def new_document(statement: Statement, language: str) -> FPDF:
     pdf.set_fallback_fonts([DEVANAGARI])  # Latin and ₹ from Noto Sans, Devanagari from its own font
     pdf.set_text_shaping(True)
     pdf.set_lang(language)
-    pdf.set_title(f"{statement.utility_name}: {label('bill_title', language)} {statement.bill_number}")
-    pdf.set_author(statement.utility_name)
+    pdf.set_title(title)
+    pdf.set_author(author)
     pdf.set_creator("D-Tech")
-    # The same statement always gives the same bytes.
-    pdf.set_creation_date(datetime.combine(statement.issued_on, time(), tzinfo=UTC))
+    pdf.set_creation_date(created)
     pdf.add_page()
     return pdf
 

@@ -102,6 +102,7 @@ def seed(today: date | None = None) -> dict[str, int]:
     created["tariff versions"] += _ensure_demo_tariff_continuations()
     _ensure_monthly_params(today)
     created["bills"], created["payments"] = _ensure_bills_and_payments(today)
+    created["smart meter days"] = _ensure_smart_meter_days(today)
     return created
 
 
@@ -191,6 +192,29 @@ def _pay_demo_bills(cycle: Cycle, today: date) -> int:
              payment_id=payment.id)
         paid += 1
     return paid
+
+
+SMART_METER = ("Pune", 0)  # Asha's home: a smart meter reports every day since the last bill's reading
+
+
+def _ensure_smart_meter_days(today: date) -> int:
+    """Daily reads since the last reading of the smart-metered connection: daily use on its usage page and a
+    projection of this period's bill on its dashboard."""
+    regions = {r.name: r for r in REGIONS}
+    number = consumer_number(regions[SMART_METER[0]], SMART_METER[1])
+    meter = db.session.scalar(select(Meter).join(Account).where(Account.consumer_number == number,
+                                                                Meter.removed_on.is_(None)))
+    last = db.session.scalar(select(Reading).where(Reading.meter_id == meter.id)
+                             .order_by(Reading.read_on.desc()).limit(1))
+    rng = random.Random(f"smart-{number}")
+    value, day, added = last.value, last.read_on + timedelta(days=1), 0
+    while day <= today:
+        value += Decimal(str(round(rng.uniform(7, 13), 1)))
+        db.session.add(_reading(meter, day, value, ReadingSource.SMART))
+        day += timedelta(days=1)
+        added += 1
+    db.session.flush()
+    return added
 
 
 def _ensure_user(name: str, password: str, email: str | None = None, mobile: str | None = None,

@@ -147,7 +147,10 @@
       if (message.t !== "state") return;
       const items = message.items;
       const mine = waiting && items.find((item) => item.id === waiting.id);
-      if (mine && mine.state === "sent") return location.assign(mine.url); // as the plain form would
+      if (mine && mine.state === "sent") {
+        post({t: "drop", id: mine.id});
+        return location.assign(mine.url); // the result page, as after the plain form
+      }
       if (mine && mine.state === "failed") {
         post({t: "drop", id: mine.id}); // the form is right here to put it right
         waiting.done(false);
@@ -161,7 +164,7 @@
           notes.push([text("sent"), "is-sent", item.url]);
         }
       }
-      render(items.filter((item) => item !== mine || !waiting));
+      render(items.filter((item) => item !== mine || (item.state === "pending" && !waiting)));
     };
     sw.register("/service_worker.js").catch(() => undefined);
     post({t: "hello", user, live: !copy, controlled: !!sw.controller});

@@ -251,3 +251,18 @@ def test_no_page_but_usage_loads_plotly(client, login_as):
         assert "plotly" not in client.get(url).get_data(as_text=True).lower(), url
     assert "plotly" in client.get("/usage").get_data(as_text=True)
     assert (today_in_india() - timedelta(days=1)) < today_in_india()
+
+
+def test_daily_use_from_a_smart_meter(client, login_as):
+    _user, _account, meter = billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    today = today_in_india()
+    value = last.value
+    for back in range(10, 0, -1):
+        value += Decimal("9.5")
+        factories.make_reading(meter, today - timedelta(days=back), value, source=ReadingSource.SMART)
+    db.session.commit()
+    page = client.get("/usage").get_data(as_text=True)
+    assert "Units per day from your smart meter" in page
+    data = json.loads(re.search(r'id="usage-data">(.*?)</script>', page, re.S)[1])
+    assert data["daily"]["units"][-1] == 9.5 and len(data["daily"]["days"]) == 9

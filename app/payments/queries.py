@@ -1,0 +1,113 @@
+"""Reading payments for pages: who may see which, histories, receipts. No writes here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.accounts.models import Account
+from app.accounts.services import find_link
+from app.billing.models import Bill, LedgerEntry, LedgerKind
+from app.db import ZERO, utcnow
+from app.extensions import db
+from app.payments.models import Payment, PaymentState, Refund
+
+PAGE_SIZE = 20
+
+
+def viewable_payment(payment_id: int) -> Payment | None:
+    """The payment, if the signed-in user may see it (staff, or linked to its connection); else None (→ 404)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or not current_user.is_authenticated:
+        return None
+    if current_user.is_staff or find_link(current_user, payment.account_id):
+        return payment
+    return None
+
+
+def history_page(account_id: int, page: int, per_page: int = PAGE_SIZE) -> tuple[list[Payment], bool]:
+    """One page of a connection's payments, newest first, and whether there is a next page."""
+    rows = list(db.session.scalars(
+        select(Payment).where(Payment.account_id == account_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def open_payments(account_id: int, days: int = 7) -> list[Payment]:
+    """Attempts still waiting for the bank or for review: what a dashboard shows as "pending confirmation"."""
+    return list(db.session.scalars(
+        select(Payment).where(Payment.account_id == account_id,
+                              Payment.state.in_([PaymentState.PENDING, PaymentState.HELD]),
+                              Payment.created_at > utcnow() - timedelta(days=days))
+        .order_by(Payment.created_at.desc())))
+
+
+def rebate_of(payment_id: int) -> tuple[Decimal, str | None]:
+    """The rebate this payment earned (and the bill it was on)."""
+    row = db.session.execute(
+        select(LedgerEntry.amount, Bill.number).outerjoin(Bill, Bill.id == LedgerEntry.bill_id)
+        .where(LedgerEntry.kind == LedgerKind.REBATE, LedgerEntry.payment_id == payment_id)).first()
+    return (-row[0], row[1]) if row else (ZERO, None)
+
+
+def refunds_of(payment_id: int) -> list[Refund]:
+    return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)))
+
+
+def payments_for_staff(consumer_number: str | None, limit: int = 50) -> tuple[Account | None, list[Payment]]:
+    """A connection's recent payments by consumer number; without one, the payments that need a person."""
+    if consumer_number:
+        account = db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip()))
+        if account is None:
+            return None, []
+        return account, list(db.session.scalars(select(Payment).where(Payment.account_id == account.id)
+                                                .order_by(Payment.created_at.desc()).limit(limit)))
+    return None, list(db.session.scalars(select(Payment).where(Payment.state == PaymentState.HELD)
+                                         .order_by(Payment.created_at).limit(limit)))
+
+
+def count_waiting_events() -> int:
+    from app.payments.models import PaymentEvent
+
+    return db.session.scalar(select(func.count()).select_from(PaymentEvent).where(PaymentEvent.processed_at.is_(None)))
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """Everything a receipt shows, as plain values (the page and the PDF draw from it)."""
+
+    utility_name: str
+    receipt_number: str
+    paid_at: object  # datetime (UTC)
+    consumer_number: str
+    holder_name: str
+    address: str
+    amount: Decimal
+    method: str  # PaymentMethod value
+    reference: str
+    gateway_payment_id: str | None
+    instrument_number: str | None
+    instrument_bank: str | None
+    rebate: Decimal
+    rebate_bill: str | None
+    refunded: Decimal
+    state: str
+
+
+def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
+    if payment.receipt_number is None:
+        return None
+    account = db.session.get(Account, payment.account_id)
+    rebate, rebate_bill = rebate_of(payment.id)
+    return ReceiptView(
+        utility_name=utility_name, receipt_number=payment.receipt_number, paid_at=payment.captured_at,
+        consumer_number=account.consumer_number, holder_name=account.holder_name, address=account.address,
+        amount=payment.credited_amount, method=payment.method.value, reference=payment.reference,
+        gateway_payment_id=payment.gateway_payment_id, instrument_number=payment.instrument_number,
+        instrument_bank=payment.instrument_bank, rebate=rebate, rebate_bill=rebate_bill,
+        refunded=payment.refunded_amount or ZERO, state=payment.state.value,
+    )
