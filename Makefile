@@ -4,8 +4,14 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PG_TEST_URL ?= postgresql://postgres:postgres@127.0.0.1:5432/dtech_test
 export FLASK_APP := wsgi
+# Translations: the .po files are in git, the compiled .mo files are built here (never committed).
+TRANSLATIONS := app/translations
+CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+# Keywords besides Babel's defaults (_, gettext, ngettext, N_ …), and directories to skip: not templates/_macros,
+# which Babel's default (every _name) would. tests/functional/test_i18n.py extracts the same way.
+EXTRACT_OPTIONS := -k _l -k lazy_gettext --ignore-dirs='.* __pycache__'
 
-.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean
+.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean translations translations-update
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +19,21 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed $(CATALOGUES:.po=.mo)
+
+# A catalogue is compiled again when its .po changes; an error in it (a broken placeholder) stops the build.
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l $*
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+# For developers after changing texts: the template from the sources, then each catalogue brought up to date.
+# New texts come with an empty msgstr, changed ones as fuzzy: translate them; the tests fail until none is left.
+translations-update: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_OPTIONS) --add-comments=TRANSLATORS: --no-wrap \
+		--project=D-Tech --copyright-holder=D-Tech -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --previous --ignore-obsolete
 
 migrate: install
 	$(BIN)/flask db upgrade

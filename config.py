@@ -7,6 +7,7 @@ No secret has a default in this file.
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -45,6 +46,8 @@ def normalise_database_url(url: str) -> str:
 
 class Config:
     """Settings common to every environment. Values from the environment are read when it is created."""
+
+    DEFAULT_PAYMENT_GATEWAY = "sandbox"
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
@@ -89,6 +92,21 @@ class Config:
         # The UPI collection account (VPA) and the name customers' UPI apps show for it.
         self.UPI_VPA = os.environ.get("DTECH_UPI_VPA", "dtechpower@upi")
         self.UPI_PAYEE_NAME = os.environ.get("DTECH_UPI_PAYEE_NAME", self.UTILITY_NAME)
+        # Payments: the gateway is "sandbox" (built-in test mode), "razorpay" or "" (online payments off).
+        # Razorpay's keys come from the environment only; the sandbox derives its own from SECRET_KEY.
+        self.PAYMENT_GATEWAY = os.environ.get("DTECH_PAYMENT_GATEWAY", self.DEFAULT_PAYMENT_GATEWAY).strip()
+        self.RAZORPAY_KEY_ID = os.environ.get("RAZORPAY_KEY_ID")
+        self.RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET")
+        self.RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET")
+        if self.PAYMENT_GATEWAY not in ("", "sandbox", "razorpay"):
+            raise ConfigError("DTECH_PAYMENT_GATEWAY must be sandbox, razorpay or empty.")
+        if self.PAYMENT_GATEWAY == "razorpay" and not (self.RAZORPAY_KEY_ID and self.RAZORPAY_KEY_SECRET
+                                                       and self.RAZORPAY_WEBHOOK_SECRET):
+            raise ConfigError("Razorpay needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET.")
+        self.CASH_LIMIT = Decimal(os.environ.get("DTECH_CASH_LIMIT", "10000"))  # per connection and day, ₹
+        self.CHEQUE_BOUNCE_CHARGE = Decimal(os.environ.get("DTECH_CHEQUE_BOUNCE_CHARGE", "0"))  # ₹; 0: none
+        self.PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("DTECH_RECONCILE_AFTER_MINUTES", "15"))
+        self.SANDBOX_LATE_AFTER_SECONDS = int(os.environ.get("DTECH_SANDBOX_LATE_SECONDS", "120"))
 
 
 class DevelopmentConfig(Config):
@@ -116,6 +134,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    DEFAULT_PAYMENT_GATEWAY = ""  # online payments stay off until a gateway is configured
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
@@ -131,6 +150,9 @@ class ProductionConfig(Config):
             raise ConfigError("Production runs on PostgreSQL; set DTECH_ALLOW_SQLITE=1 to allow SQLite.")
         if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):
             raise ConfigError("Set DTECH_MESSAGE_SENDER to a real SMS or email sender in production.")
+        if self.PAYMENT_GATEWAY == "sandbox" and not _env_bool("DTECH_ALLOW_SANDBOX_GATEWAY"):
+            raise ConfigError("The sandbox gateway credits payments nobody made; set DTECH_PAYMENT_GATEWAY=razorpay "
+                              "(or DTECH_ALLOW_SANDBOX_GATEWAY=1 for a demo site).")
 
 
 CONFIGS = {

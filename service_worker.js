@@ -17,6 +17,7 @@ const META = "dtech-meta";
 const USER = "/__dtech/user";
 const OFFLINE = "/offline";
 const TIMEOUT = 3000; // a page slower than this is shown from the phone, if it is there
+const MAX_PAGES = 60; // per user: the most recently opened ones
 const SYNC_TAG = "dtech-readings";
 const WAIT = "wait";
 
@@ -93,7 +94,10 @@ async function learn(url, response, start) {
     if (start !== epoch) return;
     await setUser(key);
     const cache = await caches.open(PAGES + key);
-    if (start === epoch && user === key) await cache.put(pageKey(url), response);
+    if (start !== epoch || user !== key) return;
+    await cache.put(pageKey(url), response);
+    const kept = await cache.keys(); // oldest first: a page put again moves to the end
+    for (const old of kept.slice(0, -MAX_PAGES)) await cache.delete(old);
   } else if (response.status === 200 && new URL(response.url || url).pathname === "/login") {
     await forget(); // signed out (or the session ended): nobody's pages stay
   }
@@ -191,8 +195,9 @@ async function onMessage(message, client) {
       await forget();
     } else {
       await setUser(message.user);
-      // The page came before this worker controlled it: keep it now, so it is there offline.
-      if (!message.controlled && client && client.url) {
+      // The dashboard or a bill came before this worker controlled the page: keep it now, so it is there offline.
+      // (Only these: fetching a page again must never repeat anything, such as a payment's return page.)
+      if (!message.controlled && client && /^\/(bills\/\d+)?$/.test(new URL(client.url).pathname)) {
         const start = epoch;
         await fetch(client.url, {credentials: "same-origin"})
           .then((response) => learn(client.url, response, start), () => undefined);

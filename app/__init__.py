@@ -37,12 +37,13 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, login_manager, migrate
-    from app.i18n import select_locale, select_timezone
+    from app.i18n import select_locale, select_timezone, warn_if_not_compiled
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    warn_if_not_compiled(app.config["LANGUAGES"])
     login_manager.init_app(app)
 
 
@@ -57,10 +58,12 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
     from app.metering.views import bp as metering_bp
+    from app.payments.sandbox_views import bp as sandbox_gateway_bp
+    from app.payments.views import bp as payments_bp
     from app.pwa.views import bp as pwa_bp
     from app.web.views import bp as web_bp
 
-    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, web_bp, pwa_bp):
+    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, web_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 
@@ -69,8 +72,9 @@ def register_commands(app: Flask) -> None:
     from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
+    from app.payments.cli import payments_cli
 
-    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli):
+    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli):
         app.cli.add_command(group)
 
 

@@ -1,18 +1,54 @@
 """Language and time zone choice, and the Indian formatting of money and dates."""
 
+import logging
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+# The compiled catalogues (`make translations`); Flask-Babel reads the same directory (relative to app/).
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+
+log = logging.getLogger(__name__)
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue where it is written down; it is translated where it is shown."""
+    return text
+
+
+@cache
+def catalogue(locale: str) -> NullTranslations:
+    """The compiled catalogue for `locale`, outside any request (the PDFs); English needs none."""
+    if locale.startswith("en"):
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [locale])
+
+
+def warn_if_not_compiled(languages: tuple[str, ...]) -> None:
+    """Without its .mo a language silently shows English: say so when the app starts."""
+    for locale in languages:
+        if not locale.startswith("en") and not (TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.mo").exists():
+            log.warning("no compiled catalogue for %s: pages show English until `make translations` builds it",
+                        locale)
+
+
+# WTForms ships no Hindi: forms give these instead of its built-in English messages.
+REQUIRED = _l("Please fill this in.")
+TOO_LONG = _l("Use at most %(max)d characters.")
 
 
 def select_locale() -> str:
     if not has_request_context():  # CLI commands and jobs speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and current_user.is_authenticated:
+    if current_user and current_user.is_authenticated and current_user.locale in current_app.config["LANGUAGES"]:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in current_app.config["LANGUAGES"]:
@@ -44,6 +80,11 @@ def indian_date(value: date | datetime | None, style: str = "medium") -> str:
         return "—"
     formats = {"medium": "d MMM yyyy", "short": "dd/MM/yyyy", "long": "d MMMM yyyy"}
     return format_date(value, formats[style])
+
+
+def month_label(value: date) -> str:
+    """Nov 26 / नव॰ 26: a billing period named by the month it ends in."""
+    return format_date(value, "MMM yy")
 
 
 def indian_time(value: datetime) -> str:

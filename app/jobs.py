@@ -19,6 +19,7 @@ from app.auth import throttle
 from app.auth.models import PasswordResetToken
 from app.db import utcnow
 from app.extensions import db
+from app.payments.cli import deliver_sandbox_webhooks, reconcile_payments
 
 log = logging.getLogger(__name__)
 jobs_cli = AppGroup("jobs", help="Background jobs.")
@@ -33,7 +34,7 @@ def prune_security_records() -> str:
     return f"{events} throttle events, {tokens} reset tokens removed"
 
 
-JOBS: list[Callable[[], str]] = [prune_security_records]
+JOBS: list[Callable[[], str]] = [prune_security_records, deliver_sandbox_webhooks, reconcile_payments]
 
 
 def run_jobs_once() -> None:

@@ -37,12 +37,12 @@ CYCLE = Cycle(2024, 11)
 ISSUED = date(2024, 11, 12)
 
 
-def bench_database(url: str | None) -> str:
+def bench_database(url: str | None, name: str) -> str:
     if not url:
         return sqlite_url(Path(tempfile.mkdtemp()) / "bench.sqlite3")
     from tests.conftest import ensure_postgres_database
 
-    bench_url = make_url(normalise_database_url(url)).set(database="dtech_bench").render_as_string(False)
+    bench_url = make_url(normalise_database_url(url)).set(database=name).render_as_string(False)
     ensure_postgres_database(bench_url)
     return bench_url
 
@@ -63,7 +63,9 @@ def build(n: int) -> int:
     rows = []
     for meter_id, account_id in meters:
         opening = Decimal(1000 + account_id % 5000)
-        used = 20 + (account_id * 7919) % 900  # whole kWh, 20 to 919: a spread like a city's homes and shops
+        # 20.0 to 919.9 kWh in tenths, as digital meters show: a spread like a city's homes and shops, with
+        # ~9,000 distinct values, so the per-run quote memo gets only the repeats a real cycle would give.
+        used = Decimal(200 + (account_id * 7919) % 9000) / 10
         for day, value in ((date(2024, 10, 5), opening), (date(2024, 11, 5), opening + used)):
             rows.append({"meter_id": meter_id, "read_on": day, "value": value, "source": "meter_reader",
                          "status": "accepted", "rollover": False, "created_at": utcnow()})
@@ -97,11 +99,13 @@ def raw_insert(n: int, lines_per_bill: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=20_000)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="a PostgreSQL server; the benchmark creates and empties its own database there")
+    parser.add_argument("--database-name", default="dtech_bench", help="the benchmark's own database on it")
     args = parser.parse_args()
 
     config = TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url)
+    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
     app = create_app(config)
     with app.app_context():
         db.drop_all()

@@ -5,6 +5,8 @@ import os
 
 import psycopg
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -12,8 +14,28 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.i18n import TRANSLATIONS_DIR
 from config import TestingConfig, normalise_database_url, sqlite_url
 from tests import factories
+
+
+def compile_stale_catalogues() -> None:
+    """The compiled catalogues (.mo) are not in git and `make` builds them; for a bare `pytest` after a clone,
+    compile any that is missing or older than its .po (tests/functional/test_i18n.py checks the .po itself)."""
+    for po in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parts[-3])
+        partial = mo.with_name(f"{mo.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)
+
+
+def pytest_configure(config) -> None:
+    compile_stale_catalogues()  # before any app reads (and caches) its translations
 
 
 def ensure_postgres_database(url: str) -> None:

@@ -5,12 +5,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.accounts.models import LinkFactor
+from app.i18n import REQUIRED, TOO_LONG
 
 
 class LinkForm(FlaskForm):
     consumer_number = StringField(
         _l("Consumer number"),
-        validators=[DataRequired(), Length(max=20),
+        validators=[DataRequired(REQUIRED), Length(max=20, message=TOO_LONG),
                     Regexp(r"^[A-Za-z0-9\-/ ]+$", message=_l("Use the consumer number as printed on your bill."))],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
@@ -19,17 +20,18 @@ class LinkForm(FlaskForm):
         choices=[SelectChoice(LinkFactor.BILL_AMOUNT.value, _l("Amount of the latest bill")),
                  SelectChoice(LinkFactor.MOBILE.value, _l("Mobile number registered with the connection"))],
         default=LinkFactor.BILL_AMOUNT.value,
-        validators=[DataRequired()],
+        validators=[DataRequired(REQUIRED)],
     )
     answer = StringField(_l("Latest bill amount or registered mobile number"),
-                         validators=[DataRequired(), Length(max=40)], render_kw={"autocomplete": "off"})
+                         validators=[DataRequired(REQUIRED), Length(max=40, message=TOO_LONG)],
+                         render_kw={"autocomplete": "off"})
 
 
 
 class LanguageForm(FlaskForm):
     language = RadioField(_l("Language / भाषा"), choices=[SelectChoice("en_IN", "English"),
                                                          SelectChoice("hi_IN", "हिंदी")],
-                          validators=[DataRequired()])
+                          validators=[DataRequired(REQUIRED)])
 
 
 class PaperlessForm(FlaskForm):
@@ -37,7 +39,7 @@ class PaperlessForm(FlaskForm):
 
 
 class EraseForm(FlaskForm):
-    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)],
                              render_kw={"autocomplete": "current-password"})
     understood = BooleanField(_l("I understand: my sign-in and personal data are erased for good. My connections' "
                                  "bills and payments stay with the utility, as the law requires."),

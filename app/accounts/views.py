@@ -97,6 +97,8 @@ def language():
         if current_user.is_authenticated:
             current_user.locale = form.language.data
             db.session.commit()
+        else:
+            session["locale_picked"] = True  # signing in keeps it on the account
         session["locale"] = form.language.data
     return redirect(safe_next(request.form.get("next")) or url_for("accounts.home"))
 

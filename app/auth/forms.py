@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.passwords import MAX_LENGTH, password_problem
+from app.i18n import REQUIRED, TOO_LONG
 
 
 def _acceptable_password(_form, field) -> None:
@@ -24,29 +25,33 @@ def _email(_form, field) -> None:
 
 
 def new_password_field(label):
-    return PasswordField(label, validators=[DataRequired(), _acceptable_password],
+    return PasswordField(label, validators=[DataRequired(REQUIRED), _acceptable_password],
                          render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH})
 
 
 def confirm_field(label):
-    return PasswordField(label, validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
+    return PasswordField(label,
+                         validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
                          render_kw={"autocomplete": "new-password"})
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+    login = StringField(_l("Mobile number or email"),
+                        validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)],
                         render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
+    password = PasswordField(_l("Password"),
+                             validators=[DataRequired(REQUIRED), Length(max=MAX_LENGTH, message=TOO_LONG)],
                              render_kw={"autocomplete": "current-password"})
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)],
+    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
                        render_kw={"autocomplete": "name"})
     mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
                       render_kw={"autocomplete": "tel", "inputmode": "tel"})
     email = EmailField(_l("Email (optional if you give a mobile number)"),
-                       validators=[Optional(), Length(max=254), _email], render_kw={"autocomplete": "email"})
+                       validators=[Optional(), Length(max=254, message=TOO_LONG), _email],
+                       render_kw={"autocomplete": "email"})
     password = new_password_field(_l("Password (at least 8 characters)"))
     confirm = confirm_field(_l("Password again"))
 
@@ -59,14 +64,15 @@ class RegisterForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
                             render_kw={"autocomplete": "current-password"})
     password = new_password_field(_l("New password"))
     confirm = confirm_field(_l("New password again"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    login = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+    login = StringField(_l("Mobile number or email"),
+                        validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)],
                         render_kw={"autocomplete": "username", "autocapitalize": "none"})
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -148,12 +149,13 @@ def request_password_reset(login: str, ip: str) -> None:
     ))
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
     link = url_for("auth.reset_password", token=token, _external=True)  # /reset?token=…
-    send_message(
-        to=user.email if "@" in login else user.mobile,
-        subject=_("Reset your %(utility)s password", utility=current_app.config["UTILITY_NAME"]),
-        body=_("Open this link within %(minutes)d minutes to choose a new password: %(link)s\n"
-               "If you did not ask for it, ignore this message.", minutes=minutes, link=link),
-    )
+    with force_locale(user.locale):  # in the language the user chose, whoever asked for it
+        send_message(
+            to=user.email if "@" in login else user.mobile,
+            subject=_("Reset your %(utility)s password", utility=current_app.config["UTILITY_NAME"]),
+            body=_("Open this link within %(minutes)d minutes to choose a new password: %(link)s\n"
+                   "If you did not ask for it, ignore this message.", minutes=minutes, link=link),
+        )
 
 
 def reset_password(token: str, new_password: str) -> User:

@@ -40,7 +40,12 @@ def safe_next(target: str | None) -> str | None:
 
 
 def start_session(user) -> None:
-    session.clear()  # a fresh session: nothing from before sign-in carries over
+    # A language picked on the sign-in pages is the user's latest choice: it is kept on their account.
+    picked = session.get("locale") if session.get("locale_picked") else None
+    session.clear()  # a fresh session: nothing else from before sign-in carries over
+    if picked in current_app.config["LANGUAGES"] and picked != user.locale:
+        user.locale = picked
+        db.session.commit()
     login_user(user)
     session.permanent = True
 
@@ -101,8 +106,10 @@ def logout():
     # Ends this user's sessions everywhere: a copied cookie stops working too.
     current_user.session_version += 1
     db.session.commit()
+    language = current_user.locale
     logout_user()
     session.clear()
+    session["locale"] = language  # the sign-in page stays in the user's language
     response = redirect(url_for("auth.login"))
     # The browser drops its HTTP cache of this user's pages.
     response.headers["Clear-Site-Data"] = '"cache"'

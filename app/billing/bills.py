@@ -1,6 +1,6 @@
 """Issued bills: what they say (the Statement), their status, and their correction by credit note and revision."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -17,6 +17,7 @@ from app.billing.runs import compose_for, insert_bills
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
 from app.db import today_in_india
 from app.extensions import db
+from app.i18n import month_label
 from app.metering.consumption import RegisterRead, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.upi import upi_link
@@ -41,12 +42,13 @@ def prompt_rebate(bill: Bill, terms: engine.PaymentTerms, today: date) -> tuple[
     return Decimal("0.00"), None
 
 
-def latest_bills(account_id: int, limit: int = 6) -> list[Bill]:
-    """The account's bills in force, newest first (a revision replaces the bill it revises)."""
-    bills = db.session.scalars(
-        select(Bill).where(Bill.account_id == account_id)
-        .order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(limit * 2)
-    ).all()
+def latest_bills(account_id: int, limit: int = 6, up_to: date | None = None) -> list[Bill]:
+    """The account's bills in force, newest first (a revision replaces the bill it revises); with `up_to`,
+    only bills whose period started by then."""
+    query = select(Bill).where(Bill.account_id == account_id)
+    if up_to is not None:
+        query = query.where(Bill.period_start <= up_to)
+    bills = db.session.scalars(query.order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(limit * 2)).all()
     cancelled = ledger.cancelled_bill_ids(b.id for b in bills)
     seen, in_force = set(), []
     for bill in bills:
@@ -57,8 +59,17 @@ def latest_bills(account_id: int, limit: int = 6) -> list[Bill]:
     return in_force[:limit]
 
 
-def bill_status(bill: Bill, balance: Decimal, today: date) -> str:
-    """paid, due or overdue, from the ledger: a bill is paid when the account owes nothing now."""
+def next_bill(bill: Bill) -> Bill | None:
+    """The bill in force that followed this one, if any."""
+    later = [b for b in latest_bills(bill.account_id, limit=3) if b.period_start > bill.period_start]
+    return later[-1] if later else None
+
+
+def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> str:
+    """paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
+    next bill found nothing left of it, or else "carried" (its unpaid amount moved onto the next bill)."""
+    if following is not None:
+        return "paid" if following.total_due - following.current_charges - following.late_fee <= 0 else "carried"
     if balance <= 0:
         return "paid"
     return "overdue" if today > bill.due_date else "due"
@@ -76,8 +87,20 @@ def _reads(bill: Bill) -> tuple[MeterRead, ...]:
         return (MeterRead(meter.serial, opening.read_on, opening.value, closing.read_on, closing.value,
                           meter.multiplying_factor),)
     old, new = meters[opening.meter_id], meters[closing.meter_id]  # the meter was replaced in the period
-    return (MeterRead(old.serial, opening.read_on, opening.value, old.removed_on, None, old.multiplying_factor),
-            MeterRead(new.serial, new.installed_on, None, closing.read_on, closing.value, new.multiplying_factor))
+    final = _edge_reading(old.id, newest=True, by=closing.read_on)
+    first = _edge_reading(new.id, newest=False, by=closing.read_on)
+    return (MeterRead(old.serial, opening.read_on, opening.value, final and final.read_on, final and final.value,
+                      old.multiplying_factor),
+            MeterRead(new.serial, first and first.read_on, first and first.value, closing.read_on, closing.value,
+                      new.multiplying_factor))
+
+
+def _edge_reading(meter_id: int, newest: bool, by: date) -> Reading | None:
+    """A meter's last (or first) accepted actual reading on or before `by`."""
+    order = (Reading.read_on.desc(), Reading.id.desc()) if newest else (Reading.read_on, Reading.id)
+    return db.session.scalar(select(Reading).where(
+        Reading.meter_id == meter_id, Reading.status == ReadingStatus.ACCEPTED,
+        Reading.source != ReadingSource.ESTIMATED, Reading.read_on <= by).order_by(*order).limit(1))
 
 
 def recorded_units(bill: Bill) -> Decimal | None:
@@ -102,8 +125,13 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
     account = db.session.get(Account, bill.account_id)
     version = db.session.get(TariffVersion, bill.tariff_version_id)
     rebate, pay_by = prompt_rebate(bill, engine.parse_tariff(version.document).payment_terms, today)
-    history = list(reversed(latest_bills(bill.account_id, limit=12)))
-    history = [b for b in history if b.period_start <= bill.period_start][-6:]
+    history = list(reversed(latest_bills(bill.account_id, limit=6, up_to=bill.period_start)))
+    balance = ledger.balance(bill.account_id)
+    following = next_bill(bill)
+    cancelled = ledger.is_cancelled(bill)
+    # Only the latest bill standing asks for money, and only what is still owed: no QR to pay a bill twice.
+    payable = following is None and not cancelled and balance > 0
+    pay_amount = min(balance, bill.total_due) if payable else Decimal("0.00")
     return Statement(
         utility_name=current_app.config["UTILITY_NAME"], bill_number=bill.number, issued_on=bill.issued_on,
         due_date=bill.due_date, period_start=bill.period_start, period_end=bill.period_end,
@@ -116,15 +144,16 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         current_charges=bill.current_charges, previous_balance=bill.previous_balance,
         payments_since=bill.payments_since, arrears=bill.previous_balance - bill.payments_since,
         late_fee=bill.late_fee, total_due=bill.total_due, prompt_rebate=rebate, prompt_by=pay_by,
-        upi_uri=upi_link(max(bill.total_due, Decimal("0.00")), bill.number, f"Bill {bill.number}"),
-        history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units) for b in history),
-        revision=bill.revision, cancelled=ledger.is_cancelled(bill), recorded_units=recorded_units(bill),
+        upi_uri=upi_link(pay_amount, bill.number, f"Bill {bill.number}") if payable else "",
+        payable=payable, pay_amount=pay_amount,
+        history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units, b.period_end) for b in history),
+        revision=bill.revision, cancelled=cancelled, recorded_units=recorded_units(bill),
     )
 
 
 @dataclass(frozen=True)
 class Comparison:
-    title: str  # which bill it is compared with, e.g. "Oct 26"
+    title: str  # which bill it is compared with, e.g. "Oct 26" (in the user's language)
     units: Decimal
     amount: Decimal
     units_change: Decimal | None  # percent; None when the other bill had no units
@@ -142,31 +171,48 @@ def comparisons(bill: Bill) -> dict[str, Comparison]:
     earlier = [b for b in ordered if b.period_start < bill.period_start]
     others = {"previous": earlier[-1] if earlier else None,
               "last_year": in_force.get(str(Cycle.parse(bill.cycle).shifted(-12)))}
-    return {name: Comparison(f"{other.period_end:%b %y}", other.units, other.current_charges,
+    return {name: Comparison(month_label(other.period_end), other.units, other.current_charges,
                              _percent(bill.units, other.units), _percent(bill.current_charges, other.current_charges))
             for name, other in others.items() if other is not None}
 
 
 def cancel_bill(bill: Bill, reason: str, actor=None) -> None:
-    """Cancel an issued bill with a credit note (the bill itself is never edited)."""
-    if not reason.strip():
-        raise BillCorrectionError("give the reason for cancelling")
-    if ledger.is_cancelled(bill):
-        raise BillCorrectionError(f"bill {bill.number} is already cancelled")
+    """Cancel an issued bill with a credit note for its charges and late fee (the bill itself is never edited)."""
+    _check_correctable(bill, reason)
     ledger.record_credit_note(bill, reason.strip(), today_in_india(), actor=actor)
 
 
 def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
-    """Cancel `bill` and issue its next revision for the same cycle from today's data (a corrected reading, say)."""
-    cancel_bill(bill, reason, actor)
+    """Replace the latest bill by a revision priced from today's readings and tariff.
+
+    Only the charges of the period are re-priced: a credit note takes back the old current charges, and the
+    revision keeps the original's arrears, payments and late fee (those belonged to its issue date).
+    """
+    _check_correctable(bill, reason)
+    ledger.record_credit_note(bill, reason.strip(), today_in_india(), actor=actor, amount=bill.current_charges)
     db.session.flush()
     cycle = Cycle.parse(bill.cycle)
     composed, errors = compose_for(cycle, [bill.account_id], today_in_india())
     if errors:
         raise BillCorrectionError(errors[bill.account_id])
+    (account, fresh), = composed
+    kept = replace(fresh, previous_balance=bill.previous_balance, payments_since=bill.payments_since,
+                   late_fee=bill.late_fee,
+                   total_due=bill.total_due - bill.current_charges + fresh.current_charges)
     revision = 1 + max(db.session.scalars(select(Bill.revision).where(Bill.account_id == bill.account_id,
                                                                        Bill.cycle == bill.cycle)))
-    inserted = insert_bills(cycle, today_in_india(), composed, revision=revision, revises={bill.account_id: bill.id})
+    inserted = insert_bills(cycle, today_in_india(), [(account, kept)], revision=revision,
+                            revises={bill.account_id: bill.id}, post_late_fees=False)
     revised = db.session.get(Bill, inserted[bill.account_id])
     audit.record("bill.revised", revised, {"revises": bill.number, "reason": reason.strip()}, actor=actor)
     return revised
+
+
+def _check_correctable(bill: Bill, reason: str) -> None:
+    if not reason.strip():
+        raise BillCorrectionError("give the reason")
+    if ledger.is_cancelled(bill):
+        raise BillCorrectionError(f"bill {bill.number} is already cancelled")
+    if next_bill(bill) is not None:
+        raise BillCorrectionError(f"bill {bill.number} is not the latest bill of its connection; correct an older "
+                                  "bill with an adjustment on the next one")

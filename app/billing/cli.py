@@ -18,6 +18,8 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app.accounts.models import Account
+from app.auth.services import find_user
 from app.billing.bills import BillCorrectionError, cancel_bill, revise_bill
 from app.billing.compose import Cycle
 from app.billing.models import Bill
@@ -274,12 +276,17 @@ def run_command(cycle: str, region: str | None, dry_run: bool, issued_on: date |
         parsed = Cycle.parse(cycle)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--cycle") from None
-    summary = run_bills(parsed, region=region, issued_on=issued_on, dry_run=dry_run, chunk_size=chunk_size)
+    try:
+        summary = run_bills(parsed, region=region, issued_on=issued_on, dry_run=dry_run, chunk_size=chunk_size)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--cycle") from None
     verb = "would bill" if dry_run else "billed"
     click.echo(f"{summary.cycle}: {verb} {summary.billed} of {summary.total} due connections, "
                f"current charges {summary.amount}; {len(summary.errors)} could not be billed")
+    numbers = dict(db.session.execute(select(Account.id, Account.consumer_number)
+                                      .where(Account.id.in_(list(summary.errors)[:50]))).all())
     for account_id, reason in sorted(summary.errors.items())[:50]:
-        click.echo(f"  account {account_id}: {reason}")
+        click.echo(f"  consumer {numbers.get(account_id, account_id)}: {reason}")
 
 
 def _bill_by_number(number: str):
@@ -289,14 +296,22 @@ def _bill_by_number(number: str):
     return bill
 
 
+def _staff(login: str):
+    user = find_user(login)
+    if user is None or not user.is_staff:
+        raise click.BadParameter(f"{login} is not a staff user", param_hint="--by")
+    return user
+
+
 @bills_cli.command("cancel")
 @click.argument("number")
 @click.option("--reason", required=True)
+@click.option("--by", "by_login", required=True, help="Email or mobile of the staff member doing it (audited).")
 @with_appcontext
-def cancel_command(number: str, reason: str) -> None:
+def cancel_command(number: str, reason: str, by_login: str) -> None:
     """Cancel bill NUMBER with a credit note."""
     try:
-        cancel_bill(_bill_by_number(number), reason)
+        cancel_bill(_bill_by_number(number), reason, actor=_staff(by_login))
     except BillCorrectionError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -306,11 +321,12 @@ def cancel_command(number: str, reason: str) -> None:
 @bills_cli.command("revise")
 @click.argument("number")
 @click.option("--reason", required=True)
+@click.option("--by", "by_login", required=True, help="Email or mobile of the staff member doing it (audited).")
 @with_appcontext
-def revise_command(number: str, reason: str) -> None:
+def revise_command(number: str, reason: str, by_login: str) -> None:
     """Cancel bill NUMBER and issue its revision from the current readings and tariff."""
     try:
-        revised = revise_bill(_bill_by_number(number), reason)
+        revised = revise_bill(_bill_by_number(number), reason, actor=_staff(by_login))
     except BillCorrectionError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from app.billing import tariff as engine
 from app.billing.estimation import NoBasisForEstimate, PastPeriod, estimate_units, settle_units
-from app.metering.consumption import RegisterRead, register_advance
+from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
 
 PAISA = Decimal("0.01")
 DEFAULT_READ_DAY = 5
@@ -134,6 +134,8 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
     period_end = closing.read_on if closing else inp.cycle.day(prev.period_end.day if prev else DEFAULT_READ_DAY)
     if period_end < period_start:
         raise CannotBill(f"the period would end ({period_end}) before it starts ({period_start})")
+    if period_end > inp.issued_on:
+        raise CannotBill(f"the period ends on {period_end}, after the issue date {inp.issued_on}: bill it later")
     days = (period_end - period_start).days + 1
 
     carried = prev.carried_units if prev else Decimal(0)
@@ -142,7 +144,7 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
         units, carried = settle_units(advance, carried, _trailing_estimated_units(inp.prior))
     else:
         try:
-            units = estimate_units(days, _recent_actual(inp.prior), _same_period_last_year(inp))
+            units = estimate_units(days, _recent_actual(inp), _same_period_last_year(inp))
         except NoBasisForEstimate as problem:
             raise CannotBill(str(problem)) from None
 
@@ -203,15 +205,30 @@ def _trailing_estimated_units(prior: Sequence[PriorBill]) -> Decimal:
     return total
 
 
-def _recent_actual(prior: Sequence[PriorBill]) -> list[PastPeriod]:
-    return [PastPeriod(b.units, b.days) for b in prior if not b.estimated and b.days > 0]
+def _metered(bill: PriorBill, reads: Sequence[RegisterRead]) -> PastPeriod | None:
+    """What the meter recorded over an actual bill's readings, and over how many days. An actual bill after
+    estimates spans their periods too, so this is real use per day, not the units that bill happened to charge."""
+    by_id = {read.order: read for read in reads}
+    first, last = by_id.get(bill.opening_reading_id), by_id.get(bill.closing_reading_id)
+    if bill.estimated or first is None or last is None or last.read_on <= first.read_on:
+        return None
+    try:
+        return PastPeriod(register_advance([r for r in reads if _between(r, first, last)]),
+                          (last.read_on - first.read_on).days)
+    except ConsumptionError:
+        return None
+
+
+def _recent_actual(inp: BillingInputs) -> list[PastPeriod]:
+    metered = (_metered(bill, inp.reads) for bill in inp.prior if not bill.estimated)
+    return [period for period in metered if period is not None]
 
 
 def _same_period_last_year(inp: BillingInputs) -> PastPeriod | None:
     last_year = str(inp.cycle.shifted(-12))
     for bill in inp.prior:
-        if bill.cycle == last_year and not bill.estimated:
-            return PastPeriod(bill.units, bill.days)
+        if bill.cycle == last_year:
+            return _metered(bill, inp.reads)
     return None
 
 
@@ -246,12 +263,21 @@ def _priced_lines(inp: BillingInputs, parts: list["_PartFacts"], units: Decimal)
                                    phase=inp.phase, flags=inp.flags, params=params)
     except engine.TariffError as error:
         raise CannotBill(f"the tariff could not price this bill: {error}") from None
-    priced = ([ComposedLine(line.code, line.label, line.amount,
-                            [{"quantity": str(d.quantity), "rate": str(d.rate), "amount": str(d.amount)}
-                             for d in line.details]) for line in quote.lines], quote.total)
+    priced = ([ComposedLine(line.code, line.label, line.amount, [_detail_row(d) for d in line.details])
+               for line in quote.lines], quote.total)
     if inp.quotes is not None:
         inp.quotes[key] = priced
     return priced
+
+
+def _detail_row(detail: engine.Detail) -> dict:
+    """A slab row as the bill keeps it: units split by days between tariff versions have long fractions, which
+    are kept to 3 places (units) and 4 (money); the line's amount was computed exactly, then rounded once."""
+    def tidy(value: Decimal, places: str) -> str:
+        return str(value.quantize(Decimal(places), rounding=ROUND_HALF_UP).normalize() + 0)
+
+    return {"quantity": tidy(detail.quantity, "0.001"), "rate": str(detail.rate),
+            "amount": tidy(detail.amount, "0.0001")}
 
 
 def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentTerms) -> Decimal:
@@ -263,5 +289,5 @@ def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentT
     if unpaid <= 0:
         return Decimal("0.00")
     base = min(unpaid, prev.current_charges) if surcharge.on == "bill" else unpaid
-    months = max(1, round((inp.issued_on - prev.due_date).days / 30))
+    months = max(1, -(-(inp.issued_on - prev.due_date).days // 30))  # each started month counts
     return (base * surcharge.percent_per_month / 100 * months).quantize(PAISA, rounding=ROUND_HALF_UP)

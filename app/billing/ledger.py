@@ -69,9 +69,11 @@ def history(account_id: int, limit: int = 50) -> list[LedgerEntry]:
     ))
 
 
-def record_credit_note(bill: Bill, reason: str, effective_on: date, actor=None) -> LedgerEntry:
-    """Cancel an issued bill by crediting its charges. The unique (kind, bill) constraint makes it once only."""
-    charged = bill.current_charges + bill.late_fee
+def record_credit_note(bill: Bill, reason: str, effective_on: date, actor=None,
+                       amount: Decimal | None = None) -> LedgerEntry:
+    """Cancel an issued bill by crediting its charges (by default its current charges and late fee).
+    The unique (kind, bill) constraint makes it once only."""
+    charged = bill.current_charges + bill.late_fee if amount is None else amount
     entry = post(bill.account_id, LedgerKind.CREDIT_NOTE, -charged, effective_on,
                  f"Credit note cancelling bill {bill.number}: {reason}"[:200], bill_id=bill.id, actor=actor)
     audit.record("bill.cancelled", bill, {"reason": reason, "credited": str(charged)}, actor=actor)

@@ -6,7 +6,6 @@ and conjuncts sit where they belong and the text stays extractable.
 """
 
 import io
-import re
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -16,7 +15,9 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 
-from app.billing.statement import MeterRead, Statement, StatementLine
+from app.billing.statement import MeterRead, Statement, StatementLine, UsagePoint
+from app.billing.wording import translated_line_label
+from app.i18n import N_, catalogue
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 LATIN = "NotoSans"
@@ -30,118 +31,54 @@ FONT_FILES = {
 
 LOCALES = {"en": "en_IN", "hi": "hi_IN"}  # both give lakh grouping with Latin digits: ₹1,23,456.78
 
-# Customer-facing words, one dict per language. A later change moves these to gettext catalogues:
-# only `label()` needs to change then.
+# Customer-facing words, in English. Other languages come from the gettext catalogue (app/translations), the
+# same one the pages use, so the Hindi of a bill is the Hindi of the bill page.
 LABELS = {
-    "en": {
-        "bill_title": "Electricity bill",
-        "revised": "Revised bill (revision {revision})",
-        "bill_number": "Bill number",
-        "issue_date": "Issue date",
-        "billing_period": "Billing period",
-        "due_date": "Due date",
-        "consumer_details": "Consumer details",
-        "consumer_number": "Consumer number",
-        "holder": "Name",
-        "address": "Address",
-        "category": "Category",
-        "tariff": "Tariff",
-        "sanctioned_load": "Sanctioned load",
-        "amount_due": "Amount due",
-        "pay_by": "Pay by {due_date}",
-        "rebate": "Pay by {date} to save {amount}",
-        "meter_readings": "Meter readings",
-        "meter": "Meter",
-        "previous_reading": "Previous reading",
-        "current_reading": "Current reading",
-        "date": "Date",
-        "reading": "Reading",
-        "multiplying_factor": "Multiplying factor",
-        "estimated_reading": "Estimated — no reading this period",
-        "consumption": "Consumption (units)",
-        "estimated": "estimated",
-        "settled": "The meter recorded {recorded} units; {settled} of them were billed before on estimate.",
-        "charges": "Charges for this period",
-        "description": "Description",
-        "amount": "Amount",
-        "current_charges": "Current charges",
-        "account_summary": "Account summary",
-        "previous_balance": "Previous balance",
-        "payments_since": "Payments received",
-        "arrears": "Arrears",
-        "late_fee": "Late payment fee",
-        "pay_with_upi": "Pay with UPI",
-        "qr_caption": "Scan with any UPI app to pay {amount}",
-        "cancelled": "CANCELLED",
-        "cancelled_note": "This bill has been cancelled. Do not pay it.",
-        "nothing_to_pay": "Nothing to pay this time.",
-        "usage_history": "Units used in recent bills",
-        "footer": "This bill is computed from the tariff approved by the regulator. "
-        "We never ask you to pay via links in SMS/WhatsApp.",
-    },
-    "hi": {
-        "bill_title": "बिजली बिल",
-        "revised": "संशोधित बिल (संशोधन {revision})",
-        "bill_number": "बिल संख्या",
-        "issue_date": "जारी करने की तिथि",
-        "billing_period": "बिल अवधि",
-        "due_date": "देय तिथि",
-        "consumer_details": "उपभोक्ता विवरण",
-        "consumer_number": "उपभोक्ता संख्या",
-        "holder": "नाम",
-        "address": "पता",
-        "category": "श्रेणी",
-        "tariff": "टैरिफ",
-        "sanctioned_load": "स्वीकृत भार",
-        "amount_due": "कुल देय राशि",
-        "pay_by": "{due_date} तक भुगतान करें",
-        "rebate": "{date} तक भुगतान करें और {amount} बचाएँ",
-        "meter_readings": "मीटर रीडिंग",
-        "meter": "मीटर",
-        "previous_reading": "पिछली रीडिंग",
-        "current_reading": "वर्तमान रीडिंग",
-        "date": "तिथि",
-        "reading": "रीडिंग",
-        "multiplying_factor": "गुणक",
-        "estimated_reading": "अनुमानित — इस अवधि में रीडिंग नहीं ली गई",
-        "consumption": "खपत (यूनिट)",
-        "estimated": "अनुमानित",
-        "settled": "मीटर ने {recorded} यूनिट दर्ज कीं; इनमें से {settled} यूनिट पहले अनुमानित बिल में ली गई थीं।",
-        "charges": "इस अवधि के शुल्क",
-        "description": "विवरण",
-        "amount": "राशि",
-        "current_charges": "वर्तमान शुल्क",
-        "account_summary": "खाता सारांश",
-        "previous_balance": "पिछली शेष राशि",
-        "payments_since": "प्राप्त भुगतान",
-        "arrears": "बकाया",
-        "late_fee": "विलंब भुगतान शुल्क",
-        "pay_with_upi": "UPI से भुगतान करें",
-        "qr_caption": "किसी भी UPI ऐप से स्कैन करके {amount} का भुगतान करें",
-        "cancelled": "रद्द",
-        "cancelled_note": "यह बिल रद्द कर दिया गया है। इसका भुगतान न करें।",
-        "nothing_to_pay": "इस बार कोई भुगतान देय नहीं है।",
-        "usage_history": "हाल के बिलों में खपत (यूनिट)",
-        "footer": "यह बिल नियामक द्वारा अनुमोदित टैरिफ से बनाया गया है। "
-        "हम SMS/WhatsApp में भेजे गए लिंक से भुगतान करने के लिए कभी नहीं कहते।",
-    },
+    "bill_title": N_("Electricity bill"),
+    "revised": N_("Revised bill (revision %(revision)s)"),
+    "bill_number": N_("Bill number"),
+    "issue_date": N_("Issue date"),
+    "billing_period": N_("Billing period"),
+    "due_date": N_("Due date"),
+    "consumer_details": N_("Consumer details"),
+    "consumer_number": N_("Consumer number"),
+    "holder": N_("Name"),
+    "address": N_("Address"),
+    "category": N_("Category"),
+    "tariff": N_("Tariff"),
+    "sanctioned_load": N_("Sanctioned load"),
+    "amount_due": N_("Amount due"),
+    "pay_by": N_("Pay by %(due_date)s"),
+    "rebate": N_("Pay by %(date)s to save %(amount)s"),
+    "meter_readings": N_("Meter readings"),
+    "meter": N_("Meter"),
+    "previous_reading": N_("Previous reading"),
+    "current_reading": N_("Current reading"),
+    "date": N_("Date"),
+    "reading": N_("Reading"),
+    "multiplying_factor": N_("Multiplying factor"),
+    "estimated_reading": N_("Estimated — no reading this period"),
+    "consumption": N_("Consumption (units)"),
+    "estimated": N_("estimated"),
+    "settled": N_("The meter recorded %(recorded)s units; %(settled)s of them were billed before on estimate."),
+    "charges": N_("Charges for this period"),
+    "description": N_("Description"),
+    "amount": N_("Amount"),
+    "current_charges": N_("Current charges"),
+    "account_summary": N_("Account summary"),
+    "previous_balance": N_("Previous balance"),
+    "payments_since": N_("Payments received"),
+    "arrears": N_("Arrears"),
+    "late_fee": N_("Late payment fee"),
+    "pay_with_upi": N_("Pay with UPI"),
+    "qr_caption": N_("Scan with any UPI app to pay %(amount)s"),
+    "cancelled": N_("CANCELLED"),
+    "cancelled_note": N_("This bill has been cancelled. Do not pay it."),
+    "nothing_to_pay": N_("Nothing to pay this time."),
+    "usage_history": N_("Units used in recent bills"),
+    "footer": N_("This bill is computed from the tariff approved by the regulator. "
+                 "We never ask you to pay via links in SMS/WhatsApp."),
 }
-
-# Tariffs word their lines in English; known line codes get a Hindi name, unknown ones keep the tariff's.
-LINE_LABELS_HI = {
-    "energy": "ऊर्जा शुल्क",
-    "fixed": "स्थायी शुल्क",
-    "duty": "विद्युत शुल्क",
-    "fac": "ईंधन समायोजन शुल्क",
-    "wheeling": "व्हीलिंग शुल्क",
-    "subsidy": "सरकारी सब्सिडी",
-    "rounding": "पूर्णांकन",
-    "ppac": "बिजली खरीद लागत समायोजन (PPAC)",
-    "surcharge": "अधिभार",
-    "pension": "पेंशन ट्रस्ट अधिभार",
-    "meter_rent": "मीटर किराया",
-}
-PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 
 # Page grid, in millimetres.
 PAGE_W, PAGE_H = 210, 297
@@ -172,16 +109,21 @@ STAMP = (200, 30, 30)
 HEADER_MUTED = (214, 226, 240)
 
 
+def translate(text: str, language: str) -> str:
+    """`text` (English, as marked with N_) in `language`, from the compiled catalogue."""
+    return catalogue(LOCALES[language]).gettext(text)
+
+
 def label(key: str, language: str, **values: object) -> str:
-    """A fixed customer-facing text in `language`, with {placeholders} filled in."""
-    return LABELS[language][key].format(**values)
+    """A fixed customer-facing text in `language`, with %(placeholders)s filled in."""
+    text = translate(LABELS[key], language)
+    return text % values if values else text
 
 
 def line_label(line: StatementLine, language: str) -> str:
-    if language != "hi" or line.code not in LINE_LABELS_HI:
-        return line.label
-    percent = PERCENT.search(line.label)  # "Electricity duty 16%": keep the rate the tariff states
-    return f"{LINE_LABELS_HI[line.code]} {percent.group()}" if percent else LINE_LABELS_HI[line.code]
+    if language == "en":
+        return line.label  # the tariff's own words
+    return translated_line_label(line.code, line.label, lambda name: translate(name, language))
 
 
 def money(amount: Decimal, language: str) -> str:
@@ -203,10 +145,15 @@ def day(value: date | None, language: str) -> str:
     return format_date(value, "d MMM yyyy", locale=LOCALES[language]) if value else "—"
 
 
+def month(point: UsagePoint, language: str) -> str:
+    """Nov 26 / नव॰ 26, when the point says which month it is; its own label otherwise."""
+    return format_date(point.period_end, "MMM yy", locale=LOCALES[language]) if point.period_end else point.label
+
+
 def render_bill_pdf(statement: Statement, language: str = "en") -> bytes:
     """The bill as one A4 page of PDF, every fixed text in `language` ("en" or "hi")."""
-    if language not in LABELS:
-        raise ValueError(f"unsupported language {language!r}: use one of {', '.join(LABELS)}")
+    if language not in LOCALES:
+        raise ValueError(f"unsupported language {language!r}: use one of {', '.join(LOCALES)}")
     pdf = new_document(statement, language)
     draw_header(pdf, statement, language)
     y = HEADER_H + 6
@@ -604,7 +551,7 @@ def draw_usage_chart(pdf: FPDF, statement: Statement, language: str, top: float)
             pdf.rect(bar_x, plot_bottom - bar_h, bar_w, bar_h, style="F")
         use_font(pdf, 7.5, bold=is_this_bill, colour=TEXT if is_this_bill else MUTED)
         put(pdf, left + index * slot, plot_bottom - bar_h - 4.5, slot, 4, number(point.units, language), align="C")
-        put(pdf, left + index * slot, plot_bottom + 0.8, slot, 4.5, point.label, align="C")
+        put(pdf, left + index * slot, plot_bottom + 0.8, slot, 4.5, month(point, language), align="C")
     rule(pdf, x, plot_bottom, w, MUTED, 0.3)
 
 
@@ -620,14 +567,15 @@ def draw_payment_box(pdf: FPDF, statement: Statement, language: str, top: float)
         write_lines(pdf, x, y + 4, w, label("nothing_to_pay", language), 4.5)
         return
     pdf.image(upi_qr_png(statement.upi_uri), x=x, y=y + 1, w=QR_SIZE, h=QR_SIZE)
-    caption = label("qr_caption", language, amount=money(statement.total_due, language))
+    owed = statement.pay_amount if statement.pay_amount is not None else statement.total_due
+    caption = label("qr_caption", language, amount=money(owed, language))
     use_font(pdf, 8.5)
     write_lines(pdf, x + QR_SIZE + 3, y + 3, w - QR_SIZE - 3, caption, 4.2, max_lines=6)
 
 
 def is_payable(statement: Statement) -> bool:
-    """Whether the bill asks for money: not when cancelled, nor when the account is square or in credit."""
-    return not statement.cancelled and statement.total_due > 0
+    """Whether the bill asks for money: not when cancelled, paid, superseded or in credit."""
+    return statement.payable and not statement.cancelled and statement.total_due > 0 and bool(statement.upi_uri)
 
 
 def upi_qr_png(uri: str) -> io.BytesIO:

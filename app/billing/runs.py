@@ -96,10 +96,31 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
               chunk_size: int = CHUNK_SIZE, actor=None, run: BillRun | None = None) -> RunSummary:
     """Bill every due connection. With dry_run nothing is written; the summary says what would be billed."""
     issued_on = issued_on or today_in_india()
+    if cycle.first_day > issued_on:
+        raise ValueError(f"cycle {cycle} has not begun on {issued_on}: nothing can be billed for it yet")
     if run is None and not dry_run:
         run = start_run(cycle, region, actor)
     summary = RunSummary(cycle=str(cycle))
     context = _RunContext.load(cycle)
+    db.session.commit()  # end the read so each chunk below starts as a writer (SQLite: BEGIN IMMEDIATE)
+    try:
+        _bill_in_chunks(context, cycle, region, issued_on, dry_run, chunk_size, run, summary)
+    except BaseException:
+        db.session.rollback()
+        if run is not None:  # an error (not a kill) ends the run visibly; bills already written stand
+            db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
+                status=BillRunStatus.FAILED, finished_at=utcnow()))
+            db.session.commit()
+        raise
+    if run is not None:
+        run.status = BillRunStatus.FINISHED
+        run.finished_at = utcnow()
+        db.session.commit()
+    return summary
+
+
+def _bill_in_chunks(context, cycle: Cycle, region: str | None, issued_on: date, dry_run: bool, chunk_size: int,
+                    run: BillRun | None, summary: RunSummary) -> None:
     after_id = 0
     while True:
         begin_write(db.session)
@@ -119,11 +140,6 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
             continue
         summary.billed += _write_chunk(run, cycle, issued_on, composed, errors)
         db.session.commit()
-    if run is not None:
-        run.status = BillRunStatus.FINISHED
-        run.finished_at = utcnow()
-        db.session.commit()
-    return summary
 
 
 class _RunContext:
@@ -188,9 +204,9 @@ def _reads_by_account(ids: list[int], since: date, until: date) -> dict[int, lis
         .order_by(Reading.read_on, Reading.id)
     )
     reads: dict[int, list[RegisterRead]] = defaultdict(list)
-    for account_id, reading_id, meter_id, read_on, value, rollover, digits, factor in rows:
-        reads[account_id].append(RegisterRead(meter_id, read_on, reading_id, value, rollover,
-                                              Decimal(10) ** digits, factor))
+    powers = {digits: Decimal(10) ** digits for digits in range(1, 13)}
+    for account_id, reading_id, meter_id, read_on, value, rollover, digits, factor in rows.tuples():
+        reads[account_id].append(RegisterRead(meter_id, read_on, reading_id, value, rollover, powers[digits], factor))
     return reads
 
 
@@ -228,7 +244,7 @@ def _dialect_insert(table):
 
 
 def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = None, revision: int = 0,
-                 revises: dict[int, int] | None = None) -> dict[int, int]:
+                 revises: dict[int, int] | None = None, post_late_fees: bool = True) -> dict[int, int]:
     """Insert bills (skipping any that another run wrote first), their lines and ledger entries, in bulk.
 
     Returns {account id: new bill id} for the bills this call wrote.
@@ -250,7 +266,7 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
                    "amount": line.amount, "details": line.details} for n, line in enumerate(bill.lines, 1)]
         number = bill_number(cycle, account.consumer_number, revision)
         entries.append(_entry(account.id, LedgerKind.BILL, bill.current_charges, issued_on, bill_id, f"Bill {number}"))
-        if bill.late_fee:
+        if bill.late_fee and post_late_fees:
             entries.append(_entry(account.id, LedgerKind.LATE_FEE, bill.late_fee, issued_on, bill_id,
                                   f"Late payment surcharge on bill {number}"))
     if lines:

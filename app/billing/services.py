@@ -19,8 +19,19 @@ class TariffImportError(Exception):
     pass
 
 
-def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> bool:
-    return (b_to is None or a_from <= b_to) and (a_to is None or b_from <= a_to)
+def _windows_clash(versions: list[tuple[date, date | None]]) -> str | None:
+    """Why these (effective_from, effective_to) windows cannot stand together, or None.
+
+    An open-ended version ends the day before the next one starts (TARIFF_FORMAT), so a new version may follow
+    it; a version with an explicit end may not overlap the next one, and two may not start on the same day.
+    """
+    ordered = sorted(versions, key=lambda window: window[0])
+    for (first, end), (following, _end) in zip(ordered, ordered[1:], strict=False):
+        if first == following:
+            return f"two versions start on {first}"
+        if end is not None and end >= following:
+            return f"the version from {first} runs to {end}, past the start of the next one on {following}"
+    return None
 
 
 def import_tariff(text: str, actor=None) -> TariffVersion:
@@ -35,14 +46,14 @@ def import_tariff(text: str, actor=None) -> TariffVersion:
         tariff = Tariff(code=parsed.code, name=parsed.name, utility=parsed.utility, unit=parsed.unit)
         db.session.add(tariff)
         db.session.flush()
-    for existing in db.session.scalars(select(TariffVersion).where(TariffVersion.tariff_id == tariff.id)):
-        if existing.checksum == checksum:
-            return existing
-        if _overlaps(parsed.effective_from, parsed.effective_to, existing.effective_from, existing.effective_to):
-            raise TariffImportError(
-                f"{parsed.code} from {parsed.effective_from} overlaps the version effective from "
-                f"{existing.effective_from}; end that one first (effective_to) or correct the dates."
-            )
+    existing = db.session.scalars(select(TariffVersion).where(TariffVersion.tariff_id == tariff.id)).all()
+    for version in existing:
+        if version.checksum == checksum:
+            return version
+    clash = _windows_clash([(v.effective_from, v.effective_to) for v in existing]
+                           + [(parsed.effective_from, parsed.effective_to)])
+    if clash:
+        raise TariffImportError(f"{parsed.code} from {parsed.effective_from} overlaps another version: {clash}.")
     version = TariffVersion(
         tariff_id=tariff.id,
         effective_from=parsed.effective_from,

@@ -37,6 +37,7 @@ class MeterRead:
 class UsagePoint:
     label: str  # "Oct 26"
     units: Decimal
+    period_end: date | None = None  # when given, the PDF names the month in its own language
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,12 @@ class Statement:
     total_due: Decimal
     prompt_rebate: Decimal  # saved if paid by prompt_by; 0 when the tariff offers none
     prompt_by: date | None
-    upi_uri: str  # upi://pay?… for the amount due, for the QR code
+    upi_uri: str  # upi://pay?… for pay_amount, for the QR code ("" when the bill asks for nothing)
     history: tuple[UsagePoint, ...] = field(default=())  # up to six periods, oldest first, this one last
     revision: int = 0
     cancelled: bool = False
     # What the meter recorded over the reads shown, when it differs from `units` (earlier estimates settled).
     recorded_units: Decimal | None = None
+    # Whether this bill still asks for money (the latest bill standing, with something owed), and how much.
+    payable: bool = True
+    pay_amount: Decimal | None = None

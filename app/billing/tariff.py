@@ -523,7 +523,13 @@ class When:
     phase: str | None = None
     flag: str | None = None
 
+    @cached_property
+    def always(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
     def holds(self, q: _Quoting, path: str) -> bool:
+        if self.always:  # most components have no condition; a bill run asks this millions of times
+            return True
         # Checked in this order and lazily, so that a component that does not apply for a cheap
         # reason (flag, phase) needs no parameter or load for its other conditions.
         conditions: tuple[tuple[Any, Callable[[Any], bool]], ...] = (
@@ -779,6 +785,8 @@ def quote_split(parts: Sequence[SplitPart], units: Decimal | str | int, **common
         for tariff, period in periods
     ]
     _check_contiguous(inputs)
+    if len(inputs) == 1:  # one version: an ordinary quote (the usual case, kept cheap for bill runs)
+        return quote(periods[0][0], replace(inputs[0], units=_input_decimal(units, "units")))
     shares = _split_units(_input_decimal(units, "units"), [inp.period_days or 0 for inp in inputs])
     return _combine(
         [

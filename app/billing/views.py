@@ -8,7 +8,7 @@ from app.accounts.selection import selected_account
 from app.accounts.services import find_link
 from app.auth.access import customer_only, signed_in
 from app.billing import ledger
-from app.billing.bills import bill_status, build_statement, comparisons
+from app.billing.bills import bill_status, build_statement, comparisons, next_bill
 from app.billing.models import Bill
 from app.billing.pdf import render_bill_pdf
 from app.db import today_in_india
@@ -51,7 +51,7 @@ def bills():
 def bill(bill_id: int):
     bill = viewable_bill(bill_id)
     statement = build_statement(bill)
-    status = bill_status(bill, ledger.balance(bill.account_id), today_in_india())
+    status = bill_status(bill, ledger.balance(bill.account_id), today_in_india(), next_bill(bill))
     return render("billing/bill.html", bill=bill, statement=statement, status=status,
                   comparisons=comparisons(bill))
 

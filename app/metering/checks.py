@@ -1,9 +1,12 @@
-"""Is a customer's meter reading plausible? Pure: plain values in and out."""
+"""Is a customer's meter reading plausible? Pure: plain values in and out (refusals in the user's language)."""
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
+from app.i18n import indian_date, quantity
 from app.metering.models import ReadingStatus
 
 JUMP_FACTOR = Decimal(3)  # a day's use this many times the usual is checked by staff
@@ -33,16 +36,17 @@ def check_reading(value: Decimal, read_on: date, last: LastRead | None, digits: 
                   usual_daily: Decimal | None, confirm_rollover: bool) -> Verdict:
     limit = Decimal(10) ** digits
     if value < 0 or value >= limit:
-        raise ReadingRefused(f"The meter shows at most {digits} digits before the decimal point.")
+        raise ReadingRefused(_("The meter shows at most %(digits)d digits before the decimal point.", digits=digits))
     if last is None:
         return Verdict(ReadingStatus.NEEDS_REVIEW, False, Decimal(0), "first reading on this meter")
     if read_on < last.read_on:
-        raise ReadingRefused("A reading cannot be older than the last one.")
+        raise ReadingRefused(_("A reading cannot be older than the last one."))
     if value < last.value:
         if not confirm_rollover:
-            raise ReadingRefused(
-                f"This is lower than the last reading ({last.value} on {last.read_on:%d %b %Y}). Check the number; "
-                "if your meter went past its highest number and started again from zero, tick the box below.")
+            raise ReadingRefused(_(
+                "This is lower than the last reading (%(value)s on %(date)s). Check the number; "
+                "if your meter went past its highest number and started again from zero, tick the box below.",
+                value=quantity(last.value), date=indian_date(last.read_on)))
         return Verdict(ReadingStatus.NEEDS_REVIEW, True, value + limit - last.value, "the meter rolled over")
     advance = value - last.value
     daily = advance / max((read_on - last.read_on).days, 1)

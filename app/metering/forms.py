@@ -7,6 +7,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from app.i18n import REQUIRED, TOO_LONG
+
 
 def _meter_value(_form, field) -> None:
     try:
@@ -19,7 +21,8 @@ def _meter_value(_form, field) -> None:
 
 
 class ReadingForm(FlaskForm):
-    value = StringField(_l("Meter reading (kWh)"), validators=[DataRequired(), Length(max=20), _meter_value],
+    value = StringField(_l("Meter reading (kWh)"),
+                        validators=[DataRequired(REQUIRED), Length(max=20, message=TOO_LONG), _meter_value],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
     photo = FileField(_l("Photo of the meter's display"),
                       validators=[FileRequired(_l("Add a photo of the meter's display."))],

@@ -4,6 +4,7 @@ import io
 import uuid
 from pathlib import Path
 
+from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # before the browser shrinks it, a phone photo can be a few MB
@@ -19,19 +20,19 @@ class PhotoError(ValueError):
 def clean_photo(data: bytes) -> bytes:
     """A JPEG with no metadata, at most MAX_SIDE pixels on its longer side; PhotoError if it is no photo."""
     if not data:
-        raise PhotoError("Add a photo of the meter's display.")
+        raise PhotoError(_("Add a photo of the meter's display."))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoError("The photo is too large (at most 5 MB).")
+        raise PhotoError(_("The photo is too large (at most 5 MB)."))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ALLOWED_FORMATS:
-                raise PhotoError("Send a JPEG, PNG or WebP photo.")
+                raise PhotoError(_("Send a JPEG, PNG or WebP photo."))
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             picture = image.convert("RGB")  # a fresh image: no EXIF, GPS or other metadata comes along
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise PhotoError("That file is not a photo we can read.") from error
+        raise PhotoError(_("That file is not a photo we can read.")) from error
     picture.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=82, optimize=True)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -55,7 +56,7 @@ def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, c
         return Submitted(earlier, duplicate=True)
     meter = active_meter(account)
     if meter is None:
-        raise ReadingRefused("This connection has no meter on record; please raise a complaint.")
+        raise ReadingRefused(_("This connection has no meter on record. Please raise a complaint."))
     today = today_in_india()
     last = last_accepted(meter)
     verdict = check_reading(value, today, LastRead(last.value, last.read_on) if last else None, meter.digits,

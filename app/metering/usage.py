@@ -12,6 +12,7 @@ from app.billing.bills import latest_bills
 from app.billing.compose import Cycle
 from app.db import today_in_india
 from app.extensions import db
+from app.i18n import month_label
 from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 
@@ -22,7 +23,7 @@ DAILY_DAYS = 60
 @dataclass(frozen=True)
 class PeriodUse:
     cycle: str
-    label: str  # "Nov 26"
+    label: str  # "Nov 26", in the user's language
     period_start: date
     period_end: date
     units: Decimal
@@ -50,7 +51,7 @@ def usage_for(account: Account, today: date | None = None) -> UsageData:
     periods = []
     for bill in bills[-PERIODS:]:
         twin = by_cycle.get(str(Cycle.parse(bill.cycle).shifted(-12)))
-        periods.append(PeriodUse(bill.cycle, f"{bill.period_end:%b %y}", bill.period_start, bill.period_end,
+        periods.append(PeriodUse(bill.cycle, month_label(bill.period_end), bill.period_start, bill.period_end,
                                  bill.units, bill.current_charges, bill.estimated,
                                  twin.units if twin else None, twin.current_charges if twin else None))
     return UsageData(periods, daily_use(account, today or today_in_india()))
@@ -76,7 +77,7 @@ def daily_use(account: Account, today: date) -> list[DailyUse]:
     return days
 
 
-def chart_json(data: UsageData, labels: dict[str, str]) -> str:
+def chart_json(data: UsageData, labels: dict[str, object]) -> str:
     """The numbers the interactive chart draws (the page's table shows the same), as JSON for the browser."""
     def numbers(values):
         return [None if v is None else float(v) for v in values]  # floats only for drawing, never for money sums

@@ -1,6 +1,7 @@
 """Customer pages for the meter: submit a reading with a photo, see its result, and the usage charts."""
 
 from flask import Blueprint, abort, jsonify, redirect, request, send_from_directory, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -93,7 +94,11 @@ def usage():
         return redirect(url_for("accounts.link"))
     measure = "amount" if request.args.get("measure") == "amount" else "units"
     data = usage_data.usage_for(account)
+    locale = get_locale()
+    months = locale.months["format"]  # for the chart's date axis
     return render("metering/usage.html", account=account, data=data, measure=measure,
                   chart_json=usage_data.chart_json(data, labels={
                       "units": _("Units (kWh)"), "amount": _("Amount (₹)"), "last_year": _("Same period last year"),
-                      "daily": _("Daily use (kWh)")}))
+                      "daily": _("Daily use (kWh)"), "locale": str(locale),
+                      "months": [months["wide"][m] for m in range(1, 13)],
+                      "short_months": [months["abbreviated"][m] for m in range(1, 13)]}))

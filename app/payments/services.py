@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_currency
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -66,8 +67,10 @@ CHEQUE_NUMBER = re.compile(r"^[0-9]{6}$")
 UTR = re.compile(r"^[0-9]{12}$")
 # The customer paid on the day they started paying, if the bank confirms within this (for prompt rebates).
 REBATE_GRACE = timedelta(days=3)
-# An attempt the gateway knows no payment for, this long after it began, was abandoned.
+# An attempt the gateway knows no payment for, this long after it began, was abandoned. A UPI attempt waits
+# longer: a customer's UPI app may pay our VPA directly, which only the bank statement shows (staff confirm it).
 ABANDON_AFTER = timedelta(hours=2)
+ABANDON_UPI_AFTER = timedelta(days=3)
 # Failed attempts are asked about again (hourly) this long, for a late authorisation.
 LATE_AUTHORISATION_WINDOW = timedelta(days=5)
 LATE_RECHECK_EVERY = timedelta(hours=1)
@@ -108,6 +111,11 @@ def new_reference() -> str:
     return reference
 
 
+def rupees(amount: Decimal) -> str:
+    """₹1,00,000.00: Indian grouping, for messages."""
+    return format_currency(amount, "INR", locale="en_IN")
+
+
 def new_idempotency_key() -> str:
     return secrets.token_urlsafe(24)
 
@@ -127,7 +135,7 @@ def check_amount(amount: Decimal, due: Decimal) -> None:
     if amount != amount.quantize(ONE_PAISA):
         raise AmountOutOfRange("Enter rupees and paise only, like 1234.50.")
     if amount < low or amount > high:
-        raise AmountOutOfRange(f"Enter an amount from ₹{low:,.2f} to ₹{high:,.2f}.")
+        raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.")
 
 
 def _dialect() -> str:
@@ -220,9 +228,9 @@ def _grant_rebate(payment: Payment, balance_before: Decimal, received: Decimal, 
         return ZERO
     parts = []
     if offer.prompt:
-        parts.append(f"prompt payment ₹{offer.prompt}")
+        parts.append(f"prompt payment {rupees(offer.prompt)}")
     if offer.digital:
-        parts.append(f"digital payment ₹{offer.digital}")
+        parts.append(f"digital payment {rupees(offer.digital)}")
     try:
         with db.session.begin_nested():  # one REBATE per bill: a parallel payment may have got there first
             ledger.post(payment.account_id, LedgerKind.REBATE, -offer.total, today_in_india(),
@@ -311,7 +319,7 @@ def apply_gateway_payment(payment: Payment, gp: GatewayPayment, source: str) -> 
     if not can_move(payment.state, target):
         log.info("payment %s: %s says %s, but a %s payment stays so", payment.reference, source, gp.status,
                  payment.state.value)
-        return f"refused: {payment.state.value} to {target.value}"
+        return f"kept {payment.state.value}: {source} says {gp.status}"
     payment.gateway_payment_id = gp.id
     if target == PaymentState.CAPTURED:
         _capture(payment, gp.amount, source)
@@ -539,8 +547,8 @@ def reconcile(older_than_minutes: int, limit: int = 200) -> ReconcileSummary:
         best = _most_telling(found, payment.gateway_payment_id)
         if best is not None:
             apply_gateway_payment(payment, best, "reconcile")
-        elif now - payment.created_at > ABANDON_AFTER and payment.state in (PaymentState.CREATED,
-                                                                            PaymentState.PENDING):
+        elif now - payment.created_at > _abandon_after(payment) and payment.state in (PaymentState.CREATED,
+                                                                                      PaymentState.PENDING):
             _fail(payment, "no payment reached the gateway (abandoned)", "reconcile")
         payment.checked_at = now
         summary.checked += 1
@@ -549,6 +557,10 @@ def reconcile(older_than_minutes: int, limit: int = 200) -> ReconcileSummary:
         db.session.commit()
     _rematch_events(gateway, summary)
     return summary
+
+
+def _abandon_after(payment: Payment) -> timedelta:
+    return ABANDON_UPI_AFTER if payment.method == PaymentMethod.UPI else ABANDON_AFTER
 
 
 _TELLING = {"captured": 0, "refunded": 1, "authorized": 2, "created": 3, "failed": 4}
@@ -609,7 +621,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise PaymentError("This form has expired. Please reload the page and try again.")
     if amount != amount.quantize(ONE_PAISA) or amount < MIN_AMOUNT or amount > COUNTER_MAX:
-        raise AmountOutOfRange(f"Enter an amount from ₹{MIN_AMOUNT:,.2f} to ₹{COUNTER_MAX:,.2f}.")
+        raise AmountOutOfRange(f"Enter an amount from {rupees(MIN_AMOUNT)} to {rupees(COUNTER_MAX)}.")
     if method != PaymentMethod.CASH:
         instrument_number = (instrument_number or "").strip()
         instrument_bank = (instrument_bank or "").strip()
@@ -632,7 +644,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
         already = cash_received_today(account_id)
         if already + amount > limit:
             left = max(limit - already, ZERO)
-            raise CashLimitExceeded(f"Cash is accepted up to ₹{limit:,.2f} a day per connection; ₹{left:,.2f} more "
+            raise CashLimitExceeded(f"Cash is accepted up to {rupees(limit)} a day per connection; {rupees(left)} more "
                                     "can be taken today. Take a cheque, a draft or a digital payment for the rest.")
     _insert_ignore(Payment, {"account_id": account_id, "amount": amount, "method": method,
                              "state": PaymentState.CREATED, "reference": new_reference(),
@@ -723,8 +735,8 @@ def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> P
     payment.instrument_number = utr
     audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount)}, actor=actor)
     if amount != payment.amount:
-        _hold(payment, amount, f"the bank statement shows ₹{amount} for an attempt of ₹{payment.amount}", "staff",
-              actor=actor)
+        _hold(payment, amount, f"the bank statement shows {rupees(amount)} for an attempt of "
+              f"{rupees(payment.amount)}", "staff", actor=actor)
     else:
         _capture(payment, amount, "staff", actor=actor)
     return payment
@@ -755,7 +767,7 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
     if amount != amount.quantize(ONE_PAISA) or amount <= 0:
         raise RefundError("Enter the amount to refund in rupees and paise.")
     if amount > payment.refundable_amount:
-        raise RefundError(f"At most ₹{payment.refundable_amount:,.2f} of this payment can still be refunded.")
+        raise RefundError(f"At most {rupees(payment.refundable_amount)} of this payment can still be refunded.")
     refund = Refund(payment_id=payment.id, amount=amount, idempotency_key=idempotency_key, reason=reason[:200],
                     created_by_id=getattr(actor, "id", None), state="processed")
     db.session.add(refund)
@@ -771,7 +783,7 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
         if refund.state == "failed":
             raise RefundError("The gateway refused the refund.")
     entry = ledger.post(payment.account_id, LedgerKind.REFUND, amount, today_in_india(),
-                        f"Refund of ₹{amount} from {payment.receipt_number}: {reason}"[:200], actor=actor)
+                        f"Refund of {rupees(amount)} from {payment.receipt_number}: {reason}"[:200], actor=actor)
     refund.ledger_entry_id = entry.id
     payment.refunded_amount = (payment.refunded_amount or ZERO) + amount
     if payment.refunded_amount == payment.credited_amount:

@@ -5,7 +5,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, send_file
+from flask import Blueprint, Response, current_app, has_request_context, send_file
 from flask_login import current_user
 
 from app.auth.access import public
@@ -25,8 +25,9 @@ SHELL_FILES = ("css/app.css", "js/htmx-2.0.11.min.js", "js/app.js", "icons/icon-
 def offline_user():
     """The key the service worker files this user's offline pages under ("" when no customer is signed in);
     app.js reads it from the page so a queued reading is only ever sent for the user who made it."""
-    customer = current_user.is_authenticated and not current_user.is_staff
-    return {"offline_user_key": offline_key(current_user) if customer else ""}
+    user = current_user if has_request_context() else None  # templates rendered by jobs have no user
+    customer = user is not None and user.is_authenticated and not user.is_staff
+    return {"offline_user_key": offline_key(user) if customer else ""}
 
 
 @bp.route("/manifest.json")

@@ -3,19 +3,21 @@
 import logging
 
 from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You do not have access to this page.",
-    404: "We could not find that page.",
-    405: "That action is not allowed here.",
-    413: "That file is too large.",
-    429: "Too many attempts. Please wait a little and try again.",
-    500: "Something went wrong on our side. Nothing you entered was lost; please try again.",
+    400: _l("The request could not be understood."),
+    403: _l("You do not have access to this page."),
+    404: _l("We could not find that page."),
+    405: _l("That action is not allowed here."),
+    413: _l("That file is too large."),
+    429: _l("Too many attempts. Please wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
 }
 
 
@@ -26,7 +28,7 @@ def _page(code: int, message: str | None = None):
 def register_error_handlers(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
-        return _page(400, "This form has expired. Please go back, reload the page and try again.")
+        return _page(400, _("This form has expired. Please go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -111,7 +111,9 @@
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
     await Promise.all(shrinking.values());
-    const registration = queue && (await Promise.race([sw.ready, new Promise((r) => setTimeout(r, 3000))]));
+    // The worker, if there is one (on a first visit it may still be installing: wait for it a little).
+    const registration = queue && (await sw.getRegistration()) &&
+      (await Promise.race([sw.ready, new Promise((resolve) => setTimeout(resolve, 3000))]));
     if (!registration || !registration.active) return form.submit(); // no worker: the plain form
     const fields = [...new FormData(form)];
     const get = (name) => (fields.find(([key]) => key === name) || [])[1] || "";

@@ -4,6 +4,15 @@
   "use strict";
   var script = document.currentScript;
 
+  function plotConfig(t) {
+    // Month names on date axes in the page's language (Plotly itself knows only English).
+    if (t.locale && t.short_months) {
+      window.Plotly.register({moduleType: "locale", name: t.locale, dictionary: {},
+                              format: {months: t.months, shortMonths: t.short_months}});
+    }
+    return {displayModeBar: false, locale: t.locale || "en-US"};
+  }
+
   function draw(measure) {
     var data = JSON.parse(document.getElementById("usage-data").textContent);
     var plot = document.getElementById("usage-plot");
@@ -17,14 +26,14 @@
     var layout = {width: plot.clientWidth, height: 280, autosize: false, margin: {l: 44, r: 8, t: 36, b: 48},
                   showlegend: true, legend: {orientation: "h", x: 0, y: 1.18}, xaxis: {tickangle: -45},
                   yaxis: {rangemode: "tozero"}, font: {size: 11}};
-    window.Plotly.react(plot, traces, layout, {displayModeBar: false});
+    window.Plotly.react(plot, traces, layout, plotConfig(t));
     var daily = document.getElementById("daily-plot");
     if (daily && data.daily.days.length) {
       daily.hidden = false;
       window.Plotly.react(daily, [{type: "bar", name: t.daily, x: data.daily.days, y: data.daily.units,
                                    marker: {color: "#0b5d6b"}}],
                           {width: daily.clientWidth, height: 220, autosize: false, margin: {l: 44, r: 8, t: 8, b: 40},
-                           font: {size: 11}}, {displayModeBar: false});
+                           font: {size: 11}}, plotConfig(t));
     }
     document.querySelectorAll(".toggle [data-measure]").forEach(function (link) {
       link.classList.toggle("pill-active", link.dataset.measure === measure);

@@ -216,3 +216,59 @@ def test_next_cycle_carries_arrears_and_charges_the_late_fee(app):
     assert december.late_fee == Decimal("17.80")  # 1.25% of the 1,424.12 unpaid at the due date
     assert december.total_due == Decimal("1424.12") + december.current_charges + Decimal("17.80")
     assert ledger.balance(account.id) == december.total_due
+
+
+def test_a_cycle_that_has_not_begun_is_refused(app):
+    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2099-01"])
+    assert result.exit_code != 0 and "has not begun" in result.output
+    assert count(BillRun) == 0
+
+
+def test_a_run_that_fails_is_marked_failed(app, monkeypatch):
+    import app.billing.runs as runs
+
+    tariff = factories.make_tariff()
+    connection(tariff)
+    db.session.commit()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(runs, "insert_bills", broken)
+    with pytest.raises(RuntimeError):
+        run_bills(NOV, issued_on=date(2024, 11, 12))
+    assert db.session.scalar(select(BillRun.status)) is BillRunStatus.FAILED
+
+
+def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(app):
+    import json
+
+    from app.billing.services import BUNDLED_TARIFFS, import_tariff
+
+    document = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    document["payment_terms"] = {"due_days": 15, "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}}
+    version = import_tariff(json.dumps(document))
+    account = connection(version.tariff)
+    meter_id = db.session.scalar(select(Reading.meter_id))
+    db.session.add(Reading(meter_id=meter_id, read_on=date(2024, 12, 5), value=Decimal("1421"),
+                           source="meter_reader", status="accepted"))
+    admin = factories.make_user(role="admin", email="chief@example.com")
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    run_bills(Cycle(2024, 12), issued_on=date(2024, 12, 12))
+    november, december = db.session.scalars(select(Bill).order_by(Bill.cycle)).all()
+    runner = app.test_cli_runner()
+    old = runner.invoke(args=["bills", "revise", november.number, "--reason", "typo", "--by", "chief@example.com"])
+    assert old.exit_code != 0 and "not the latest bill" in old.output
+    result = runner.invoke(args=["bills", "revise", december.number, "--reason", "recheck", "--by",
+                                 "chief@example.com"])
+    assert result.exit_code == 0, result.output
+    revised = db.session.scalar(select(Bill).where(Bill.revision == 1))
+    assert revised.late_fee == december.late_fee == Decimal("30.30")
+    assert revised.previous_balance == december.previous_balance
+    assert revised.total_due == december.total_due  # the same readings re-priced: nothing changes
+    assert ledger.balance(account.id) == december.total_due
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "bill.revised"))
+    assert audit.actor_id == admin.id
+    not_staff = runner.invoke(args=["bills", "cancel", revised.number, "--reason", "x", "--by", "nobody@x.com"])
+    assert not_staff.exit_code != 0 and "not a staff user" in not_staff.output

@@ -110,3 +110,30 @@ def test_monthly_parameters(app):
     values = dict(db.session.execute(select(TariffParam.name, TariffParam.value)).all())
     assert values == {"ppac_percent": Decimal("9.1"), "pension_percent": Decimal("3.8")}
     assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1").exit_code != 0
+
+
+def test_a_new_version_may_follow_an_open_ended_one_and_bills_split_between_them(app, tmp_path):
+    tariff = factories.make_tariff("derc-domestic-2019.json")  # effective from 2019-08-01, open-ended
+    newer = json.loads((BUNDLED_TARIFFS / "derc-domestic-2019.json").read_text())
+    newer["effective_from"] = "2024-10-21"
+    newer["components"][0]["slabs"][0]["rate"] = "3.50"
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    result = cli(app, "tariff", "import", str(tmp_path / "newer.json"))
+    assert result.exit_code == 0, result.output
+    same_day = dict(newer, components=newer["components"][:2] + newer["components"][2:])
+    same_day["name"] = "Another name, same start"
+    (tmp_path / "same.json").write_text(json.dumps(same_day))
+    assert "two versions start on 2024-10-21" in cli(app, "tariff", "import", str(tmp_path / "same.json")).output
+
+    account = factories.make_account(tariff=tariff)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 10, 5), "1000")
+    factories.make_reading(meter, date(2024, 11, 5), "1200")
+    for name, value in (("ppac_percent", "8"), ("pension_percent", "3.8")):
+        cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2024-11", f"{name}={value}")
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    bill = db.session.scalar(select(Bill))
+    energy = [line for line in bill.lines if line.code == "energy"]
+    assert len(energy) == 2  # 15 days under the old rates, 16 under the new
+    assert {row["rate"] for line in energy for row in line.details} >= {"3.00", "3.50"}

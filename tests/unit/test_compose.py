@@ -128,3 +128,36 @@ def test_bimonthly_cycle_helpers():
     with pytest.raises(ValueError):
         Cycle.parse("2026-13")
     assert replace(Cycle(2026, 1), month=3).last_day == date(2026, 3, 31)
+
+
+def test_a_period_that_has_not_ended_is_not_billed():
+    with pytest.raises(CannotBill, match="after the issue date"):
+        compose_bill(inputs(issued_on=date(2024, 11, 4)))
+
+
+def test_estimates_use_metered_daily_use_not_catch_up_bills():
+    """An actual bill after an estimate charged few units but the meter ran the whole time: the next estimate
+    follows the meter (750 units in 61 days), not that bill's 400."""
+    prior = [
+        PriorBill("2024-09", date(2024, 8, 6), date(2024, 9, 5), D("300"), False, D("0"), 1, 2,
+                  date(2024, 9, 12), date(2024, 9, 27), D("1.00"), D("1.00")),
+        PriorBill("2024-10", date(2024, 9, 6), date(2024, 10, 5), D("350"), True, D("0"), 2, None,
+                  date(2024, 10, 12), date(2024, 10, 27), D("1.00"), D("1.00")),
+        PriorBill("2024-11", date(2024, 10, 6), date(2024, 11, 5), D("400"), False, D("0"), 2, 3,
+                  date(2024, 11, 12), date(2024, 11, 27), D("1.00"), D("1.00")),
+    ]
+    december = compose_bill(inputs(cycle=Cycle(2024, 12), issued_on=date(2024, 12, 12), prior=prior,
+                                   reads=reads((date(2024, 8, 5), "0"), (date(2024, 9, 5), "300"),
+                                               (date(2024, 11, 5), "1050"))))
+    assert december.estimated
+    # Metered: 300 in 31 days and 750 in 61 days = 1050 / 92 a day; × 30 days = 342.4 → 342
+    assert december.units == D("342")
+
+
+def test_late_fee_counts_each_started_month():
+    late_terms = engine.load_tariff({**MSEDCL.document, "payment_terms": {
+        "due_days": 15, "late_surcharge": {"percent_per_month": "1", "on": "arrears"}}})
+    prior = [PriorBill("2024-10", date(2024, 9, 6), date(2024, 10, 5), D("200"), False, D("0"), None, 1,
+                       date(2024, 10, 12), date(2024, 9, 28), D("1000.00"), D("1000.00"))]
+    bill = compose_bill(inputs(versions=[version(late_terms)], prior=prior, balance=D("1000.00")))
+    assert bill.late_fee == D("20.00")  # due 28 Sep, billed 12 Nov: 45 days, two started months

@@ -188,8 +188,8 @@ class SandboxGateway(Gateway):
             data.update(late_status="captured", late_at=(utcnow() + self.late_after).isoformat())
         if status == "failed":
             data["error"] = "Payment failed at the bank (TEST MODE)"
-        payment = SandboxRecord(id=_new_id("pay"), kind="payment", parent_id=order.id, amount=amount_paise or order.amount,
-                                status=status, data=json.dumps(data))
+        payment = SandboxRecord(id=_new_id("pay"), kind="payment", parent_id=order.id,
+                                amount=amount_paise or order.amount, status=status, data=json.dumps(data))
         db.session.add(payment)
         order.status = "paid" if status == "captured" else "attempted"
         db.session.flush()

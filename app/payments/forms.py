@@ -1,0 +1,85 @@
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.payments.models import PaymentMethod
+
+_RUPEES = re.compile(r"^(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)$", re.IGNORECASE)
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """'₹1,234.50', '1234.5', 'Rs 1,234' → Decimal (paise kept exactly); None if it is not an amount."""
+    match = _RUPEES.match((text or "").strip())
+    if not match:
+        return None
+    try:
+        return Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+class AmountField(StringField):
+    """Rupees as typed (₹, commas welcome); `.amount` is the Decimal."""
+
+    amount: Decimal | None = None
+
+    def pre_validate(self, form) -> None:
+        self.amount = parse_amount(self.data)
+        if self.data and self.amount is None:
+            raise ValidationError(_l("Enter an amount in rupees, like 1234.50."))
+
+
+AMOUNT_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class PayForm(FlaskForm):
+    amount = AmountField(_l("Amount to pay (₹)"), validators=[DataRequired()], render_kw=AMOUNT_ATTRS)
+    method = RadioField(
+        _l("How do you want to pay?"),
+        choices=[SelectChoice(PaymentMethod.GATEWAY.value, _l("UPI, card or net banking on a secure payment page")),
+                 SelectChoice(PaymentMethod.UPI.value, _l("UPI app on this phone, or scan a QR code"))],
+        default=PaymentMethod.GATEWAY.value, validators=[DataRequired()],
+    )
+    idempotency_key = HiddenField(validators=[DataRequired()])
+
+
+class CounterPaymentForm(FlaskForm):
+    consumer_number = StringField(_l("Consumer number"), validators=[DataRequired(), Length(max=20)],
+                                  render_kw={"autocomplete": "off"})
+    method = RadioField(
+        _l("Paid by"),
+        choices=[SelectChoice(PaymentMethod.CASH.value, _l("Cash")),
+                 SelectChoice(PaymentMethod.CHEQUE.value, _l("Cheque")),
+                 SelectChoice(PaymentMethod.DEMAND_DRAFT.value, _l("Demand draft"))],
+        default=PaymentMethod.CASH.value, validators=[DataRequired()],
+    )
+    amount = AmountField(_l("Amount received (₹)"), validators=[DataRequired()], render_kw=AMOUNT_ATTRS)
+    instrument_number = StringField(_l("Cheque or draft number"), validators=[Optional(), Length(max=30)],
+                                    render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    instrument_bank = StringField(_l("Bank and branch"), validators=[Optional(), Length(max=80)])
+    idempotency_key = HiddenField(validators=[DataRequired()])
+
+
+class RefundForm(FlaskForm):
+    amount = AmountField(_l("Amount to refund (₹)"), validators=[DataRequired()], render_kw=AMOUNT_ATTRS)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    idempotency_key = HiddenField(validators=[DataRequired()])
+
+
+class BounceForm(FlaskForm):
+    reason = StringField(_l("Bank's reason for returning it"), validators=[DataRequired(), Length(max=200)])
+
+
+class ConfirmUpiForm(FlaskForm):
+    utr = StringField(_l("UTR (12 digits, from the bank statement)"), validators=[DataRequired(), Length(max=12)],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    amount = AmountField(_l("Amount credited (₹)"), validators=[DataRequired()], render_kw=AMOUNT_ATTRS)
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token."""

@@ -1,0 +1,195 @@
+"""Counter payments by staff (cash with its limit, cheques, drafts), bounced cheques, staff confirmation of UPI."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.models import AuditLog
+from app.billing import ledger
+from app.billing.bills import bill_status
+from app.billing.models import LedgerKind
+from app.db import today_in_india
+from app.extensions import db
+from app.payments import services
+from app.payments.models import Payment, PaymentMethod, PaymentState
+from tests import factories
+from tests.functional.test_payment_helpers import billed_account, ledger_entries
+
+CASH, CHEQUE, DRAFT = PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT
+
+
+def key(n: int = 0) -> str:
+    return f"counter-test-key-{n:04d}"
+
+
+@pytest.fixture
+def staff():
+    user = factories.make_user(role="support")
+    db.session.commit()
+    return user
+
+
+def test_cash_is_captured_at_once_with_a_receipt_and_audited(staff):
+    account, bill = billed_account(total="1500.00", terms={"due_days": 15})
+    payment = services.record_counter_payment(account.id, CASH, Decimal("1500.00"), staff, key())
+    db.session.commit()
+    assert payment.state == PaymentState.CAPTURED and payment.receipt_number == f"RCP{payment.id:09d}"
+    assert payment.recorded_by_id == staff.id and payment.gateway is None
+    assert [(e.amount, e.created_by_id) for e in ledger_entries(account.id, LedgerKind.PAYMENT)] == [
+        (Decimal("-1500.00"), staff.id)]
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.object_id == str(payment.id))))
+    assert {"payment.captured", "payment.counter"} <= actions
+
+
+def test_the_same_form_twice_records_one_payment(staff):
+    account, _ = billed_account(total="500.00")
+    first = services.record_counter_payment(account.id, CASH, Decimal("500.00"), staff, key())
+    second = services.record_counter_payment(account.id, CASH, Decimal("500.00"), staff, key())
+    db.session.commit()
+    assert first.id == second.id
+    assert len(ledger_entries(account.id, LedgerKind.PAYMENT)) == 1
+
+
+def test_cash_is_limited_per_connection_and_day(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "CASH_LIMIT", Decimal("10000"))
+    account, _ = billed_account(total="25000.00", terms={"due_days": 15})
+    services.record_counter_payment(account.id, CASH, Decimal("6000.00"), staff, key(1))
+    with pytest.raises(services.CashLimitExceeded, match=r"up to ₹10,000.00 a day.*₹4,000.00 more"):
+        services.record_counter_payment(account.id, CASH, Decimal("4000.01"), staff, key(2))
+    services.record_counter_payment(account.id, CASH, Decimal("4000.00"), staff, key(3))
+    with pytest.raises(services.CashLimitExceeded, match=r"₹0.00 more"):
+        services.record_counter_payment(account.id, CASH, Decimal("1.00"), staff, key(4))
+    # A cheque for the rest is fine; so is cash for another connection.
+    services.record_counter_payment(account.id, CHEQUE, Decimal("15000.00"), staff, key(5), "123456", "SBI Kothrud")
+    other, _ = billed_account(total="100.00", terms={"due_days": 15})
+    services.record_counter_payment(other.id, CASH, Decimal("100.00"), staff, key(6))
+    db.session.commit()
+    assert ledger.balance(account.id) == Decimal("0.00")
+
+
+def test_yesterdays_cash_does_not_count_today(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "CASH_LIMIT", Decimal("10000"))
+    account, _ = billed_account(total="20000.00", terms={"due_days": 15})
+    earlier = services.record_counter_payment(account.id, CASH, Decimal("10000.00"), staff, key(1))
+    earlier.captured_at -= timedelta(days=1)
+    db.session.commit()
+    assert services.cash_received_today(account.id) == Decimal("0.00")
+    services.record_counter_payment(account.id, CASH, Decimal("10000.00"), staff, key(2))
+
+
+@pytest.mark.parametrize(("method", "number", "bank", "error"), [
+    (CHEQUE, "", "SBI", "six-digit"), (CHEQUE, "12345", "SBI", "six-digit"), (DRAFT, "123456", " ", "bank"),
+    (PaymentMethod.UPI, None, None, "cash, cheque or demand draft"),
+])
+def test_instruments_need_their_number_and_bank(staff, method, number, bank, error):
+    account, _ = billed_account(total="100.00")
+    with pytest.raises(services.PaymentError, match=error):
+        services.record_counter_payment(account.id, method, Decimal("100.00"), staff, key(), number, bank)
+
+
+@pytest.mark.parametrize("amount", ["0.00", "0.99", "1000000.01", "10.001"])
+def test_counter_amounts_have_bounds(staff, amount):
+    account, _ = billed_account(total="100.00")
+    with pytest.raises(services.AmountOutOfRange):
+        services.record_counter_payment(account.id, CHEQUE, Decimal(amount), staff, key(), "123456", "SBI")
+
+
+def test_a_bounced_cheque_is_reversed_with_its_rebate_and_the_charge(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "CHEQUE_BOUNCE_CHARGE", Decimal("150"))
+    account, bill = billed_account(total="2000.00", terms={"due_days": 15,
+                                                            "prompt_rebate": [{"within_days": 7, "percent": "1"}]})
+    payment = services.record_counter_payment(account.id, CHEQUE, Decimal("1980.00"), staff, key(), "654321",
+                                              "HDFC Aundh")
+    db.session.commit()
+    assert [e.amount for e in ledger_entries(account.id, LedgerKind.REBATE)] == [Decimal("-20.00")]  # prompt only
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+
+    services.bounce_instrument(payment.id, "Funds insufficient", staff)
+    db.session.commit()
+    assert payment.state == PaymentState.BOUNCED and payment.failure_reason == "Funds insufficient"
+    reversals = ledger_entries(account.id, LedgerKind.REVERSAL)
+    assert sorted(e.amount for e in reversals) == [Decimal("20.00"), Decimal("1980.00")]
+    assert [e.amount for e in ledger_entries(account.id, LedgerKind.ADJUSTMENT)] == [Decimal("150.00")]
+    assert ledger.balance(account.id) == Decimal("2150.00")
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "due"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "payment.bounced")).actor_id == staff.id
+    # Marking it again changes nothing.
+    services.bounce_instrument(payment.id, "Funds insufficient", staff)
+    db.session.commit()
+    assert len(ledger_entries(account.id)) == 6  # bill, payment, rebate, two reversals, charge
+
+
+def test_without_a_configured_charge_a_bounce_only_reverses(staff):
+    account, _ = billed_account(total="500.00", terms={"due_days": 15})
+    payment = services.record_counter_payment(account.id, DRAFT, Decimal("500.00"), staff, key(), "112233", "PNB")
+    services.bounce_instrument(payment.id, "Draft stopped", staff)
+    db.session.commit()
+    assert ledger_entries(account.id, LedgerKind.ADJUSTMENT) == []
+    assert ledger.balance(account.id) == Decimal("500.00")
+
+
+def test_cash_and_refunded_cheques_cannot_bounce(staff):
+    account, _ = billed_account(total="500.00", terms={"due_days": 15})
+    cash = services.record_counter_payment(account.id, CASH, Decimal("100.00"), staff, key(1))
+    with pytest.raises(services.PaymentError, match="Only a cheque or a demand draft"):
+        services.bounce_instrument(cash.id, "?", staff)
+    cheque = services.record_counter_payment(account.id, CHEQUE, Decimal("400.00"), staff, key(2), "123456", "SBI")
+    services.refund_payment(cheque.id, Decimal("10.00"), "overpaid", staff, key(3))
+    with pytest.raises(services.PaymentError, match="refunded"):
+        services.bounce_instrument(cheque.id, "Funds insufficient", staff)
+    with pytest.raises(services.PaymentError, match="reason"):
+        services.bounce_instrument(cheque.id, " ", staff)
+
+
+def test_staff_record_a_counter_payment_through_the_form(client, login_as):
+    account, _ = billed_account(total="750.00", terms={"due_days": 15})
+    login_as("support")
+    page = client.get(f"/staff/payments/counter?consumer_number={account.consumer_number}")
+    assert page.status_code == 200 and account.consumer_number in page.get_data(as_text=True)
+    form = {"consumer_number": account.consumer_number, "method": "cash", "amount": "₹750",
+            "idempotency_key": key(9)}
+    response = client.post("/staff/payments/counter", data=form)
+    payment = db.session.scalar(select(Payment))
+    assert response.status_code == 303 and response.headers["Location"] == f"/staff/payments/{payment.id}"
+    assert client.post("/staff/payments/counter", data=form).status_code == 303  # a double click: same payment
+    assert len(db.session.scalars(select(Payment)).all()) == 1
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert payment.receipt_number in detail and "Refund" in detail
+    listing = client.get(f"/staff/payments?consumer_number={account.consumer_number}").get_data(as_text=True)
+    assert payment.receipt_number in listing
+    refused = client.post("/staff/payments/counter", data={**form, "idempotency_key": key(10), "method": "cheque"})
+    assert refused.status_code == 422 and "six-digit" in refused.get_data(as_text=True)
+    unknown = client.post("/staff/payments/counter", data={**form, "consumer_number": "0000"})
+    assert unknown.status_code == 422 and "no connection" in unknown.get_data(as_text=True)
+
+
+def test_staff_bounce_through_the_form(client, login_as):
+    account, _ = billed_account(total="300.00", terms={"due_days": 15})
+    staff = login_as("admin")
+    payment = services.record_counter_payment(account.id, CHEQUE, Decimal("300.00"), staff, key(), "111111", "SBI")
+    db.session.commit()
+    response = client.post(f"/staff/payments/{payment.id}/bounce", data={"reason": "Signature differs"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert payment.state == PaymentState.BOUNCED
+
+
+def test_staff_confirm_a_upi_payment_from_the_bank_statement(client, login_as):
+    user = login_as("customer")
+    account, _ = billed_account(user, "420.00", terms={"due_days": 15})
+    from tests.functional.test_payment_helpers import start_checkout
+
+    start_checkout(client, method="upi")
+    payment = db.session.scalar(select(Payment))
+    staff = factories.make_user(role="support")
+    with pytest.raises(services.PaymentError, match="12-digit"):
+        services.confirm_upi_by_staff(payment.id, "12345", Decimal("420.00"), staff)
+    services.confirm_upi_by_staff(payment.id, "412345678901", Decimal("420.00"), staff)
+    db.session.commit()
+    assert payment.state == PaymentState.CAPTURED and payment.instrument_number == "412345678901"
+    assert ledger.balance(account.id) == Decimal("0.00")
+    with pytest.raises(services.PaymentError, match="nothing to confirm"):
+        services.confirm_upi_by_staff(payment.id, "412345678901", Decimal("420.00"), staff)

@@ -1,0 +1,133 @@
+"""Receipts (page and PDF in English and Hindi), the payment history, and who may see which payment."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.extensions import db
+from app.payments import services
+from app.payments.models import Payment, PaymentMethod, PaymentState
+from tests import factories
+from tests.functional.test_payment_helpers import attempt_with_order, billed_account, pay_in_full
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_receipt_page_and_pdfs_in_english_and_hindi(client, login_as):
+    user = login_as("customer")
+    account, _ = billed_account(user, "1234.50", terms={"due_days": 15})
+    payment, _ = pay_in_full(client)
+    page = client.get(f"/payments/{payment.id}/receipt")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and payment.receipt_number in html and "₹1,234.50" in html
+    assert account.consumer_number in html and payment.gateway_payment_id in html
+
+    english = client.get(f"/payments/{payment.id}/receipt.pdf")
+    assert english.headers["Content-Type"] == "application/pdf"
+    assert f'{payment.receipt_number}-en.pdf' in english.headers["Content-Disposition"]
+    text = pdf_text(english.data)
+    assert "Payment receipt" in text and payment.receipt_number in text and "₹1,234.50" in text
+    assert account.consumer_number in text and "Credited to your account" in text
+
+    hindi = pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf?lang=hi").data)
+    assert "भुगतान रसीद" in hindi and payment.receipt_number in hindi and "₹1,234.50" in hindi
+    assert len(PdfReader(io.BytesIO(english.data)).pages) == 1
+
+
+def test_a_refunded_receipt_says_so(client, login_as):
+    user = login_as("customer")
+    billed_account(user, "100.00", terms={"due_days": 15})
+    payment, _ = pay_in_full(client)
+    staff = factories.make_user(role="support")
+    services.refund_payment(payment.id, Decimal("100.00"), "Duplicate", staff, "receipt-refund-key-01")
+    db.session.commit()
+    text = pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data)
+    assert "REFUNDED" in text and "Refunded" in text
+
+
+def test_no_receipt_before_the_money_is_confirmed(client, login_as):
+    user = login_as("customer")
+    account, _ = billed_account(user, "100.00", terms={"due_days": 15})
+    payment, _order = attempt_with_order(account, "100.00", user=user)
+    assert client.get(f"/payments/{payment.id}").status_code == 200
+    assert client.get(f"/payments/{payment.id}/receipt").status_code == 404
+    assert client.get(f"/payments/{payment.id}/receipt.pdf").status_code == 404
+
+
+def test_someone_elses_payment_looks_like_no_payment(app, client, login_as):
+    owner = factories.make_user()
+    account, _ = billed_account(owner, "100.00", terms={"due_days": 15})
+    staff = factories.make_user(role="support")
+    paid = services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal("100.00"), staff,
+                                           "receipt-test-key-0001")
+    pending, _ = attempt_with_order(account, "50.00", state=PaymentState.CREATED, user=owner)
+    db.session.commit()
+    login_as("customer")  # a customer not linked to that connection
+    for url in (f"/payments/{paid.id}", f"/payments/{paid.id}/receipt", f"/payments/{paid.id}/receipt.pdf",
+                f"/payments/{pending.id}", "/payments/999999", "/payments/999999/receipt"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/payments/{pending.id}/checkout").status_code == 404
+    # Another person linked to the same connection (family) may see it; so may staff.
+    family = factories.make_user()
+    factories.link(family, account)
+    db.session.commit()
+    other = app.test_client()
+    other.post("/login", data={"login": family.mobile, "password": factories.PASSWORD})
+    assert other.get(f"/payments/{paid.id}/receipt").status_code == 200
+    support = app.test_client()
+    support.post("/login", data={"login": staff.mobile, "password": factories.PASSWORD})
+    assert support.get(f"/payments/{paid.id}/receipt").status_code == 200
+    assert support.get(f"/staff/payments/{paid.id}").status_code == 200
+
+
+def test_history_is_for_the_selected_connection_and_paginated(client, login_as):
+    user = login_as("customer")
+    account, _ = billed_account(user, "100.00", terms={"due_days": 15})
+    other, _ = billed_account(user, "100.00", terms={"due_days": 15})
+    staff = factories.make_user(role="support")
+    for n in range(23):
+        services.record_counter_payment(account.id, PaymentMethod.CHEQUE, Decimal("10.00") + n, staff,
+                                        f"history-test-key-{n:04d}", "123456", "SBI")
+    services.record_counter_payment(other.id, PaymentMethod.CASH, Decimal("77.00"), staff, "history-other-key-01")
+    db.session.commit()
+    first = client.get("/payments").get_data(as_text=True)
+    assert first.count('class="row payment-row"') == 20 and "₹77.00" not in first
+    assert 'href="/payments?page=2"' in first and "₹32.00" in first  # newest first
+    second = client.get("/payments?page=2").get_data(as_text=True)
+    assert second.count('class="row payment-row"') == 3 and "?page=3" not in second
+    assert client.get("/payments?page=3").status_code == 404
+    assert client.get("/payments?page=0").status_code == 404
+    client.post(f"/connections/{other.id}/select")
+    assert "₹77.00" in client.get("/payments").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("state", list(PaymentState))
+def test_the_payment_page_explains_every_state(client, login_as, state):
+    user = login_as("customer")
+    account, _ = billed_account(user, "100.00", terms={"due_days": 15})
+    payment, _ = attempt_with_order(account, "100.00", state=state, user=user)
+    if state in (PaymentState.CAPTURED, PaymentState.REFUNDED, PaymentState.BOUNCED):
+        payment.receipt_number = f"RCP{payment.id:09d}"
+    if state == PaymentState.HELD:
+        payment.received_amount = Decimal("99.00")
+    db.session.commit()
+    html = client.get(f"/payments/{payment.id}").get_data(as_text=True)
+    expected = {"created": "You have not finished", "pending": "Pending confirmation", "captured": "See the receipt",
+                "failed": "did not go through", "refunded": "See the receipt", "held": "staff check",
+                "bounced": "returned this cheque"}[state.value]
+    assert expected in html
+
+
+def test_a_customer_can_continue_an_unfinished_checkout(client, login_as):
+    user = login_as("customer")
+    account, _ = billed_account(user, "100.00", terms={"due_days": 15})
+    payment, order_id = attempt_with_order(account, "100.00", state=PaymentState.CREATED, user=user)
+    response = client.post(f"/payments/{payment.id}/checkout")
+    assert response.status_code == 303 and response.headers["Location"].startswith(
+        f"/sandbox-gateway/checkout/{order_id}")
+    assert db.session.scalar(select(Payment)).gateway_order_id == order_id  # the same order, not a new one

@@ -1,0 +1,71 @@
+"""Payment settings come from the environment; production never runs the sandbox by accident."""
+
+
+import pytest
+
+from config import ConfigError, DevelopmentConfig, ProductionConfig
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    for name in ("DTECH_PAYMENT_GATEWAY", "RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET",
+                 "DTECH_ALLOW_SANDBOX_GATEWAY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_production_has_online_payments_off_until_a_gateway_is_configured(production_env):
+    assert ProductionConfig().PAYMENT_GATEWAY == ""
+
+
+def test_production_refuses_the_sandbox_unless_a_demo_site_asks_for_it(production_env, monkeypatch):
+    monkeypatch.setenv("DTECH_PAYMENT_GATEWAY", "sandbox")
+    with pytest.raises(ConfigError, match="sandbox"):
+        ProductionConfig()
+    monkeypatch.setenv("DTECH_ALLOW_SANDBOX_GATEWAY", "1")
+    assert ProductionConfig().PAYMENT_GATEWAY == "sandbox"
+
+
+def test_razorpay_needs_its_three_secrets_from_the_environment(production_env, monkeypatch):
+    monkeypatch.setenv("DTECH_PAYMENT_GATEWAY", "razorpay")
+    monkeypatch.setenv("RAZORPAY_KEY_ID", "rzp_live_abc")
+    monkeypatch.setenv("RAZORPAY_KEY_SECRET", "s3cret")
+    with pytest.raises(ConfigError, match="RAZORPAY_WEBHOOK_SECRET"):
+        ProductionConfig()
+    monkeypatch.setenv("RAZORPAY_WEBHOOK_SECRET", "whsec")
+    config = ProductionConfig()
+    assert (config.PAYMENT_GATEWAY, config.RAZORPAY_KEY_ID) == ("razorpay", "rzp_live_abc")
+
+
+def test_an_unknown_gateway_is_an_error(production_env, monkeypatch):
+    monkeypatch.setenv("DTECH_PAYMENT_GATEWAY", "paypal")
+    with pytest.raises(ConfigError, match="DTECH_PAYMENT_GATEWAY"):
+        ProductionConfig()
+
+
+def test_development_uses_the_sandbox_and_configurable_limits(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("DTECH_PAYMENT_GATEWAY", raising=False)
+    monkeypatch.setenv("DTECH_CASH_LIMIT", "5000")
+    monkeypatch.setenv("DTECH_CHEQUE_BOUNCE_CHARGE", "250.50")
+    monkeypatch.setenv("DTECH_RECONCILE_AFTER_MINUTES", "30")
+    settings = DevelopmentConfig()
+    assert settings.PAYMENT_GATEWAY == "sandbox"
+    assert str(settings.CASH_LIMIT) == "5000"
+    assert str(settings.CHEQUE_BOUNCE_CHARGE) == "250.50"
+    assert settings.PAYMENT_RECONCILE_AFTER_MINUTES == 30
+
+
+def test_the_sandbox_secrets_are_derived_from_the_secret_key_and_never_the_same_as_it(app):
+    from app.payments.gateways.sandbox import SandboxGateway
+
+    one = SandboxGateway.from_config({"SECRET_KEY": "a" * 40})
+    again = SandboxGateway.from_config({"SECRET_KEY": "a" * 40})
+    other = SandboxGateway.from_config({"SECRET_KEY": "b" * 40})
+    assert one._key_secret == again._key_secret and one._webhook_secret == again._webhook_secret  # every worker
+    assert one._key_secret != other._key_secret and one._key_secret != one._webhook_secret
+    assert "a" * 40 not in (one._key_secret, one._webhook_secret)
