@@ -60,7 +60,8 @@ self.addEventListener("fetch", (event) => {
   else if (url.pathname.startsWith("/static/")) event.respondWith(asset(event));
 });
 
-/* Pages: network first; after TIMEOUT (or at once when the network fails) the copy kept for this user. */
+/* Pages: network first; after TIMEOUT (or at once when the network or the server fails) the copy kept for this
+   user. */
 function page(event) {
   const request = event.request;
   const start = epoch;
@@ -82,9 +83,14 @@ function page(event) {
       }
     };
     const timer = setTimeout(() => keptCopy(request.url).then(finish), TIMEOUT); // none: keep waiting
-    network.then(finish, async () => {
+    const served = async (response) => {
+      // A server that is down (a 5xx from it or its proxy) is no better than no network.
+      finish((response.status >= 500 && (await keptCopy(request.url))) || response);
+    };
+    const failed = async () => {
       finish((await keptCopy(request.url)) || (await caches.match(OFFLINE, {cacheName: SHELL})) || Response.error());
-    });
+    };
+    network.then(served, failed);
   });
 }
 

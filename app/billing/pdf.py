@@ -67,7 +67,7 @@ LABELS = {
     "current_charges": N_("Current charges"),
     "account_summary": N_("Account summary"),
     "previous_balance": N_("Previous balance"),
-    "payments_since": N_("Payments received"),
+    "payments_since": N_("Payments and adjustments"),
     "arrears": N_("Arrears"),
     "late_fee": N_("Late payment fee"),
     "pay_with_upi": N_("Pay with UPI"),

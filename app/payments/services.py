@@ -301,7 +301,7 @@ def apply_gateway_payment(payment: Payment, gp: GatewayPayment, source: str) -> 
     """Bring a locked payment in line with what the gateway says about one of its payments. Idempotent:
     a replay, or a callback and a webhook for the same payment, change it once. Returns what happened."""
     if gp.order_id and payment.gateway_order_id and gp.order_id != payment.gateway_order_id:
-        security_log.warning("gateway payment %s names order %s, not %s; ignored", gp.id, gp.order_id,
+        security_log.warning("gateway payment %r names order %r, not %s; ignored", gp.id, gp.order_id,
                              payment.gateway_order_id)
         return "ignored: another order"
     tracked = payment.gateway_payment_id
@@ -377,11 +377,11 @@ def checkout_returned(order_id: str, payment_id: str, signature: str | None) -> 
     gateway is asked for the payment itself (its amount and state). None if the signature or order is wrong."""
     gateway = get_gateway()
     if not gateway.verify_checkout(order_id, payment_id, signature):
-        security_log.warning("checkout callback with a bad signature refused (order %s)", order_id[:64])
+        security_log.warning("checkout callback with a bad signature refused (order %r)", order_id[:64])
         return None
     payment = _locked(Payment, Payment.gateway_order_id == order_id)
     if payment is None:
-        security_log.warning("checkout callback for an order we do not know (%s)", order_id[:64])
+        security_log.warning("checkout callback for an order we do not know (%r)", order_id[:64])
         return None
     try:
         gp = gateway.fetch_payment(payment_id)
@@ -393,7 +393,7 @@ def checkout_returned(order_id: str, payment_id: str, signature: str | None) -> 
             payment.gateway_payment_id = payment.gateway_payment_id or payment_id
         return payment
     if gp.order_id != order_id:
-        security_log.warning("checkout callback: payment %s is not on order %s", payment_id[:64], order_id[:64])
+        security_log.warning("checkout callback: payment %r is not on order %r", payment_id[:64], order_id[:64])
         return payment
     apply_gateway_payment(payment, gp, "callback")
     return payment
@@ -468,7 +468,7 @@ def _apply_refund_event(stored: PaymentEvent, event: WebhookEvent) -> tuple[str 
     if refund is None:
         if utcnow() - stored.received_at < UNKNOWN_REFUND_WAIT:
             return None, None  # perhaps our own refund call, not yet committed: let the gateway retry
-        log.error("refund %s at the gateway was not made here: record it by hand", event.refund.id)
+        log.error("refund %r at the gateway was not made here: record it by hand", event.refund.id)
         return "review: refund not made here", None
     if event.type == "refund.failed" and refund.state != "failed":
         _refund_failed(refund)
@@ -597,7 +597,7 @@ def _rematch_events(gateway: Gateway, summary: ReconcileSummary, limit: int = 50
         else:
             summary.events_waiting += 1
             if utcnow() - stored.received_at > timedelta(days=1):
-                log.error("webhook %s has waited over a day for order it names: staff should look", stored.event_id)
+                log.error("webhook %r has waited over a day for the order it names: staff should look", stored.event_id)
         db.session.commit()
 
 

@@ -50,6 +50,7 @@ def sw_page(sw_context):
     context.on("weberror", lambda error: noise.append(str(error.error)))
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.console_noise = noise
     yield page
     assert noise == []
 
@@ -248,6 +249,32 @@ def test_a_page_that_is_too_slow_comes_from_the_phone_and_is_then_refreshed(sw_p
         wait_for(lambda: page.evaluate(KEPT_DATE) != first_copy, 10)
     finally:
         app.wsgi_app = original
+
+
+def test_when_the_server_is_down_the_kept_copy_is_shown(sw_page, app):
+    user, account, _bill = customer(factories.make_tariff(), "+919811111125", "Ravi Kumar")
+    db.session.commit()
+    page = sw_page
+    sign_in(page, user)
+    under_service_worker(page)
+    wait_until_kept(page, "/")
+    original = app.wsgi_app
+
+    def down(environ, start_response):
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"down for maintenance"]
+
+    app.wsgi_app = down
+    try:
+        page.goto("/")
+        expect_offline_copy(page)
+        expect(page.locator("#conn-title")).to_have_text(account.consumer_number)
+        page.goto("/usage?never=opened")  # nothing kept: the server's own answer
+        expect(page.get_by_text("down for maintenance")).to_be_visible()
+    finally:
+        app.wsgi_app = original
+    # The browser reports the 503s; that is what they were.
+    page.console_noise[:] = [text for text in page.console_noise if "status of 503" not in text]
 
 
 def test_after_signing_out_nothing_of_the_user_is_shown_offline(sw_page):

@@ -373,8 +373,9 @@ def test_the_gateways_cross_site_post_to_the_callback_sets_no_cookie(app, client
     assert db.session.scalar(select(Payment)).state == PaymentState.CAPTURED
 
 
-def test_upi_link_and_qr_are_offered_and_only_the_bank_confirms(client, login_as, app):
-    app.config["UPI_VPA"] = "dtechpower@upi"
+def test_upi_link_and_qr_are_offered_and_only_the_bank_confirms(client, login_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "UPI_VPA", "dtechpower@upi")
+    monkeypatch.setitem(app.config, "UPI_PAYEE_NAME", "D-Tech Power")
     user = login_as("customer")
     account, _bill = billed_account(user, "730.00", terms=NO_REBATES)
     response = start_checkout(client, method="upi")

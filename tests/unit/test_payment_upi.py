@@ -18,8 +18,9 @@ def fields(link: str) -> dict[str, str]:
     return {key: values[0] for key, values in parsed.items()}
 
 
-def test_the_link_carries_payee_amount_reference_note_and_currency(app):
-    app.config.update(UPI_VPA="dtechpower@upi", UPI_PAYEE_NAME="D-Tech Power & Light")
+def test_the_link_carries_payee_amount_reference_note_and_currency(app, monkeypatch):
+    monkeypatch.setitem(app.config, "UPI_VPA", "dtechpower@upi")
+    monkeypatch.setitem(app.config, "UPI_PAYEE_NAME", "D-Tech Power & Light")
     link = upi_link(Decimal("1234.5"), "DTAB12CD34EF56GH", "Electricity 170000000001")
     assert fields(link) == {"pa": "dtechpower@upi", "pn": "D-Tech Power & Light", "am": "1234.50",
                             "tr": "DTAB12CD34EF56GH", "tn": "Electricity 170000000001", "cu": "INR"}
