@@ -186,7 +186,7 @@ async function forget() {
 async function signOut() {
   await forget();
   await removeItems(() => true);
-  await broadcast(true);
+  await broadcast(false);
 }
 
 /* Messages from app.js. */
@@ -212,9 +212,9 @@ async function onMessage(message, client) {
   }
   if (message.t === "queue" && message.item && message.item.user) {
     await putItem({...message.item, state: "pending"});
-    await broadcast(false); // stored: the page may say so when the phone is offline
+    await broadcast(false); // stored: the page may say so at once when the phone is offline
   }
-  if (message.t === "drop") await removeItems((item) => item.id === message.id);
+  if (message.t === "drop") await store("readwrite", (readings) => readings.delete(message.id));
   await flush();
 }
 
@@ -261,7 +261,7 @@ async function sendAll() {
     await putItem(outcome);
     if (outcome.state === "sent") await notify(outcome);
   }
-  await broadcast(true);
+  await broadcast(waiting);
   return waiting;
 }
 
@@ -316,12 +316,13 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(self.clients.openWindow(url));
 });
 
-async function broadcast(done) {
+// stalled: this round stopped at a reading it could not send (no network, or the server is down).
+async function broadcast(stalled) {
   const key = await currentUser();
   const items = (await allItems()).filter((item) => key && item.user === key)
     .map(({id, state, errors, url}) => ({id, state, errors, url}));
   for (const client of await self.clients.matchAll({type: "window", includeUncontrolled: true})) {
-    client.postMessage({t: "state", items, done});
+    client.postMessage({t: "state", items, stalled});
   }
 }
 

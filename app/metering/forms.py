@@ -28,5 +28,8 @@ class ReadingForm(FlaskForm):
                       validators=[FileRequired(_l("Add a photo of the meter's display."))],
                       render_kw={"accept": "image/*", "capture": "environment", "data-shrink": ""})
     confirm_rollover = BooleanField(_l("My meter went past its highest number and started again from zero"))
+    # The connection the reading is for, fixed when the page was made: a reading queued offline still goes to
+    # the right meter if the customer switches connections before it is sent.
+    account_id = HiddenField(validators=[Regexp(r"^\d*$")])
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)

@@ -30,10 +30,15 @@ def wants_json() -> bool:
 @bp.route("/readings/new", methods=["GET", "POST"])
 @customer_only
 def new_reading():
+    form = ReadingForm()
     account = selected_account()
+    if form.account_id.data:
+        if not find_link(current_user, int(form.account_id.data)):
+            abort(404)
+        account = db.session.get(Account, int(form.account_id.data))
     if account is None:
         return redirect(url_for("accounts.link"))
-    form = ReadingForm()
+    form.account_id.data = str(account.id)
     if form.validate_on_submit():
         try:
             outcome = submit_reading(current_user, account, form.value.decimal, form.photo.data.read(),

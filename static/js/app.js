@@ -150,6 +150,7 @@
       const items = message.items;
       const mine = waiting && items.find((item) => item.id === waiting.id);
       if (mine && mine.state === "sent") {
+        waiting.done(false);
         post({t: "drop", id: mine.id});
         return location.assign(mine.url); // the result page, as after the plain form
       }
@@ -157,7 +158,7 @@
         post({t: "drop", id: mine.id}); // the form is right here to put it right
         waiting.done(false);
         notes.push([mine.errors.join(" ") || text("failed"), "is-failed"]);
-      } else if (mine && (message.done || !navigator.onLine)) {
+      } else if (mine && (message.stalled || !navigator.onLine)) {
         queued(mine.id);
       }
       for (const item of items) {

@@ -1,5 +1,6 @@
-/* Usage page: the server draws an SVG first; after the page has painted, the Plotly partial bundle loads
-   (cached by the service worker) and replaces it with an interactive chart. */
+/* Usage page: the server draws an SVG, which is the chart a phone shows at once. Plotly (a partial bundle
+   of ~390 KB, cached by the service worker) loads only when the customer asks to explore the chart, so the
+   page stays fast and the phone's main thread free until then. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -56,8 +57,14 @@
     }
   });
 
-  window.addEventListener("load", function () {
-    if (!document.getElementById("usage-data")) return;
-    (window.requestIdleCallback || function (f) { setTimeout(f, 200); })(load);
+  document.addEventListener("DOMContentLoaded", function () {
+    var explore = document.getElementById("explore-chart");
+    if (!explore || !document.getElementById("usage-data")) return;
+    explore.hidden = false;
+    explore.addEventListener("click", function () {
+      explore.disabled = true;
+      load();
+      explore.hidden = true;
+    });
   });
 })();

@@ -68,6 +68,8 @@ def test_usage_chart_draws(page, login_as, screenshot):
     sign_in(page, user)
     page.goto("/usage")
     expect(page.locator("svg.bars")).to_be_visible()  # the server's SVG paints first
+    assert not page.evaluate("'Plotly' in window")  # Plotly is not loaded until asked for
+    page.get_by_role("button", name="Explore the chart").click()
     expect(page.locator("#usage-plot svg.main-svg").first).to_be_attached(timeout=15_000)  # then Plotly draws
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "usage-360-en")

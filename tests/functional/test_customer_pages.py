@@ -266,3 +266,23 @@ def test_daily_use_from_a_smart_meter(client, login_as):
     assert "Units per day from your smart meter" in page
     data = json.loads(re.search(r'id="usage-data">(.*?)</script>', page, re.S)[1])
     assert data["daily"]["units"][-1] == 9.5 and len(data["daily"]["days"]) == 9
+
+
+def test_a_reading_goes_to_the_connection_it_was_made_for(client, login_as):
+    user, account, meter = billed_customer(login_as, months=2)
+    other = factories.make_account()
+    factories.make_meter(other)
+    factories.link(user, other)
+    stranger = factories.make_account()
+    db.session.commit()
+    page = client.get("/readings/new").get_data(as_text=True)
+    assert f'name="account_id" type="hidden" value="{account.id}"' in page
+    client.post(f"/connections/{other.id}/select")  # switched before a queued reading was sent
+    last = db.session.scalars(select(Reading).where(Reading.meter_id == meter.id)
+                              .order_by(Reading.read_on.desc())).first()
+    client.post("/readings/new", data=reading_form(str(last.value + 20), account_id=str(account.id)),
+                content_type="multipart/form-data")
+    assert db.session.scalar(select(Reading.meter_id).where(Reading.source == ReadingSource.SELF)) == meter.id
+    refused = client.post("/readings/new", data=reading_form("1", account_id=str(stranger.id), key="s" * 32),
+                          content_type="multipart/form-data")
+    assert refused.status_code == 404
