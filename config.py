@@ -148,6 +148,8 @@ class ProductionConfig(Config):
             raise ConfigError("DATABASE_URL must be set in production.")
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool("DTECH_ALLOW_SQLITE"):
             raise ConfigError("Production runs on PostgreSQL; set DTECH_ALLOW_SQLITE=1 to allow SQLite.")
+        if "DTECH_UPI_VPA" not in os.environ:
+            raise ConfigError("Set DTECH_UPI_VPA to the utility's own UPI collection address in production.")
         if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):
             raise ConfigError("Set DTECH_MESSAGE_SENDER to a real SMS or email sender in production.")
         if self.PAYMENT_GATEWAY == "sandbox" and not _env_bool("DTECH_ALLOW_SANDBOX_GATEWAY"):

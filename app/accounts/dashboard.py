@@ -17,6 +17,7 @@ from app.extensions import db
 from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.models import Payment, PaymentState
+from app.payments.queries import open_payments
 
 SPARKLINE_BILLS = 12
 
@@ -33,6 +34,7 @@ class Dashboard:
     last_payment: Payment | None
     projection: Projection | None
     history: list[Bill]  # oldest first, for the sparkline
+    waiting: list[Payment]  # payments the bank or staff have not confirmed yet
 
 
 def dashboard_for(account: Account, today: date | None = None) -> Dashboard:
@@ -52,6 +54,7 @@ def dashboard_for(account: Account, today: date | None = None) -> Dashboard:
             .order_by(Payment.captured_at.desc()).limit(1)),
         projection=current_projection(account, bill),
         history=list(reversed(bills)),
+        waiting=open_payments(account.id),
     )
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.payments.models import PaymentMethod
 
@@ -46,6 +46,8 @@ class PayForm(FlaskForm):
         default=PaymentMethod.GATEWAY.value, validators=[DataRequired()],
     )
     idempotency_key = HiddenField(validators=[DataRequired()])
+    # The connection shown when the page was made: switching in another tab must not move the money.
+    account_id = HiddenField(validators=[Regexp(r"^\d*$")])
 
 
 class CounterPaymentForm(FlaskForm):

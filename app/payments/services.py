@@ -52,7 +52,7 @@ from app.payments.models import (
     PaymentState,
     Refund,
 )
-from app.payments.states import TransitionRefused, can_move, check_transition
+from app.payments.states import CREDITED, TransitionRefused, can_move, check_transition
 from app.payments.upi import REFERENCE
 
 log = logging.getLogger(__name__)
@@ -313,6 +313,10 @@ def apply_gateway_payment(payment: Payment, gp: GatewayPayment, source: str) -> 
                       gp.id, payment.gateway_order_id)
             return "review: second payment on the order"
     target, reason = _target_state(payment, gp)
+    if target == PaymentState.CAPTURED and payment.state in CREDITED:
+        # Credited once already (and perhaps refunded since): a late or replayed "captured" changes nothing.
+        payment.gateway_payment_id = payment.gateway_payment_id or gp.id
+        return f"unchanged: {payment.state.value}"
     if target == payment.state:
         payment.gateway_payment_id = payment.gateway_payment_id or gp.id
         return f"unchanged: {target.value}"
@@ -732,6 +736,10 @@ def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> P
         raise PaymentError("Only a UPI payment can be confirmed from the bank statement.")
     if payment.state not in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
         raise PaymentError(f"This payment is {payment.state.value}; there is nothing to confirm.")
+    used = db.session.scalar(select(Payment.reference).where(Payment.method == PaymentMethod.UPI,
+                                                             Payment.instrument_number == utr))
+    if used:  # one bank credit confirms one payment
+        raise PaymentError(f"UTR {utr} already confirmed payment {used}.")
     payment.instrument_number = utr
     audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount)}, actor=actor)
     if amount != payment.amount:

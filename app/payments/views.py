@@ -65,11 +65,16 @@ def pay():
     accounts = linked_accounts(current_user)
     if not accounts:
         return _redirect("accounts.link")
+    form = PayForm()
     account = selected_account(accounts)
+    if form.account_id.data:
+        account = next((a for a in accounts if str(a.id) == form.account_id.data), None)
+        if account is None:
+            abort(404)
+    form.account_id.data = str(account.id)
     balance = ledger.balance(account.id)
     due = max(balance, ZERO)
     offer = services.rebate_offer(account.id, today_in_india(), digital=True, balance=balance)
-    form = PayForm()
     if request.method == "GET":
         form.idempotency_key.data = services.new_idempotency_key()
         suggested = offer.pay_amount if offer else due

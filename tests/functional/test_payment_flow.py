@@ -480,3 +480,21 @@ def test_an_unpaid_upi_attempt_waits_days_for_the_bank_statement_before_it_is_gi
     services.confirm_upi_by_staff(payment.id, "512345678901", Decimal("90.00"), factories.make_user(role="support"))
     db.session.commit()
     assert payment.state == PaymentState.CAPTURED and ledger.balance(account.id) == Decimal("0.00")
+
+
+def test_the_pay_form_pays_the_connection_it_was_shown_for(client, login_as):
+    from tests.functional.test_payment_helpers import billed_account, pay_form
+
+    user = login_as("customer")
+    first, _ = billed_account(user, "800.00")
+    second, _ = billed_account(user, "300.00")
+    db.session.commit()
+    client.post(f"/connections/{first.id}/select")
+    form = pay_form(client)
+    client.post(f"/connections/{second.id}/select")  # switched in another tab before paying
+    client.post("/pay", data={**form, "account_id": str(first.id)})
+    payment = db.session.scalar(select(Payment).order_by(Payment.id.desc()).limit(1))
+    assert payment.account_id == first.id
+    stranger = factories.make_account()
+    db.session.commit()
+    assert client.post("/pay", data={**pay_form(client), "account_id": str(stranger.id)}).status_code == 404

@@ -176,3 +176,17 @@ def factories_client():
     from flask import current_app
 
     return current_app.test_client()
+
+
+def test_a_late_captured_event_after_a_full_refund_changes_nothing(client, paid_online):
+    account, payment, staff = paid_online
+    captured = [body for _id, body in webhook_bodies() if b'"payment.captured"' in body]
+    services.refund_payment(payment.id, Decimal("1000.00"), "Connection closed", staff, key(9))
+    db.session.commit()
+    before = len(ledger_entries(account.id))
+    # Razorpay may deliver an old "captured" again, under a new event id, after the refund went through.
+    response = post_webhook(client, captured[0], "evt_late_after_refund")
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(payment), payment.id).state == PaymentState.REFUNDED
+    assert len(ledger_entries(account.id)) == before

@@ -15,6 +15,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_production_refuses_sqlite_unless_allowed(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/prod.sqlite3")
     monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
     with pytest.raises(ConfigError, match="SQLite"):
@@ -25,6 +26,7 @@ def test_production_refuses_sqlite_unless_allowed(monkeypatch):
 
 def test_production_refuses_the_console_message_sender(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
     monkeypatch.delenv("DTECH_MESSAGE_SENDER", raising=False)
     with pytest.raises(ConfigError, match="SENDER"):
@@ -51,3 +53,11 @@ def test_postgres_urls_get_the_psycopg3_driver():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///x") == "sqlite:///x"
+
+
+def test_production_needs_the_utilitys_own_upi_address(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.delenv("DTECH_UPI_VPA", raising=False)
+    with pytest.raises(ConfigError, match="DTECH_UPI_VPA"):
+        ProductionConfig()

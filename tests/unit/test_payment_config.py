@@ -11,6 +11,7 @@ def production_env(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
     monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
     for name in ("DTECH_PAYMENT_GATEWAY", "RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET",
                  "DTECH_ALLOW_SANDBOX_GATEWAY"):
         monkeypatch.delenv(name, raising=False)
