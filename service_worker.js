@@ -208,6 +208,12 @@ async function onMessage(message, client) {
         await fetch(client.url, {credentials: "same-origin"})
           .then((response) => learn(client.url, response, start), () => undefined);
       }
+      // Pages the dashboard asks to keep, fetched once while online: only these, which change nothing.
+      for (const url of (message.keep || []).slice(0, 4)) {
+        if (!/^\/(bills\/\d+|readings\/new)$/.test(new URL(url).pathname) || await keptCopy(url)) continue;
+        const start = epoch;
+        await fetch(url, {credentials: "same-origin"}).then((response) => learn(url, response, start), () => undefined);
+      }
     }
   }
   if (message.t === "queue" && message.item && message.item.user) {

@@ -1,8 +1,10 @@
 """Everything we hold about a user, as one JSON document (the "download my data" button)."""
 
+from flask import url_for
 from sqlalchemy import select
 
 from app.accounts.models import Account, AccountLink
+from app.audit.models import AuditLog
 from app.auth.models import User
 from app.extensions import db
 from app.metering.models import Reading
@@ -23,10 +25,15 @@ def export_user_data(user: User) -> dict:
                  "language": user.locale, "created_at": _iso(user.created_at),
                  "last_login_at": _iso(user.last_login_at)},
         "connections": [{"consumer_number": a.consumer_number, "holder_name": a.holder_name, "address": a.address,
-                         "linked_at": _iso(link.created_at), "linked_by": link.linked_by.value}
+                         "paperless": a.paperless, "linked_at": _iso(link.created_at),
+                         "linked_by": link.linked_by.value}
                         for link, a in links],
+        "activity": [{"action": entry.action, "at": _iso(entry.created_at), "details": entry.details}
+                     for entry in db.session.scalars(select(AuditLog).where(AuditLog.actor_id == user.id)
+                                                     .order_by(AuditLog.created_at))],
         "readings_submitted": [{"date": _iso(r.read_on), "value": str(r.value), "status": r.status.value,
-                                "photo": bool(r.photo_path)}
+                                "photo": url_for("metering.reading_photo", reading_id=r.id, _external=True)
+                                if r.photo_path else None}
                                for r in db.session.scalars(select(Reading).where(Reading.submitted_by_id == user.id))],
         "payments_made": [{"reference": p.reference, "amount": str(p.amount), "method": p.method.value,
                            "state": p.state.value, "receipt": p.receipt_number, "created_at": _iso(p.created_at)}

@@ -203,6 +203,21 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def _erase_authored_content(user: User) -> None:
+    """What the person wrote or photographed: complaint messages are blanked, meter photos deleted (the
+    readings themselves stay: bills were computed from them)."""
+    from app.metering.models import Reading
+    from app.metering.services import upload_folder
+    from app.support.models import TicketMessage
+
+    db.session.execute(update(TicketMessage).where(TicketMessage.author_id == user.id)
+                       .values(body="[erased at the customer's request]", attachment_path=None))
+    for reading in db.session.scalars(select(Reading).where(Reading.submitted_by_id == user.id,
+                                                            Reading.photo_path.is_not(None))):
+        (upload_folder() / reading.photo_path).unlink(missing_ok=True)
+        reading.photo_path = None
+
+
 def erase_user(user: User, password: str) -> None:
     """Erase a customer's personal data at their request. Their connections' bills, payments and ledger stay
     (the law on accounts requires them), but nothing links them to this person any more."""
@@ -213,6 +228,7 @@ def erase_user(user: User, password: str) -> None:
         raise AuthError(_("Your password is not right."))
     for model in (AccountLink, PushSubscription, Notification, NotificationPreference):
         db.session.execute(delete(model).where(model.user_id == user.id))
+    _erase_authored_content(user)
     audit.record("user.erased", user, {}, actor=user)
     user.name = "Erased user"
     user.mobile = None

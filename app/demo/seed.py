@@ -159,6 +159,8 @@ def _ensure_bills_and_payments(today: date) -> tuple[int, int]:
         issued_on = cycle.day(12)
         if issued_on > today:
             break
+        if months == MONTHS_OF_READINGS - 1:  # the latest bills went out two days ago: still in the rebate window
+            issued_on = max(issued_on, today - timedelta(days=2))
         bills += run_bills(cycle, issued_on=issued_on).billed
         payments += _pay_demo_bills(cycle, today)
         db.session.commit()
@@ -209,7 +211,7 @@ def _ensure_smart_meter_days(today: date) -> int:
     rng = random.Random(f"smart-{number}")
     value, day, added = last.value, last.read_on + timedelta(days=1), 0
     while day <= today:
-        value += Decimal(str(round(rng.uniform(7, 13), 1)))
+        value += Decimal(str(round(rng.uniform(8.4, 9.8), 1)))  # heading for just under 300 units: a slab warning
         db.session.add(_reading(meter, day, value, ReadingSource.SMART))
         day += timedelta(days=1)
         added += 1

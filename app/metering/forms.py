@@ -31,5 +31,7 @@ class ReadingForm(FlaskForm):
     # The connection the reading is for, fixed when the page was made: a reading queued offline still goes to
     # the right meter if the customer switches connections before it is sent.
     account_id = HiddenField(validators=[Regexp(r"^\d*$")])
+    # Set by the phone when a reading waits offline: the day it was taken, not the day it reached us.
+    taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$")])
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)

@@ -1,6 +1,7 @@
 """Meter readings submitted by customers: checked, stored once (idempotency key), photo kept clean."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,16 +49,24 @@ def upload_folder() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / "readings"
 
 
+QUEUE_DAYS = 7  # a reading may wait this long on a phone that is offline
+
+
 def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, confirm_rollover: bool,
-                   idempotency_key: str) -> Submitted:
-    """Record a customer's reading once. ReadingRefused (or PhotoError) says what to fix."""
+                   idempotency_key: str, taken_on: date | None = None) -> Submitted:
+    """Record a customer's reading once. ReadingRefused (or PhotoError) says what to fix. `taken_on` is the day
+    a reading queued offline was taken (up to a week back); otherwise it is today."""
     earlier = find_by_key(idempotency_key)
     if earlier is not None:
+        if earlier.submitted_by_id != user.id:  # keys are random; another user's is a forgery or a clash
+            raise ReadingRefused(_("This form has expired. Please reload the page and try again."))
         return Submitted(earlier, duplicate=True)
     meter = active_meter(account)
     if meter is None:
         raise ReadingRefused(_("This connection has no meter on record. Please raise a complaint."))
     today = today_in_india()
+    if taken_on is not None and today - timedelta(days=QUEUE_DAYS) <= taken_on < today:
+        today = taken_on
     last = last_accepted(meter)
     verdict = check_reading(value, today, LastRead(last.value, last.read_on) if last else None, meter.digits,
                             usual_daily_use(account), confirm_rollover)

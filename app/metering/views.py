@@ -1,5 +1,7 @@
 """Customer pages for the meter: submit a reading with a photo, see its result, and the usage charts."""
 
+from datetime import date
+
 from flask import Blueprint, abort, jsonify, redirect, request, send_from_directory, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -41,8 +43,9 @@ def new_reading():
     form.account_id.data = str(account.id)
     if form.validate_on_submit():
         try:
+            taken_on = date.fromisoformat(form.taken_on.data) if form.taken_on.data else None
             outcome = submit_reading(current_user, account, form.value.decimal, form.photo.data.read(),
-                                     form.confirm_rollover.data, form.idempotency_key.data)
+                                     form.confirm_rollover.data, form.idempotency_key.data, taken_on)
         except ReadingRefused as refusal:
             form.value.errors.append(str(refusal))
         except PhotoError as refusal:

@@ -115,6 +115,10 @@
     const registration = queue && (await sw.getRegistration()) &&
       (await Promise.race([sw.ready, new Promise((resolve) => setTimeout(resolve, 3000))]));
     if (!registration || !registration.active) return form.submit(); // no worker: the plain form
+    // The day the reading was taken on this phone: it may reach us days later.
+    const now = new Date();
+    if (form.elements.taken_on) form.elements.taken_on.value =
+      new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
     const fields = [...new FormData(form)];
     const get = (name) => (fields.find(([key]) => key === name) || [])[1] || "";
     const id = get("idempotency_key");
@@ -170,7 +174,9 @@
       render(items.filter((item) => item !== mine || (item.state === "pending" && !waiting)));
     };
     sw.register("/service_worker.js").catch(() => undefined);
-    post({t: "hello", user, live: !copy, controlled: !!sw.controller});
+    // Pages the dashboard marks to keep offline without a visit (the latest bill, the reading form).
+    const keep = [...document.querySelectorAll("a[data-offline-keep]")].map((link) => link.href);
+    post({t: "hello", user, live: !copy, controlled: !!sw.controller, keep});
   }
 
   function render(items) {

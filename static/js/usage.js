@@ -38,6 +38,8 @@
     }
     document.querySelectorAll(".toggle [data-measure]").forEach(function (link) {
       link.classList.toggle("pill-active", link.dataset.measure === measure);
+      if (link.dataset.measure === measure) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
     });
   }
 

@@ -618,3 +618,22 @@ def test_a_queued_reading_whose_token_went_stale_is_sent_with_a_fresh_one(sw_pag
     expect(page.get_by_text("Your meter reading has been sent.")).to_be_visible()
     assert count_self_readings() == 1
     assert posts.count("/readings/new") == 2  # refused (400), then sent again with a token from a fresh page
+
+
+def test_the_latest_bill_and_the_reading_form_are_kept_without_a_visit(sw_page):
+    user, account, bill = customer(factories.make_tariff(), "+919811111188", "Ravi Kumar")
+    factories.make_meter(account)
+    db.session.commit()
+    page = sw_page
+    sign_in(page, user)
+    under_service_worker(page)
+    page.reload()  # a controlled load: the dashboard tells the worker what to keep
+    wait_until_kept(page, f"/bills/{bill.id}")
+    wait_until_kept(page, "/readings/new")
+    page.context.set_offline(True)
+    page.goto(f"/bills/{bill.id}")
+    expect_offline_copy(page)
+    expect(page.get_by_text(bill.number).first).to_be_visible()
+    page.goto("/readings/new")
+    expect_offline_copy(page)
+    expect(page.locator("form[data-offline-queue]")).to_be_visible()

@@ -250,7 +250,6 @@ def test_no_page_but_usage_loads_plotly(client, login_as):
     for url in ("/", "/bills", f"/bills/{bill.id}", "/readings/new", "/profile", "/connections"):
         assert "plotly" not in client.get(url).get_data(as_text=True).lower(), url
     assert "plotly" in client.get("/usage").get_data(as_text=True)
-    assert (today_in_india() - timedelta(days=1)) < today_in_india()
 
 
 def test_daily_use_from_a_smart_meter(client, login_as):
@@ -286,3 +285,34 @@ def test_a_reading_goes_to_the_connection_it_was_made_for(client, login_as):
     refused = client.post("/readings/new", data=reading_form("1", account_id=str(stranger.id), key="s" * 32),
                           content_type="multipart/form-data")
     assert refused.status_code == 404
+
+
+def test_a_reading_queued_offline_keeps_the_day_it_was_taken(client, login_as):
+    billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    two_days_ago = today_in_india() - timedelta(days=2)
+    client.post("/readings/new", data=reading_form(str(last.value + 20), taken_on=two_days_ago.isoformat()),
+                content_type="multipart/form-data")
+    assert db.session.scalar(select(Reading.read_on).where(Reading.source == ReadingSource.SELF)) == two_days_ago
+    long_ago = (today_in_india() - timedelta(days=30)).isoformat()  # older than a week: taken as today
+    client.post("/readings/new", data=reading_form(str(last.value + 25), taken_on=long_ago, key="b" * 32),
+                content_type="multipart/form-data")
+    days = db.session.scalars(select(Reading.read_on).where(Reading.source == ReadingSource.SELF)).all()
+    assert today_in_india() in days
+
+
+def test_idempotency_keys_belong_to_their_user(app, client, login_as):
+    billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    client.post("/readings/new", data=reading_form(str(last.value + 20), key="shared-key-0001"),
+                content_type="multipart/form-data")
+    other_client = app.test_client()
+    other = factories.make_user(email="other@example.com")
+    account = factories.make_account()
+    factories.make_meter(account)
+    factories.link(other, account)
+    db.session.commit()
+    other_client.post("/login", data={"login": "other@example.com", "password": factories.PASSWORD})
+    response = other_client.post("/readings/new", data=reading_form("5", key="shared-key-0001"),
+                                 content_type="multipart/form-data")
+    assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
