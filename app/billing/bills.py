@@ -124,7 +124,8 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
     today = today or today_in_india()
     account = db.session.get(Account, bill.account_id)
     version = db.session.get(TariffVersion, bill.tariff_version_id)
-    rebate, pay_by = prompt_rebate(bill, engine.parse_tariff(version.document).payment_terms, today)
+    priced_by = engine.parse_tariff(version.document)  # the version this bill used, with its own name
+    rebate, pay_by = prompt_rebate(bill, priced_by.payment_terms, today)
     history = list(reversed(latest_bills(bill.account_id, limit=6, up_to=bill.period_start)))
     balance = ledger.balance(bill.account_id)
     following = next_bill(bill)
@@ -136,7 +137,7 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         utility_name=current_app.config["UTILITY_NAME"], bill_number=bill.number, issued_on=bill.issued_on,
         due_date=bill.due_date, period_start=bill.period_start, period_end=bill.period_end,
         consumer_number=account.consumer_number, holder_name=account.holder_name, address=account.address,
-        category=account.category, tariff_name=version.tariff.name, sanctioned_load_kw=account.sanctioned_load_kw,
+        category=account.category, tariff_name=priced_by.name, sanctioned_load_kw=account.sanctioned_load_kw,
         units=bill.units, estimated=bill.estimated, reads=_reads(bill),
         lines=tuple(StatementLine(line.code, line.label, line.amount,
                                   tuple(SlabRow(Decimal(d["quantity"]), Decimal(d["rate"]), Decimal(d["amount"]))
