@@ -193,18 +193,23 @@ def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
         cancel_bill(bill, "again")
 
 
-def test_next_cycle_carries_arrears_and_charges_the_late_fee(app):
+def connection_with_late_fees_read_in_december():
+    """MSEDCL with a 1.25% a month late surcharge; read on 5 Oct, 5 Nov and 5 Dec 2024."""
     import json
 
     from app.billing.services import BUNDLED_TARIFFS, import_tariff
 
     document = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
     document["payment_terms"] = {"due_days": 15, "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}}
-    version = import_tariff(json.dumps(document))
-    account = connection(version.tariff)
-    meter_id = db.session.scalar(select(Reading.meter_id))
+    account = connection(import_tariff(json.dumps(document)).tariff)
+    meter_id = db.session.scalar(select(Reading.meter_id).where(Reading.meter_id.is_not(None)))
     db.session.add(Reading(meter_id=meter_id, read_on=date(2024, 12, 5), value=Decimal("1421"),
                            source="meter_reader", status="accepted"))
+    return account
+
+
+def test_next_cycle_carries_arrears_and_charges_the_late_fee(app):
+    account = connection_with_late_fees_read_in_december()
     db.session.commit()
     run_bills(NOV, issued_on=date(2024, 11, 12))
     ledger.post(account.id, LedgerKind.PAYMENT, Decimal("-1000.00"), date(2024, 11, 20), "part payment")
@@ -241,17 +246,7 @@ def test_a_run_that_fails_is_marked_failed(app, monkeypatch):
 
 
 def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(app):
-    import json
-
-    from app.billing.services import BUNDLED_TARIFFS, import_tariff
-
-    document = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
-    document["payment_terms"] = {"due_days": 15, "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}}
-    version = import_tariff(json.dumps(document))
-    account = connection(version.tariff)
-    meter_id = db.session.scalar(select(Reading.meter_id))
-    db.session.add(Reading(meter_id=meter_id, read_on=date(2024, 12, 5), value=Decimal("1421"),
-                           source="meter_reader", status="accepted"))
+    account = connection_with_late_fees_read_in_december()
     admin = factories.make_user(role="admin", email="chief@example.com")
     db.session.commit()
     run_bills(NOV, issued_on=date(2024, 11, 12))
