@@ -92,3 +92,14 @@ def make_bill(account: Account, total_due, period_start: date = date(2026, 10, 1
                                effective_on=bill.issued_on, bill_id=bill.id, description=f"Bill {bill.number}"))
     db.session.flush()
     return bill
+
+
+def make_read_connection(tariff: Tariff | None, opening="1000", closing="1221", **fields) -> Account:
+    """A connection with a meter read on 5 Oct 2024 and (unless closing is None) on 5 Nov 2024:
+    221 units over 31 days, the format document's own example for MSEDCL."""
+    account = make_account(tariff=tariff, **fields)
+    meter = make_meter(account)
+    make_reading(meter, date(2024, 10, 5), opening)
+    if closing is not None:
+        make_reading(meter, date(2024, 11, 5), closing)
+    return account

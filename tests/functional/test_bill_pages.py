@@ -10,11 +10,7 @@ from tests import factories
 
 
 def billed_connection():
-    tariff = factories.make_tariff()
-    account = factories.make_account(tariff=tariff)
-    meter = factories.make_meter(account)
-    factories.make_reading(meter, date(2024, 10, 5), "1000")
-    factories.make_reading(meter, date(2024, 11, 5), "1221")
+    account = factories.make_read_connection(factories.make_tariff())
     db.session.commit()
     run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
     return account, db.session.scalar(select(Bill).where(Bill.account_id == account.id))

@@ -25,13 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOV = Cycle(2024, 11)
 
 
-def connection(tariff, opening="1000", closing="1221", **fields):
-    account = factories.make_account(tariff=tariff, **fields)
-    meter = factories.make_meter(account)
-    factories.make_reading(meter, date(2024, 10, 5), opening)
-    if closing is not None:
-        factories.make_reading(meter, date(2024, 11, 5), closing)
-    return account
+connection = factories.make_read_connection
 
 
 def count(model, *where) -> int:

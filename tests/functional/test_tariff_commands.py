@@ -83,11 +83,7 @@ def test_invalid_tariff_import_names_the_place(app, tmp_path):
 
 
 def test_a_new_version_never_changes_issued_bills(app, tmp_path):
-    tariff = factories.make_tariff()
-    account = factories.make_account(tariff=tariff)
-    meter = factories.make_meter(account)
-    factories.make_reading(meter, date(2024, 10, 5), "1000")
-    factories.make_reading(meter, date(2024, 11, 5), "1221")
+    factories.make_read_connection(factories.make_tariff())
     db.session.commit()
     run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
     newer = json.loads((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
