@@ -2,6 +2,7 @@
 a test client, `login_as(role)`, and the message outbox."""
 
 import os
+import time
 
 import psycopg
 import pytest
@@ -11,6 +12,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
@@ -84,15 +86,25 @@ def app(tmp_path_factory):
         db.engine.dispose()
 
 
-def _empty_all_tables() -> None:
+def _empty_all_tables(attempts: int = 5) -> None:
+    """Empty every table. A browser test's server thread may still be finishing a request (a service worker's
+    background fetch): PostgreSQL can then report a deadlock with TRUNCATE, so the cleanup waits and retries."""
     tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
+    for attempt in range(attempts):
+        try:
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    db.session.execute(table.delete())
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 @pytest.fixture(autouse=True)
