@@ -14,7 +14,7 @@ from app.billing.models import Bill, TariffParam, TariffVersion
 from app.billing.projection import Projection, project
 from app.db import today_in_india
 from app.extensions import db
-from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
+from app.metering.consumption import ConsumptionError, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.models import Payment, PaymentState
 from app.payments.queries import open_payments
@@ -73,7 +73,7 @@ def current_projection(account: Account, bill: Bill | None, extra: Reading | Non
     rows = list(rows)
     if extra is not None and extra.status is not ReadingStatus.ACCEPTED:
         rows.append((extra, db.session.get(Meter, extra.meter_id)))
-    reads = [RegisterRead(m.id, r.read_on, r.id, r.value, r.rollover, m.rollover_at, m.multiplying_factor)
+    reads = [r.register_read(m)
              for r, m in rows if (r.read_on, r.id) >= (closing.read_on, closing.id)]
     if len(reads) < 2:
         return None

@@ -13,7 +13,7 @@ from app.auth import throttle
 from app.auth.contacts import normalise_mobile
 from app.auth.models import User
 from app.auth.throttle import Limit
-from app.billing.models import Bill
+from app.billing.bills import latest_bills
 from app.extensions import db
 from app.i18n import indian_time
 
@@ -36,18 +36,12 @@ def parse_rupees(text: str) -> Decimal | None:
     return amount.quantize(Decimal("0.01")) if amount.is_finite() and amount >= 0 else None
 
 
-def latest_bill(account: Account) -> Bill | None:
-    return db.session.scalar(
-        select(Bill).where(Bill.account_id == account.id)
-        .order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(1)
-    )
-
-
 def _factor_matches(account: Account, factor: LinkFactor, answer: str) -> bool:
     if factor is LinkFactor.MOBILE:
         mobile = normalise_mobile(answer)
         return mobile is not None and mobile == account.registered_mobile
-    bill = latest_bill(account)
+    in_force = latest_bills(account.id, limit=1)
+    bill = in_force[0] if in_force else None
     amount = parse_rupees(answer)
     # A bill of ₹0 (or a credit) is no secret: such a connection is linked by its mobile number instead.
     return bill is not None and bill.total_due > 0 and amount == bill.total_due

@@ -18,7 +18,7 @@ from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, 
 from app.db import today_in_india
 from app.extensions import db
 from app.i18n import month_label
-from app.metering.consumption import RegisterRead, register_advance
+from app.metering.consumption import register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.upi import upi_link
 
@@ -115,7 +115,7 @@ def recorded_units(bill: Bill) -> Decimal | None:
                Reading.source != ReadingSource.ESTIMATED,
                Reading.read_on >= opening.read_on, Reading.read_on <= closing.read_on)
     ).all()
-    reads = [RegisterRead(m.id, r.read_on, r.id, r.value, r.rollover, m.rollover_at, m.multiplying_factor)
+    reads = [r.register_read(m)
              for r, m in rows if (opening.read_on, opening.id) <= (r.read_on, r.id) <= (closing.read_on, closing.id)]
     return register_advance(reads)
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Units, UTCDateTime, enum_type, utcnow
 from app.extensions import db
+from app.metering.consumption import RegisterRead
 
 
 class Meter(db.Model):
@@ -65,3 +66,8 @@ class Reading(db.Model):
     # A reading sent from an offline queue carries a key, so a retry never records it twice.
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def register_read(self, meter: Meter) -> RegisterRead:
+        """This reading as the consumption calculation takes it (`meter` is the reading's own meter)."""
+        return RegisterRead(meter.id, self.read_on, self.id, self.value, self.rollover, meter.rollover_at,
+                            meter.multiplying_factor)

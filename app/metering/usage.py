@@ -13,7 +13,7 @@ from app.billing.compose import Cycle
 from app.db import today_in_india
 from app.extensions import db
 from app.i18n import month_label
-from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
+from app.metering.consumption import ConsumptionError, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 
 PERIODS = 24
@@ -69,8 +69,7 @@ def daily_use(account: Account, today: date) -> list[DailyUse]:
         if earlier.meter_id != later.meter_id or (later.read_on - earlier.read_on).days != 1:
             continue
         try:
-            units = register_advance([RegisterRead(meter.id, r.read_on, r.id, r.value, r.rollover, meter.rollover_at,
-                                                   meter.multiplying_factor) for r in (earlier, later)])
+            units = register_advance([r.register_read(meter) for r in (earlier, later)])
         except ConsumptionError:
             continue
         days.append(DailyUse(later.read_on, units))
