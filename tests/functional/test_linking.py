@@ -131,3 +131,18 @@ def test_unlink_removes_only_the_link(client, login_as):
     assert client.post(f"/connections/{account.id}/unlink").status_code == 302
     assert db.session.scalar(select(AccountLink)) is None
     assert client.get("/").headers["Location"] == "/connections/link"  # nothing linked: go link one
+
+
+def test_a_cancelled_bill_is_no_second_factor(client, login_as):
+    from datetime import date
+
+    from app.billing.bills import cancel_bill
+
+    login_as("customer")
+    account = factories.make_account(tariff=factories.make_tariff())
+    factories.make_bill(account, "999.00")
+    cancelled = factories.make_bill(account, "1234.50", period_start=date(2026, 11, 1))
+    cancel_bill(cancelled, "wrong reading")
+    db.session.commit()
+    assert link(client, account.consumer_number, "1234.50", "bill_amount").status_code == 422
+    assert link(client, account.consumer_number, "999.00", "bill_amount").status_code == 302
