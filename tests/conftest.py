@@ -1,11 +1,13 @@
-"""Fixtures: an app on SQLite (default) or on PostgreSQL (TEST_DATABASE_URL), a clean database per test,
-a test client, `login_as(role)`, and the message outbox."""
+"""Fixtures: a fixed clock, an app on SQLite (default) or on PostgreSQL (TEST_DATABASE_URL), a clean database
+per test, a test client, `login_as(role)`, and the message outbox."""
 
 import os
 import time
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
+import time_machine
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import has_app_context
@@ -19,6 +21,26 @@ from app.extensions import db
 from app.i18n import TRANSLATIONS_DIR
 from config import TestingConfig, normalise_database_url, sqlite_url
 from tests import factories
+
+# The suite's "now": a Wednesday in mid-November, 10:30 in India. Tests never read the real clock; a test that
+# needs another moment moves the `clock` fixture (clock.move_to(...)), and calendar tests travel to awkward days.
+SUITE_NOW = datetime(2026, 11, 18, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test starts at SUITE_NOW; time then runs on from there as it does in production (so rows written
+    one after another keep their order). `clock.move_to(when, tick=False)` stops it at a chosen moment."""
+    with time_machine.travel(SUITE_NOW, tick=True) as traveller:
+        yield traveller
+
+
+def missing(what: str) -> None:
+    """A test needs something this machine lacks: skipped on a developer's machine, a failure in CI (where
+    .ci/run installs everything), so that a skip can never hide a missing install step."""
+    if os.environ.get("CI") or os.environ.get("DTECH_REQUIRE_TOOLS"):
+        pytest.fail(f"{what} is missing (.ci/run installs it)")
+    pytest.skip(f"{what} is missing")
 
 
 def compile_stale_catalogues() -> None:

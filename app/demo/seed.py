@@ -1,7 +1,8 @@
 """Demo data: a believable small utility. Idempotent: what exists (by its unique key) is left alone.
 
 Every random choice comes from a generator seeded by the object's own number, so a connection looks
-the same whether it is created on the first run or the fifth.
+the same whether it is created on the first run or the fifth. Dates are laid out from the day of seeding
+(DemoCalendar), so the demo tells the same story on any day of any month.
 """
 
 import json
@@ -21,7 +22,7 @@ from app.billing.ledger import post
 from app.billing.models import Bill, LedgerKind, Tariff, TariffParam, TariffVersion
 from app.billing.runs import run_bills
 from app.billing.services import BUNDLED_TARIFFS, import_bundled_tariffs, import_tariff
-from app.db import INDIA
+from app.db import INDIA, today_in_india
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.models import Payment, PaymentMethod, PaymentState
@@ -74,6 +75,45 @@ CUSTOMERS = (
 # Special meters that show what real data holds.
 ROLLOVER = ("Pune", 3)  # a four-digit register that passes 9999 during the demo
 REPLACED = ("Delhi", 7)  # a meter swapped for a new one ten months ago
+# Connections whose latest bill the demo leaves unpaid: Asha's home (issued two days ago, so the prompt-payment
+# rebate is on offer) and Ravi's Chennai flat (bimonthly, billed last month: past its due date, overdue).
+REBATE_OPEN = ("Pune", 0)
+OVERDUE = ("Chennai", 0)
+
+
+@dataclass(frozen=True)
+class DemoCalendar:
+    """When the demo's meters are read and its bills issued, counted back from the day of seeding.
+
+    The latest cycle is the month of the day 16 days ago; every month's readings are taken on the same seven
+    days (from that day of the month, at most the 22nd, one day per connection) and its bills issued two days
+    after the last of them, except the latest cycle's, which went out two days ago. So the latest readings are
+    at least ten days old (a smart meter has reported daily since), and the latest bills are in their rebate
+    window, whatever the date: the 1st of a month, the 31st or 29 February."""
+
+    today: date
+
+    @property
+    def latest(self) -> Cycle:
+        anchor = self.today - timedelta(days=16)
+        return Cycle(anchor.year, anchor.month)
+
+    @property
+    def first_read_day(self) -> int:
+        return min((self.today - timedelta(days=16)).day, 22)
+
+    def read_on(self, cycle: Cycle, account: Account) -> date:
+        return cycle.day(self.first_read_day + account.id % 7)
+
+    def issued_on(self, cycle: Cycle) -> date:
+        if cycle == self.latest:
+            return self.today - timedelta(days=2)
+        return cycle.day(self.first_read_day + 8)
+
+    def bimonthly_offset(self, index: int) -> int:
+        """Alternate connections are read in alternate months; the first of a region is not read in the latest
+        cycle (so its latest bill is a month old)."""
+        return (index + self.latest.month + 1) % 2
 
 
 def consumer_number(region: Region, index: int) -> str:
@@ -86,7 +126,7 @@ def demo_mobile(region_index: int, index: int) -> str:
 
 def seed(today: date | None = None) -> dict[str, int]:
     """Create whatever of the demo is missing. Returns counts of what was created."""
-    today = today or date.today()  # noqa: DTZ011 - a local calendar date is what we want
+    calendar = DemoCalendar(today or today_in_india())
     versions_before = db.session.scalar(select(func.count(TariffVersion.id)))
     import_bundled_tariffs()
     created = {"tariff versions": db.session.scalar(select(func.count(TariffVersion.id))) - versions_before}
@@ -97,12 +137,12 @@ def seed(today: date | None = None) -> dict[str, int]:
     for region_index, region in enumerate(REGIONS):
         for index in range(CONNECTIONS_PER_REGION):
             created["connections"] += _ensure_connection(region_index, region, index, tariffs[region.tariff_code],
-                                                         today)
+                                                         calendar)
     created["customers"] = sum(_ensure_customer(*customer) for customer in CUSTOMERS)
     created["tariff versions"] += _ensure_demo_tariff_continuations()
-    _ensure_monthly_params(today)
-    created["bills"], created["payments"] = _ensure_bills_and_payments(today)
-    created["smart meter days"] = _ensure_smart_meter_days(today)
+    _ensure_monthly_params(calendar)
+    created["bills"], created["payments"] = _ensure_bills_and_payments(calendar)
+    created["smart meter days"] = _ensure_smart_meter_days(calendar.today)
     return created
 
 
@@ -136,11 +176,12 @@ DEMO_MONTHLY_PARAMS = {"DL-DERC-DOMESTIC": {"ppac_percent": "8.75", "pension_per
                        "MH-MSEDCL-LT1B": {"fac_rate": "0.25"}}
 
 
-def _ensure_monthly_params(today: date) -> None:
+def _ensure_monthly_params(calendar: DemoCalendar) -> None:
     tariffs = {t.code: t for t in db.session.scalars(select(Tariff))}
     existing = set(db.session.execute(select(TariffParam.tariff_id, TariffParam.month, TariffParam.name)).all())
-    for months_back in range(MONTHS_OF_READINGS + 1):
-        month = Cycle(today.year, today.month).shifted(-months_back).first_day
+    this_month = Cycle(calendar.today.year, calendar.today.month)
+    for months_back in range(MONTHS_OF_READINGS + 2):
+        month = this_month.shifted(-months_back).first_day
         for code, values in DEMO_MONTHLY_PARAMS.items():
             for name, value in values.items():
                 if (tariffs[code].id, month, name) not in existing:
@@ -149,32 +190,41 @@ def _ensure_monthly_params(today: date) -> None:
     db.session.flush()
 
 
-def _ensure_bills_and_payments(today: date) -> tuple[int, int]:
+def _ensure_bills_and_payments(calendar: DemoCalendar) -> tuple[int, int]:
     """A bill run for each of the last 24 cycles, and after each the customers' payments: most pay on time,
     some pay part, some pay late and a few not at all."""
-    first = Cycle(today.year, today.month).shifted(-(MONTHS_OF_READINGS - 1))
     bills = payments = 0
-    for months in range(MONTHS_OF_READINGS):
-        cycle = first.shifted(months)
-        issued_on = cycle.day(12)
-        if issued_on > today:
-            break
-        if months == MONTHS_OF_READINGS - 1:  # the latest bills went out two days ago: still in the rebate window
-            issued_on = max(issued_on, today - timedelta(days=2))
-        bills += run_bills(cycle, issued_on=issued_on).billed
-        payments += _pay_demo_bills(cycle, today)
+    for months_back in range(MONTHS_OF_READINGS - 1, -1, -1):
+        cycle = calendar.latest.shifted(-months_back)
+        bills += run_bills(cycle, issued_on=calendar.issued_on(cycle)).billed
+        payments += _pay_demo_bills(cycle, calendar)
         db.session.commit()
     return bills, payments
 
 
-def _pay_demo_bills(cycle: Cycle, today: date) -> int:
+def _left_unpaid(calendar: DemoCalendar) -> set[tuple[str, str]]:
+    """(consumer number, cycle) of the bills the demo leaves unpaid on purpose."""
+    regions = {r.name: r for r in REGIONS}
+    return {(consumer_number(regions[REBATE_OPEN[0]], REBATE_OPEN[1]), str(calendar.latest)),
+            (consumer_number(regions[OVERDUE[0]], OVERDUE[1]), str(calendar.latest.shifted(-1)))}
+
+
+def _pay_demo_bills(cycle: Cycle, calendar: DemoCalendar) -> int:
+    today = calendar.today
     paid = 0
     bills = db.session.scalars(select(Bill).where(Bill.cycle == str(cycle), Bill.revision == 0)).all()
     already = set(db.session.scalars(select(Payment.reference).where(Payment.reference.like("DEMO%"))))
+    unpaid = _left_unpaid(calendar)
+    numbers = dict(db.session.execute(select(Account.id, Account.consumer_number)
+                                      .where(Account.id.in_({bill.account_id for bill in bills}))).all())
     for bill in bills:
         reference = f"DEMO{bill.id:010d}"
         rng = random.Random(reference)
         habit = rng.random()
+        if (numbers[bill.account_id], bill.cycle) in unpaid:
+            continue
+        if any(number == numbers[bill.account_id] for number, _cycle in unpaid):
+            habit = max(habit, 0.3)  # until then these two paid in full and on time: their story stays plain
         if bill.total_due <= 0 or reference in already or habit < 0.06:  # in credit, done, or never pays
             continue
         if habit < 0.16:
@@ -200,8 +250,8 @@ SMART_METER = ("Pune", 0)  # Asha's home: a smart meter reports every day since 
 
 
 def _ensure_smart_meter_days(today: date) -> int:
-    """Daily reads since the last reading of the smart-metered connection: daily use on its usage page and a
-    projection of this period's bill on its dashboard."""
+    """Daily reads since the last reading of the smart-metered connection up to yesterday: daily use on its
+    usage page and a projection of this period's bill (with a slab warning) on its dashboard."""
     regions = {r.name: r for r in REGIONS}
     number = consumer_number(regions[SMART_METER[0]], SMART_METER[1])
     meter = db.session.scalar(select(Meter).join(Account).where(Account.consumer_number == number,
@@ -210,7 +260,7 @@ def _ensure_smart_meter_days(today: date) -> int:
                              .order_by(Reading.read_on.desc()).limit(1))
     rng = random.Random(f"smart-{number}")
     value, day, added = last.value, last.read_on + timedelta(days=1), 0
-    while day <= today:
+    while day < today:
         value += Decimal(str(round(rng.uniform(8.4, 9.8), 1)))  # heading for just under 300 units: a slab warning
         db.session.add(_reading(meter, day, value, ReadingSource.SMART))
         day += timedelta(days=1)
@@ -243,7 +293,7 @@ def _ensure_customer(name: str, mobile: str, email: str | None, connections) -> 
     return created
 
 
-def _ensure_connection(region_index: int, region: Region, index: int, tariff: Tariff, today: date) -> int:
+def _ensure_connection(region_index: int, region: Region, index: int, tariff: Tariff, calendar: DemoCalendar) -> int:
     number = consumer_number(region, index)
     if db.session.scalar(select(Account.id).where(Account.consumer_number == number)):
         return 0
@@ -261,34 +311,26 @@ def _ensure_connection(region_index: int, region: Region, index: int, tariff: Ta
         sanctioned_load_kw=load,
         phase=Phase.THREE if load > 5 else Phase.SINGLE,
         billing_cycle=region.cycle,
-        cycle_offset=index % 2 if region.cycle is BillingCycle.BIMONTHLY else 0,
+        cycle_offset=calendar.bimonthly_offset(index) if region.cycle is BillingCycle.BIMONTHLY else 0,
         registered_mobile=demo_mobile(region_index, index),
         subsidy_opted=rng.random() < 0.6,
         bpl=rng.random() < 0.05,
         paperless=rng.random() < 0.3,
         status=AccountStatus.ACTIVE,
-        connected_on=today - timedelta(days=365 * rng.randint(3, 15)),
+        connected_on=calendar.today - timedelta(days=365 * rng.randint(3, 15)),
     )
     db.session.add(account)
     db.session.flush()
-    _add_meters_and_readings(account, (region.name, index), rng, today)
+    _add_meters_and_readings(account, (region.name, index), rng, calendar)
     return 1
 
 
-def _read_dates(account: Account, today: date) -> list[date]:
-    """Reading days over the last 24 months: monthly, or every other month for bimonthly connections."""
-    step = 1 if account.billing_cycle is BillingCycle.MONTHLY else 2
-    day = 3 + account.id % 7
-    dates = []
-    for back in range(MONTHS_OF_READINGS, -1, -1):
-        month_index = today.year * 12 + today.month - 1 - back
-        year, month = divmod(month_index, 12)
-        if step == 2 and (month + 1) % 2 != account.cycle_offset:
-            continue
-        read_on = date(year, month + 1, day)
-        if read_on <= today:
-            dates.append(read_on)
-    return dates
+def _read_dates(account: Account, calendar: DemoCalendar) -> list[date]:
+    """Reading days over the 24 months up to the latest cycle: monthly, or every other month for bimonthly
+    connections (in the months their cycle is due)."""
+    cycles = (calendar.latest.shifted(-back) for back in range(MONTHS_OF_READINGS, -1, -1))
+    return [calendar.read_on(cycle, account) for cycle in cycles
+            if account.billing_cycle is BillingCycle.MONTHLY or cycle.month % 2 == account.cycle_offset]
 
 
 def _monthly_use(rng: random.Random, base: float, read_on: date) -> Decimal:
@@ -297,8 +339,9 @@ def _monthly_use(rng: random.Random, base: float, read_on: date) -> Decimal:
     return Decimal(str(round(base * summer * rng.uniform(0.85, 1.15), 1)))
 
 
-def _add_meters_and_readings(account: Account, key: tuple[str, int], rng: random.Random, today: date) -> None:
-    dates = _read_dates(account, today)
+def _add_meters_and_readings(account: Account, key: tuple[str, int], rng: random.Random,
+                             calendar: DemoCalendar) -> None:
+    dates = _read_dates(account, calendar)
     digits = 4 if key == ROLLOVER else 5
     start = Decimal("9100") if key == ROLLOVER else Decimal(rng.randint(1000, 40000))
     meter = Meter(account_id=account.id, serial=f"M{account.consumer_number}", digits=digits,

@@ -4,6 +4,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from tests import factories
+from tests.browser.conftest import new_context
 
 PHONE_NARROWEST = {"width": 320, "height": 640}
 
@@ -83,7 +84,7 @@ def test_everything_works_without_javascript_at_320_px(browser, live_server, csr
     factories.link(user, factories.make_account())
     factories.link(user, factories.make_account())
     db.session.commit()
-    context = browser.new_context(viewport=PHONE_NARROWEST, base_url=live_server, java_script_enabled=False)
+    context = new_context(browser, live_server, viewport=PHONE_NARROWEST, java_script_enabled=False)
     page = context.new_page()
     page.goto("/login")
     assert no_horizontal_scroll_without_js(page)
