@@ -80,7 +80,7 @@ def register_commands(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public
-    from app.web.errors import register_error_handlers
+    from app.web.errors import commit_request, register_error_handlers
     from app.web.headers import add_security_headers, begin_write_for_unsafe_methods
     from app.web.templating import register_template_helpers
 
@@ -88,5 +88,6 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
+    app.after_request(commit_request)  # runs before the headers hook: a failed commit still gets them
     register_error_handlers(app)
     register_template_helpers(app)

@@ -13,7 +13,6 @@ from app.auth.access import customer_only, public, signed_in
 from app.auth.contacts import mask_mobile
 from app.auth.services import AuthError, erase_user
 from app.auth.views import safe_next
-from app.extensions import db
 from app.web.templating import render
 
 bp = Blueprint("accounts", __name__)
@@ -50,10 +49,8 @@ def link():
             link = services.link_account(current_user, form.consumer_number.data,
                                          LinkFactor(form.factor.data), form.answer.data)
         except services.LinkError as refusal:
-            db.session.commit()  # the failed attempt must be counted
             form.answer.errors.append(str(refusal))
         else:
-            db.session.commit()
             select_account(link.account_id)
             flash(_("Connection %(number)s is linked.", number=link.account.consumer_number), "success")
             return redirect(url_for("accounts.home"))
@@ -73,7 +70,6 @@ def select(account_id: int):
 def unlink(account_id: int):
     if not services.unlink_account(current_user, account_id):
         abort(404)
-    db.session.commit()
     flash(_("The connection is removed from your list. Its bills are not affected."), "info")
     return redirect(url_for("accounts.connections"))
 
@@ -96,7 +92,6 @@ def language():
     if form.validate_on_submit():
         if current_user.is_authenticated:
             current_user.locale = form.language.data
-            db.session.commit()
         else:
             session["locale_picked"] = True  # signing in keeps it on the account
         session["locale"] = form.language.data
@@ -112,7 +107,6 @@ def paperless():
         abort(404)
     account.paperless = form.paperless.data
     audit.record("account.paperless", account, {"paperless": account.paperless})
-    db.session.commit()
     flash(_("Paperless bills are on.") if account.paperless else _("You will get printed bills again."), "success")
     return redirect(url_for("accounts.profile"))
 
@@ -134,10 +128,8 @@ def erase():
         try:
             erase_user(current_user._get_current_object(), form.password.data)
         except AuthError as refusal:
-            db.session.commit()
             form.password.errors.append(str(refusal))
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash(_("Your account is erased. Thank you for using the app."), "info")

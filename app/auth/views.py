@@ -45,9 +45,9 @@ def start_session(user) -> None:
     session.clear()  # a fresh session: nothing else from before sign-in carries over
     if picked in current_app.config["LANGUAGES"] and picked != user.locale:
         user.locale = picked
-        db.session.commit()
     login_user(user)
     session.permanent = True
+    session["locale"] = user.locale  # the error pages speak it even when the account cannot be loaded
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,17 +60,14 @@ def login():
         try:
             user = services.authenticate(form.login.data, form.password.data, client_ip())
         except services.LoginLocked as locked:
-            db.session.commit()
             form.login.errors.append(_("Too many failed attempts. Try again after %(time)s.",
                                        time=indian_time(locked.retry_at)))
             return render("auth/login.html", form=form), 429
         except services.AuthError as refusal:
             form.password.errors.append(str(refusal))
         else:
-            db.session.commit()
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or home_url())
-        db.session.commit()  # the failed attempt must be counted
     return render("auth/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -85,15 +82,12 @@ def register():
             user = services.register_user(form.name.data, form.password.data, mobile=form.mobile.data,
                                           email=form.email.data, ip=client_ip())
         except services.LoginLocked as locked:
-            db.session.commit()
             form.mobile.errors.append(_("Too many sign-ups from this network. Try again after %(time)s.",
                                         time=indian_time(locked.retry_at)))
             return render("auth/register.html", form=form), 429
         except services.AuthError as refusal:
-            db.session.commit()
             form.mobile.errors.append(str(refusal))
         else:
-            db.session.commit()
             start_session(user)
             flash(_("Welcome, %(name)s. Now link your electricity connection.", name=user.name), "success")
             return redirect(url_for("accounts.link"))
@@ -105,7 +99,6 @@ def register():
 def logout():
     # Ends this user's sessions everywhere: a copied cookie stops working too.
     current_user.session_version += 1
-    db.session.commit()
     language = current_user.locale
     logout_user()
     session.clear()
@@ -124,15 +117,12 @@ def change_password():
         try:
             services.change_password(current_user, form.current.data, form.password.data)
         except services.LoginLocked as locked:
-            db.session.commit()
             form.current.errors.append(_("Too many failed attempts. Try again after %(time)s.",
                                          time=indian_time(locked.retry_at)))
             return render("auth/change_password.html", form=form), 429
         except services.AuthError as refusal:
-            db.session.commit()  # the failed attempt must be counted
             form.current.errors.append(str(refusal))
         else:
-            db.session.commit()
             start_session(current_user._get_current_object())
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect(home_url())
@@ -147,11 +137,9 @@ def forgot_password():
         try:
             services.request_password_reset(form.login.data, client_ip())
         except services.LoginLocked as locked:
-            db.session.commit()
             form.login.errors.append(_("Too many requests. Try again after %(time)s.",
                                        time=indian_time(locked.retry_at)))
             return render("auth/forgot.html", form=form), 429
-        db.session.commit()
         flash(_("If that number or email is registered, a reset link is on its way. "
                 "It works once, for %(minutes)d minutes.",
                 minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)), "info")
@@ -177,7 +165,6 @@ def reset_password():
             db.session.rollback()
             flash(str(refusal), "error")
             return redirect(url_for("auth.forgot_password"))
-        db.session.commit()
         flash(_("Your password is changed. Sign in with the new one."), "success")
         return redirect(url_for("auth.login"))
     return render("auth/reset.html", form=form), 200 if not form.errors else 422

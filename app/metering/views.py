@@ -51,7 +51,6 @@ def new_reading():
         except PhotoError as refusal:
             form.photo.errors.append(str(refusal))
         else:
-            db.session.commit()
             reading = outcome.reading
             if wants_json():
                 body = {"status": reading.status.value, "reading_id": reading.id,

@@ -1,12 +1,20 @@
-"""Error pages in the app's own design; nothing internal is ever shown."""
+"""Error pages in the app's own design; nothing internal is ever shown.
+
+A handler first rolls the request's transaction back (nothing of a failed request is kept, and the session is
+usable again), then renders. When the page cannot be drawn for the signed-in user because the database is gone
+(loading who is signed in needs it), it is drawn as for a visitor: in the language of the session or browser.
+"""
 
 import logging
 
-from flask import render_template
+from flask import g, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +26,32 @@ MESSAGES = {
     413: _l("That file is too large."),
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
+    503: _l("The service is busy or briefly unavailable. Nothing you entered was kept; please try again in a "
+            "minute."),
 }
+
+# The database did not answer (down, restarting, locked for too long): a passing state, so 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def roll_back() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is already gone: drop the session, a new one starts clean
+        log.warning("rollback failed; the database session is discarded")
+        db.session.remove()
 
 
 def _page(code: int, message: str | None = None):
-    return render_template("errors/error.html", code=code, message=message or MESSAGES.get(code)), code
+    roll_back()
+    context = {"code": code, "message": message or MESSAGES.get(code)}
+    try:
+        return render_template("errors/error.html", **context), code
+    except Exception:
+        log.warning("error page drawn for a signed-out visitor: the signed-in user could not be loaded")
+        roll_back()
+        g._login_user = login_manager.anonymous_user()  # Flask-Login's per-request user: nobody, no query
+        return render_template("errors/error.html", **context), code
 
 
 def register_error_handlers(app) -> None:
@@ -32,9 +61,24 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        # An exception outside the view (the commit after it) reaches here as a 500 that carries the original.
+        original = getattr(error, "original_exception", None)
+        if original is not None:
+            return unexpected_error(original)
         return _page(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        log.exception("unhandled error")
+        if isinstance(error, DATABASE_UNAVAILABLE):
+            log.error("database unavailable (%s)", type(getattr(error, "orig", None) or error).__name__)
+            page, code = _page(503)
+            return page, code, {"Retry-After": "30"}
+        log.exception("unhandled error", exc_info=error)
         return _page(500)
+
+
+def commit_request(response):
+    """One transaction per request: it commits here, once, when the view returned a response (a refusal too:
+    a counted failed attempt must stay counted). An exception never gets here: its handler rolled back."""
+    db.session.commit()
+    return response
