@@ -58,6 +58,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a meter photo straight from a phone camera, with room to spare
+    # A request body: each read may wait this long, and all of it must arrive within the deadline (seconds).
+    # 6 MB at 2G speeds (~100 KB/s) takes a minute; a stalled or lying client is cut off much sooner.
+    BODY_READ_TIMEOUT = 10
+    BODY_READ_DEADLINE = 90
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; a slow form must not fail
 
     BABEL_DEFAULT_LOCALE = "en_IN"

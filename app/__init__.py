@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.web.slow_clients import BodyReadLimits
 from config import Config, config_from_env
 
 DOMAIN_PACKAGES = ("auth", "accounts", "metering", "billing", "payments", "notifications", "support", "audit")
@@ -16,6 +17,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
 
+    app.wsgi_app = BodyReadLimits(app.wsgi_app, app.config["BODY_READ_TIMEOUT"], app.config["BODY_READ_DEADLINE"])
     if app.config.get("PROXY_HOPS"):
         # Behind a proxy, the client's address and scheme come from its headers (throttles count per client).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])

@@ -1,7 +1,9 @@
 """Meter photos from customers' phones: checked, decoded, re-encoded (which drops EXIF and GPS) and stored."""
 
 import io
+import threading
 import uuid
+import warnings
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -10,7 +12,13 @@ from PIL import Image, UnidentifiedImageError
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # before the browser shrinks it, a phone photo can be a few MB
 MAX_SIDE = 1600
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+# A 24-megapixel phone camera's photo fits; a small file that claims more pixels (a blank 8900 × 8900 PNG is
+# 77 KB) is refused from its header, before anything is decoded. Pillow itself raises (not warns) above it too.
+MAX_PIXELS = 25_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above it and raises DecompressionBombError at twice it
+# Decoding takes up to ~4 bytes a pixel: at most this many photos are decoded at once in a process.
+DECODE_SLOTS = threading.BoundedSemaphore(2)
+DECODE_WAIT_SECONDS = 20
 
 
 class PhotoError(ValueError):
@@ -23,20 +31,39 @@ def clean_photo(data: bytes) -> bytes:
         raise PhotoError(_("Add a photo of the meter's display."))
     if len(data) > MAX_UPLOAD_BYTES:
         raise PhotoError(_("The photo is too large (at most 5 MB)."))
+    too_many_pixels = _("That photo has too many pixels. Send one from the phone's camera.")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
+            probe = Image.open(io.BytesIO(data))  # reads the header only
+        with probe:
             if probe.format not in ALLOWED_FORMATS:
                 raise PhotoError(_("Send a JPEG, PNG or WebP photo."))
+            if probe.width * probe.height > MAX_PIXELS:
+                raise PhotoError(too_many_pixels)
             probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            picture = image.convert("RGB")  # a fresh image: no EXIF, GPS or other metadata comes along
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
+        if not DECODE_SLOTS.acquire(timeout=DECODE_WAIT_SECONDS):
+            raise PhotoError(_("We are busy reading other photos. Please send yours again in a minute."))
+        try:
+            picture = _decoded(data)
+        finally:
+            DECODE_SLOTS.release()
+    except Image.DecompressionBombError as error:
+        raise PhotoError(too_many_pixels) from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise PhotoError(_("That file is not a photo we can read.")) from error
-    picture.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=82, optimize=True)
     return out.getvalue()
+
+
+def _decoded(data: bytes) -> Image.Image:
+    """The photo at most MAX_SIDE on its longer side, as a fresh RGB image (no EXIF, GPS or other metadata)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # a JPEG is decoded straight at a fraction of its size
+        image.load()
+        picture = image.convert("RGB")
+    picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    return picture
 
 
 def store_photo(folder: Path, data: bytes) -> str:

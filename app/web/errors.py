@@ -23,6 +23,7 @@ MESSAGES = {
     403: _l("You do not have access to this page."),
     404: _l("We could not find that page."),
     405: _l("That action is not allowed here."),
+    408: _l("What you sent took too long to arrive. Please try again."),
     413: _l("That file is too large."),
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
