@@ -11,7 +11,12 @@ CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 # which Babel's default (every _name) would. tests/functional/test_i18n.py extracts the same way.
 EXTRACT_OPTIONS := -k _l -k lazy_gettext --ignore-dirs='.* __pycache__'
 
-.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean translations translations-update
+# Static files: built into build/static (git-ignored, outside static/ so nothing built is served as a source):
+# each file also under a content-hashed name, with .br and .gz beside it (app/web/static_files.py).
+STATIC_BUILD := build/static/manifest.json
+STATIC_SOURCES := $(shell find static -mindepth 1 -not -name '.*')
+
+.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean translations translations-update static
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +24,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed $(CATALOGUES:.po=.mo)
+install: $(BIN)/.installed $(CATALOGUES:.po=.mo) $(STATIC_BUILD)
+
+# Built again when a file in static/ changes, comes or goes (folders are prerequisites too), or the builder does.
+$(STATIC_BUILD): $(STATIC_SOURCES) app/web/static_files.py $(BIN)/.installed
+	$(BIN)/python -m app.web.static_files --quiet
+
+static: $(BIN)/.installed
+	$(BIN)/python -m app.web.static_files
 
 # A catalogue is compiled again when its .po changes; an error in it (a broken placeholder) stops the build.
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
@@ -75,4 +87,4 @@ bench: install
 	$(BIN)/python bench/bill_run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -70,6 +70,18 @@ class Config:
 
     PASSWORD_RESET_TTL = timedelta(minutes=30)
 
+    # Static files: the build that `make static` writes (hashed names, .br and .gz); app/web/static_files.py.
+    STATIC_BUILD_FOLDER = str(BASE_DIR / "build" / "static")
+    # Pages, fragments and JSON: compressed per request (Flask-Compress) when the client accepts brotli or gzip.
+    # Not streamed responses (PDFs, downloads) nor bodies under 500 bytes, where it would not pay.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/javascript", "text/csv", "application/json",
+                          "application/manifest+json", "image/svg+xml"]
+    COMPRESS_BR_LEVEL = 5  # per request: quick, yet close to gzip 9 on a page
+    COMPRESS_STREAMS = False
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_EVALUATE_CONDITIONAL_REQUEST = False  # pages carry no validators; static files have WhiteNoise's
+
     # Throttles: (attempts, window). Counted in the database so they hold across workers.
     LOGIN_LIMIT_PER_ACCOUNT = (5, timedelta(minutes=15))
     # Per IP the limits are generous: behind carrier NAT many customers share one address.

@@ -1,6 +1,7 @@
 /* D-Tech service worker: the installable app, offline copies of the signed-in customer's own pages, and meter
    readings queued on the phone until they can be sent. app/pwa/views.py serves this file with
-   `self.DTECH_BUILD = {version, shell}` in front of it (the versioned shell URLs).
+   `self.DTECH_BUILD = {version, shell}` in front of it (the versioned shell URLs). A versioned static URL has the
+   file's content hash in its name (/static/css/app.3f2a9c1b4d5e.css, app/web/static_files.py).
 
    Caches:  dtech-shell-<version>   the shell (CSS, htmx, app.js, icons) and the signed-out offline page
             dtech-static-<version>  other versioned /static files, cache-first (the Plotly bundle, fonts)
@@ -137,20 +138,39 @@ async function markCopy(response) {
 }
 
 /* Static files: versioned URLs never change, so the kept copy is used; offline, any version of the file. */
+const VERSIONED = /\.[0-9a-f]{12}(\.[^./]+)?$/; // name.<content hash>.ext
+
 async function asset(event) {
   const request = event.request;
   const hit = await caches.match(request, {ignoreVary: true});
   if (hit) return hit;
   try {
     const response = await fetch(request);
-    if (response.ok && new URL(request.url).searchParams.has("v")) {
+    if (response.ok && VERSIONED.test(new URL(request.url).pathname)) {
       const copy = response.clone();
       event.waitUntil(caches.open(STATIC).then((cache) => cache.put(request, copy)));
     }
     return response;
   } catch (error) {
-    return (await caches.match(request, {ignoreSearch: true, ignoreVary: true})) || Response.error();
+    return (await anyVersion(request.url)) || Response.error();
   }
+}
+
+async function anyVersion(url) {
+  const wanted = unversioned(url);
+  for (const name of [SHELL, STATIC]) {
+    if (!(await caches.has(name))) continue;
+    const cache = await caches.open(name);
+    for (const key of await cache.keys()) {
+      if (unversioned(key.url) === wanted) return cache.match(key, {ignoreVary: true});
+    }
+  }
+  return undefined;
+}
+
+function unversioned(url) {
+  const {pathname} = new URL(url);
+  return pathname.replace(VERSIONED, "$1");
 }
 
 /* Whose pages these are. */

@@ -27,6 +27,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_request_hooks(app)
+    register_static_files(app)
     return app
 
 
@@ -38,7 +39,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.i18n import select_locale, select_timezone, warn_if_not_compiled
 
     db.init_app(app)
@@ -47,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     warn_if_not_compiled(app.config["LANGUAGES"])
     login_manager.init_app(app)
+    compress.init_app(app)  # its after_request is registered first, so it runs last, on the finished response
 
 
 def register_models() -> None:
@@ -80,12 +82,20 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
 
 
+def register_static_files(app: Flask) -> None:
+    from app.web.static_files import serve_static_files
+
+    serve_static_files(app)
+
+
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public
     from app.web.errors import commit_request, register_error_handlers
     from app.web.headers import add_security_headers, begin_write_for_unsafe_methods
     from app.web.templating import register_template_helpers
 
+    # Static files are public: WhiteNoise serves them before any access rule runs (app/web/static_files.py), and
+    # Flask's static view behind it, for a file WhiteNoise has not seen, is public too.
     mark_public(app.view_functions["static"])
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.extensions import db
 from app.i18n import TRANSLATIONS_DIR
+from app.web.static_files import build_if_stale
 from config import TestingConfig, normalise_database_url, sqlite_url
 from tests import factories
 
@@ -60,6 +61,7 @@ def compile_stale_catalogues() -> None:
 
 def pytest_configure(config) -> None:
     compile_stale_catalogues()  # before any app reads (and caches) its translations
+    build_if_stale()  # the static build (hashed names, .br, .gz) that `make` writes, for a bare `pytest` too
 
 
 def ensure_postgres_database(url: str) -> None:

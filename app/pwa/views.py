@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from app.auth.access import public
 from app.web.headers import offline_key
-from app.web.templating import render, static_url
+from app.web.static_files import static_url
+from app.web.templating import render
 
 bp = Blueprint("pwa", __name__)
 

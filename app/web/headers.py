@@ -33,9 +33,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-YEAR = 365 * 24 * 3600
-
-
 def add_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -44,9 +41,8 @@ def add_security_headers(response):
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint == "static" and "v" in request.args:
-        headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
-    elif response.mimetype == "text/html" and (request.endpoint or "").startswith("auth."):
+    # Static files get their caching rules where they are served (app/web/static_files.py).
+    if response.mimetype == "text/html" and (request.endpoint or "").startswith("auth."):
         headers["Cache-Control"] = "no-store"  # sign-in, sign-up and reset pages are never kept anywhere
     elif response.mimetype == "text/html":
         # Pages hold personal data: never in a shared cache; the browser revalidates each time.

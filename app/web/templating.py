@@ -1,28 +1,15 @@
-"""Template helpers: money and date filters, cache-busted static URLs, htmx-aware rendering."""
+"""Template helpers: money and date filters, hashed static URLs, htmx-aware rendering."""
 
-import hashlib
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 
-from flask import current_app, request, url_for
+from flask import request
 from flask_babel import format_datetime, get_locale, gettext
 from jinja2_fragments.flask import render_block
 
 from app.accounts.dashboard import sparkline_points
 from app.billing.wording import translated_line_label
 from app.i18n import indian_date, inr, quantity
-
-
-@cache
-def _file_version(static_folder: str, filename: str) -> str:
-    return hashlib.sha256((Path(static_folder) / filename).read_bytes()).hexdigest()[:10]
-
-
-def static_url(filename: str) -> str:
-    """A URL that changes when the file does, so browsers may cache static files for a year."""
-    version = _file_version(current_app.static_folder, filename)
-    return url_for("static", filename=filename, v=version)
+from app.web.static_files import static_url
 
 
 def is_htmx_fragment_request() -> bool:

@@ -18,6 +18,8 @@ from app.extensions import db
 from app.metering.models import Reading, ReadingSource
 from tests import factories
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, new_context
+from tests.browser.test_customer_app import browser_user
+from tests.functional.test_customer_pages import billed_customer
 
 OFFLINE_TEXT = "You are offline. This page was last updated at "
 QUEUED_TEXT = "Saved on this phone; it will be sent when you are back online."
@@ -154,15 +156,40 @@ def test_manifest_and_service_worker_make_the_app_installable(browser, live_serv
             const name = (await caches.keys()).find(n => n.startsWith('dtech-shell-'));
             return (await (await caches.open(name)).keys()).map(r => new URL(r.url).pathname);
         }""")
+        unhashed = {re.sub(r"\.[0-9a-f]{12}(?=\.\w+$)", "", path) for path in shell}  # app.<hash>.css → app.css
         for path in ("/offline", "/static/css/app.css", "/static/js/htmx-2.0.11.min.js", "/static/js/app.js",
                      "/static/icons/icon-512.png", "/static/icons/icon-maskable-512.png"):
-            assert path in shell
+            assert path in unhashed
         cdp = context.new_cdp_session(page)
         manifest_info = cdp.send("Page.getAppManifest")
         assert manifest_info["url"].endswith("/manifest.json") and manifest_info["errors"] == []
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
     finally:
         context.close()
+
+
+KEPT_STATIC = """async () => {
+    const name = (await caches.keys()).find(n => n.startsWith('dtech-static-'));
+    return name ? (await (await caches.open(name)).keys()).map(r => new URL(r.url).pathname) : [];
+}"""
+
+
+def test_the_plotly_bundle_is_kept_by_its_hashed_name_and_found_offline_by_its_plain_one(sw_context, login_as):
+    user, _account, _meter = billed_customer(browser_user(login_as), months=13)
+    page = sw_context().new_page()  # not sw_page: Plotly's inline styles meet the CSP in the console
+    sign_in(page, user)
+    under_service_worker(page)
+    page.goto("/usage")
+    page.get_by_role("button", name="Explore the chart").click()
+    expect(page.locator("#usage-plot svg.main-svg").first).to_be_attached(timeout=15_000)
+    hashed = re.compile(r"/static/js/plotly-basic-4\.1\.1\.min\.[0-9a-f]{12}\.js")
+    wait_for(lambda: any(hashed.fullmatch(path) for path in page.evaluate(KEPT_STATIC)))
+    page.context.set_offline(True)
+    # A page kept before a new build names an older version (or, without a build, the plain name): the kept
+    # copy of the file stands in for it.
+    size = page.evaluate("""() => fetch('/static/js/plotly-basic-4.1.1.min.js')
+        .then(response => response.ok ? response.arrayBuffer() : new ArrayBuffer(0)).then(body => body.byteLength)""")
+    assert size == 1_191_749
 
 
 def test_dashboard_and_latest_bill_are_readable_offline(sw_page, screenshot):

@@ -91,7 +91,7 @@ def test_everything_works_without_javascript_at_320_px(browser, live_server, csr
     page.fill("#login", "9811111111")
     page.fill("#password", factories.PASSWORD)
     page.click("button[type=submit]")
-    assert page.locator("#conn-title").count() == 1
+    expect(page.locator("#conn-title")).to_have_count(1)  # waits until the page after the redirect is parsed
     page.goto("/connections")
     page.click("text=Show this one")
     assert page.url.endswith("/")

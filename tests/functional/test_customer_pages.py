@@ -234,7 +234,7 @@ def test_erasing_an_account_keeps_the_bills(client, login_as):
 def test_page_weight_of_the_dashboard(client, login_as):
     billed_customer(login_as, months=13, read_today=Decimal("40"))
     page = client.get("/").get_data()
-    assets = re.findall(rb'(?:src|href)="(/static/[^"]+\.(?:css|js)\?v=[^"]+)"', page)
+    assets = re.findall(rb'(?:src|href)="(/static/[^"]+\.[0-9a-f]{12}\.(?:css|js))"', page)
     total = len(gzip.compress(page))
     for asset in assets:
         total += len(gzip.compress(client.get(asset.decode()).data))

@@ -53,7 +53,9 @@ def test_service_worker_is_served_from_the_root_with_its_shell(client):
     page = client.get("/login").get_data(as_text=True)
     for url in build["shell"]:
         assert client.get(url).status_code == 200, url
-    for url in re.findall(r'(/static/(?:css/app\.css|js/app\.js|js/htmx[^"]*)\?v=[0-9a-f]+)', page):
+    asked = re.findall(r'"(/static/(?:css/app|js/app|js/htmx-[^"]*)\.[0-9a-f]{12}\.(?:css|js))"', page)
+    assert len(asked) == 3
+    for url in asked:
         assert url in build["shell"]  # exactly the versions the pages ask for
 
 
