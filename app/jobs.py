@@ -1,77 +1,36 @@
-"""Background jobs: `flask jobs run` does each once; `flask jobs worker` repeats them.
+"""`flask jobs run`: every periodic task once, now, in this process (the consumer runs them on their schedules).
 
-Every job is idempotent, so running it twice, or on two machines at once, does no harm.
-A scheduler (cron, a systemd timer) may call `flask jobs run` instead of the worker loop.
+Useful after a restore, from a cron job where no consumer runs, or to see what they do. Each task is idempotent
+and takes its lock, so running this beside a consumer does no harm.
 """
 
 import logging
-import signal
-import time
-from collections.abc import Callable
-from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete
 
-from app.auth import throttle
-from app.auth.models import PasswordResetToken
-from app.db import utcnow
-from app.extensions import db
-from app.payments.cli import deliver_sandbox_webhooks, reconcile_payments
+from app.taskqueue import PERIODIC_TASKS
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Background jobs.")
+jobs_cli = AppGroup("jobs", help="Periodic tasks (the Huey consumer runs them on their schedules).")
 
 
-def prune_security_records() -> str:
-    """Drop throttle events older than a day and reset tokens a day past expiry."""
-    events = throttle.prune(older_than=timedelta(days=1))
-    tokens = db.session.execute(
-        delete(PasswordResetToken).where(PasswordResetToken.expires_at < utcnow() - timedelta(days=1))
-    ).rowcount
-    return f"{events} throttle events, {tokens} reset tokens removed"
-
-
-JOBS: list[Callable[[], str]] = [prune_security_records, deliver_sandbox_webhooks, reconcile_payments]
-
-
-def run_jobs_once() -> None:
-    for job in JOBS:
+def run_jobs_once() -> list[str]:
+    """Run every periodic task once. Returns the names of those that failed (each is logged)."""
+    failed = []
+    for periodic in PERIODIC_TASKS:
         try:
-            outcome = job()
-            db.session.commit()
-            log.info("job %s: %s", job.__name__, outcome)
+            log.info("task %s: %s", periodic.func.__name__, periodic.call_local())
         except Exception:
-            db.session.rollback()
-            log.exception("job %s failed; the next round tries again", job.__name__)
+            log.exception("task %s failed", periodic.func.__name__)
+            failed.append(periodic.func.__name__)
+    return failed
 
 
 @jobs_cli.command("run")
 def run_command() -> None:
-    """Run every job once."""
-    run_jobs_once()
-    click.echo("jobs done")
-
-
-@jobs_cli.command("worker")
-@click.option("--interval", type=int, default=None, help="Seconds between rounds.")
-def worker_command(interval: int | None) -> None:
-    """Run the jobs every INTERVAL seconds until stopped (SIGTERM or Ctrl-C)."""
-    interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
-    stopping = False
-
-    def stop(_signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    click.echo(f"job worker: every {interval} s")
-    while not stopping:
-        run_jobs_once()
-        deadline = time.monotonic() + interval
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.5)
-    click.echo("job worker stopped")
+    """Run every periodic task once, now."""
+    failed = run_jobs_once()
+    if failed:
+        raise click.ClickException(f"failed: {', '.join(failed)} (see the log)")
+    click.echo(f"{len(PERIODIC_TASKS)} periodic tasks done")
