@@ -72,6 +72,8 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                     with lock:
                         result = fn(*args, **kwargs)
                 db.session.commit()
+                if result is not None:
+                    log.info("%s: %s", fn.__name__, result)
                 return result
             except TaskLockedException:
                 db.session.rollback()
