@@ -50,7 +50,7 @@ translations-update: $(BIN)/.installed
 migrate: install
 	$(BIN)/flask db upgrade
 
-# Serve with gunicorn and run the job worker beside it; Ctrl-C stops both.
+# Serve with gunicorn and run the task worker (the Huey consumer) beside it; Ctrl-C stops both.
 run: migrate
 	$(BIN)/flask demo seed --if-empty
 	@echo ""
@@ -59,8 +59,8 @@ run: migrate
 	$(MAKE) --no-print-directory serve
 
 serve:
-	@$(BIN)/flask jobs worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@$(BIN)/flask jobs worker --workers 3 --flush-locks & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 lint: install

@@ -101,7 +101,12 @@ class Config:
         # Where messages (password reset links, later SMS alerts) go: "console" or "module:Class".
         self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
-        self.WORKER_INTERVAL_SECONDS = int(os.environ.get("DTECH_WORKER_INTERVAL", "60"))
+        # The task queue (Huey): Redis when REDIS_URL is set (consumers on several hosts share it), else a SQLite
+        # file in instance/ (one host). TASKS_IMMEDIATE runs each task at once in the caller (tests).
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.TASK_QUEUE_NAME = os.environ.get("DTECH_QUEUE_NAME", "dtech")
+        self.TASK_QUEUE_FILE = str(INSTANCE_DIR / "tasks.sqlite3")
+        self.TASKS_IMMEDIATE = False
         self.UPLOAD_FOLDER = os.environ.get("DTECH_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
         # How many proxies (load balancer, nginx) stand in front and set X-Forwarded-For / -Proto.
         self.PROXY_HOPS = int(os.environ.get("DTECH_PROXY_HOPS", "0"))
@@ -144,6 +149,7 @@ class TestingConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.MESSAGE_SENDER = "memory"
+        self.TASKS_IMMEDIATE = True  # a task runs in the test's process when it is enqueued (after the commit)
         self.SECRET_KEY = secrets.token_urlsafe(32)
         url = os.environ.get("TEST_DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url) if url else "sqlite://"

@@ -10,6 +10,9 @@ from app.web.slow_clients import BodyReadLimits
 from config import Config, config_from_env
 
 DOMAIN_PACKAGES = ("auth", "accounts", "metering", "billing", "payments", "notifications", "support", "audit")
+# Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
+# them and misses no periodic task.
+TASK_MODULES = ("app.auth.tasks", "app.payments.tasks", "app.notifications.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:
@@ -24,6 +27,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     register_logging(app)
     register_extensions(app)
     register_models()
+    register_tasks()
     register_blueprints(app)
     register_commands(app)
     register_request_hooks(app)
@@ -41,6 +45,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.i18n import select_locale, select_timezone, warn_if_not_compiled
+    from app.taskqueue import init_huey
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -49,6 +54,12 @@ def register_extensions(app: Flask) -> None:
     warn_if_not_compiled(app.config["LANGUAGES"])
     login_manager.init_app(app)
     compress.init_app(app)  # its after_request is registered first, so it runs last, on the finished response
+    init_huey(app)
+
+
+def register_tasks() -> None:
+    for module in TASK_MODULES:
+        importlib.import_module(module)
 
 
 def register_models() -> None:

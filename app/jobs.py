@@ -1,77 +1,59 @@
-"""Background jobs: `flask jobs run` does each once; `flask jobs worker` repeats them.
+"""`flask jobs worker`: the Huey consumer (`make run` starts it beside gunicorn); `flask jobs run`: every periodic
+task once, now, in this process.
 
-Every job is idempotent, so running it twice, or on two machines at once, does no harm.
-A scheduler (cron, a systemd timer) may call `flask jobs run` instead of the worker loop.
+The worker is Huey's consumer with a few threads, started through the app so its logging and config are the
+app's (`huey_consumer wsgi.huey -k thread -w 4` starts the same consumer). `jobs run` is for a machine where no
+consumer runs, or to see what the tasks do; each task is idempotent and takes its lock, so running it beside a
+consumer does no harm.
 """
 
 import logging
-import signal
-import time
-from collections.abc import Callable
-from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete
 
-from app.auth import throttle
-from app.auth.models import PasswordResetToken
-from app.db import utcnow
-from app.extensions import db
-from app.payments.cli import deliver_sandbox_webhooks, reconcile_payments
+from app.extensions import huey
+from app.taskqueue import PERIODIC_TASKS
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Background jobs.")
+jobs_cli = AppGroup("jobs", help="Periodic tasks (the Huey consumer runs them on their schedules).")
 
 
-def prune_security_records() -> str:
-    """Drop throttle events older than a day and reset tokens a day past expiry."""
-    events = throttle.prune(older_than=timedelta(days=1))
-    tokens = db.session.execute(
-        delete(PasswordResetToken).where(PasswordResetToken.expires_at < utcnow() - timedelta(days=1))
-    ).rowcount
-    return f"{events} throttle events, {tokens} reset tokens removed"
-
-
-JOBS: list[Callable[[], str]] = [prune_security_records, deliver_sandbox_webhooks, reconcile_payments]
-
-
-def run_jobs_once() -> None:
-    for job in JOBS:
+def run_jobs_once() -> list[str]:
+    """Run every periodic task once. Returns the names of those that failed (each is logged)."""
+    failed = []
+    for periodic in PERIODIC_TASKS:
         try:
-            outcome = job()
-            db.session.commit()
-            log.info("job %s: %s", job.__name__, outcome)
+            log.info("task %s: %s", periodic.func.__name__, periodic.call_local())
         except Exception:
-            db.session.rollback()
-            log.exception("job %s failed; the next round tries again", job.__name__)
+            log.exception("task %s failed", periodic.func.__name__)
+            failed.append(periodic.func.__name__)
+    return failed
 
 
 @jobs_cli.command("run")
 def run_command() -> None:
-    """Run every job once."""
-    run_jobs_once()
-    click.echo("jobs done")
+    """Run every periodic task once, now."""
+    failed = run_jobs_once()
+    if failed:
+        raise click.ClickException(f"failed: {', '.join(failed)} (see the log)")
+    click.echo(f"{len(PERIODIC_TASKS)} periodic tasks done")
 
 
 @jobs_cli.command("worker")
-@click.option("--interval", type=int, default=None, help="Seconds between rounds.")
-def worker_command(interval: int | None) -> None:
-    """Run the jobs every INTERVAL seconds until stopped (SIGTERM or Ctrl-C)."""
-    interval = interval or current_app.config["WORKER_INTERVAL_SECONDS"]
-    stopping = False
-
-    def stop(_signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    click.echo(f"job worker: every {interval} s")
-    while not stopping:
-        run_jobs_once()
-        deadline = time.monotonic() + interval
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.5)
-    click.echo("job worker stopped")
+@click.option("-w", "--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Worker threads running tasks.")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Also run the periodic tasks on their schedules.")
+@click.option("--flush-locks", is_flag=True,
+              help="Clear task locks a killed consumer left behind (only when no other consumer is running).")
+@click.option("--max-delay", type=click.FloatRange(0.1, 60), default=2.0, show_default=True,
+              help="Longest wait, in seconds, between two looks at an idle SQLite queue (Redis wakes at once).")
+def worker_command(workers: int, periodic: bool, flush_locks: bool, max_delay: float) -> None:
+    """Run the Huey consumer until stopped: Ctrl-C (SIGINT) lets running tasks finish, SIGTERM stops at once."""
+    if huey.immediate:
+        raise click.ClickException("this configuration runs tasks at once (TASKS_IMMEDIATE): no worker needed")
+    where = "Redis" if huey.storage_class.__name__.startswith("Redis") else huey.storage_kwargs.get("filename")
+    click.echo(f"task worker: {workers} threads, queue {huey.name!r} in {where}")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, flush_locks=flush_locks,
+                         max_delay=max_delay).run()

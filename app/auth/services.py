@@ -19,7 +19,7 @@ from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, v
 from app.auth.throttle import Limit
 from app.db import utcnow
 from app.extensions import db
-from app.notifications.senders import send_message
+from app.notifications.outbox import queue_message
 
 
 class AuthError(Exception):
@@ -142,19 +142,17 @@ def request_password_reset(login: str, ip: str) -> None:
         return
     throttle.record_failure("reset_user", str(user.id))
     token = secrets.token_urlsafe(32)
-    db.session.add(PasswordResetToken(
-        user_id=user.id,
-        token_hash=_token_hash(token),
-        expires_at=utcnow() + current_app.config["PASSWORD_RESET_TTL"],
-    ))
+    expires_at = utcnow() + current_app.config["PASSWORD_RESET_TTL"]
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
     link = url_for("auth.reset_password", token=token, _external=True)  # /reset?token=…
     with force_locale(user.locale):  # in the language the user chose, whoever asked for it
-        send_message(
+        queue_message(  # sent after the commit, and not at all if this transaction rolls back
             to=user.email if "@" in login else user.mobile,
             subject=_("Reset your %(utility)s password", utility=current_app.config["UTILITY_NAME"]),
             body=_("Open this link within %(minutes)d minutes to choose a new password: %(link)s\n"
                    "If you did not ask for it, ignore this message.", minutes=minutes, link=link),
+            expires_at=expires_at,
         )
 
 

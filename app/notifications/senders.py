@@ -1,5 +1,8 @@
 """Message senders: how a text (a reset link, later an SMS alert) reaches a person.
 
+Code never calls a sender itself: it queues the message (app.notifications.outbox.queue_message), and the task
+queue hands it to the sender after the transaction commits.
+
 Configured by MESSAGE_SENDER: "console" (development: printed on the server's terminal), "memory"
 (tests: kept in a list), or "package.module:ClassName" for a real SMS or email provider, a class with
 `send(message: Message) -> None` built from the app config.
@@ -61,6 +64,3 @@ def message_sender() -> MessageSender:
         senders["sender"] = _sender_class(current_app.config["MESSAGE_SENDER"])(current_app.config)
     return senders["sender"]
 
-
-def send_message(to: str, subject: str, body: str) -> None:
-    message_sender().send(Message(to=to, subject=subject, body=body))

@@ -4,9 +4,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.payments.gateways import GatewayUnavailable, get_gateway
-from app.payments.gateways.sandbox import SandboxGateway, deliver_webhooks
+from app.payments.gateways import GatewayUnavailable
 from app.payments.services import reconcile
+from app.payments.tasks import deliver_sandbox_webhooks
 
 payments_cli = AppGroup("payments", help="Payments: reconciliation with the gateway.")
 
@@ -27,25 +27,6 @@ def reconcile_command(older_than_minutes: int | None) -> None:
 
 @payments_cli.command("deliver-sandbox-webhooks")
 def deliver_command() -> None:
-    """Send the sandbox gateway's waiting webhooks to our endpoint (the job worker does this every round)."""
-    click.echo(deliver_sandbox_webhooks())
+    """Send the sandbox gateway's waiting webhooks to our endpoint (the task consumer does this every minute)."""
+    click.echo(deliver_sandbox_webhooks.call_local())
 
-
-def reconcile_payments() -> str:
-    """Job: reconcile attempts pending longer than PAYMENT_RECONCILE_AFTER_MINUTES."""
-    try:
-        return str(reconcile(current_app.config["PAYMENT_RECONCILE_AFTER_MINUTES"]))
-    except GatewayUnavailable:
-        return "no payment gateway configured"
-
-
-def deliver_sandbox_webhooks() -> str:
-    """Job: the sandbox gateway's outbox (nothing to do with a real gateway)."""
-    try:
-        gateway = get_gateway()
-    except GatewayUnavailable:
-        return "no payment gateway configured"
-    if not isinstance(gateway, SandboxGateway):
-        return "not the sandbox gateway"
-    delivered, waiting = deliver_webhooks(gateway)
-    return f"{delivered} sandbox webhooks delivered, {waiting} to retry"

@@ -61,3 +61,15 @@ def test_production_needs_the_utilitys_own_upi_address(monkeypatch):
     monkeypatch.delenv("DTECH_UPI_VPA", raising=False)
     with pytest.raises(ConfigError, match="DTECH_UPI_VPA"):
         ProductionConfig()
+
+
+def test_the_task_queue_is_redis_when_redis_url_is_set_else_a_file_in_the_instance_folder(monkeypatch):
+    from config import INSTANCE_DIR, TestingConfig
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    config = TestingConfig()
+    queue_file = config.TASK_QUEUE_FILE
+    assert config.REDIS_URL is None and queue_file == str(INSTANCE_DIR / "tasks.sqlite3")
+    assert config.TASKS_IMMEDIATE  # the tests run each task as it is enqueued
+    monkeypatch.setenv("REDIS_URL", "redis://queue.internal:6379/2")
+    assert TestingConfig().REDIS_URL == "redis://queue.internal:6379/2"

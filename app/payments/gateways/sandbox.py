@@ -7,7 +7,7 @@ signed result, and it POSTs signed, Razorpay-shaped webhooks to our webhook endp
 
 Webhooks wait in its outbox and are delivered through the app's own WSGI stack (the same code path as an
 HTTP POST, without a socket or a base URL to configure): right after the checkout action, and again by the
-`deliver_sandbox_webhooks` job until our endpoint answers 2xx or a day has passed (Razorpay retries for
+`deliver_sandbox_webhooks` task until our endpoint answers 2xx or a day has passed (Razorpay retries for
 24 hours). Its secrets are derived from SECRET_KEY, so every worker process agrees on them; they sign
 nothing but sandbox traffic.
 

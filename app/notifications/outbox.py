@@ -1,0 +1,143 @@
+"""The message outbox: a text to a person (a reset link, an SMS) is written in the transaction that decided to send
+it and leaves only after that transaction commits: never before, and never when it rolls back.
+
+`queue_message()` adds a row to the session (and nothing else). After the commit the task queue sends it
+(app.notifications.tasks): the rows are claimed first (on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, on both a
+conditional UPDATE), so two consumers never send one message twice; a claim that was never settled (its consumer
+died) can be taken again once its lease runs out. A failed send waits 30 s, 1 min, 2 min … (at most an hour) and is
+given up after MAX_ATTEMPTS. Once sent or given up, the body (it may hold a reset token) is wiped and the address
+masked. Neither the body nor a full address is ever logged.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, inspect, select, update
+
+from app.db import utcnow
+from app.extensions import db
+from app.notifications.models import MessageStatus, OutboundMessage
+
+QUEUED_KEY = "dtech_queued_messages"  # in Session.info: the messages queued in the open transaction
+CLAIM_LEASE = timedelta(minutes=5)  # a claimed message not settled by then (its consumer died) is due again
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+MAX_ATTEMPTS = 8
+KEEP_SETTLED = timedelta(days=30)  # sent and given-up rows (wiped) are kept this long, then deleted
+_OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)
+
+
+def queue_message(to: str, subject: str, body: str, expires_at: datetime | None = None) -> OutboundMessage:
+    """Put a message in the outbox, in the caller's transaction: it is sent after the commit."""
+    message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at)
+    session = db.session()
+    session.add(message)
+    session.info.setdefault(QUEUED_KEY, []).append(message)
+    return message
+
+
+def take_queued(session) -> list[int]:
+    """The ids of the messages queued in `session`'s transaction that just committed (and forget them)."""
+    queued = session.info.pop(QUEUED_KEY, [])
+    identities = (inspect(message).identity for message in queued)  # no query: the key survives the commit
+    return [identity[0] for identity in identities if identity]
+
+
+def forget_queued(session) -> None:
+    session.info.pop(QUEUED_KEY, None)
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    to: str
+    subject: str
+    body: str | None
+    expires_at: datetime | None
+    attempts: int  # including this one
+
+
+def claim_due_messages(ids: list[int] | None = None, limit: int = 50) -> list[ClaimedMessage]:
+    """Claim messages that are due (all, or those of `ids`) for this consumer until CLAIM_LEASE has passed.
+    The caller commits the claim before sending, so no lock is held while a provider answers."""
+    now = utcnow()
+    due = (select(OutboundMessage.id)
+           .where(OutboundMessage.status.in_(_OPEN), OutboundMessage.next_attempt_at <= now)
+           .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
+    if ids is not None:
+        due = due.where(OutboundMessage.id.in_(ids))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)  # another consumer's rows are skipped, not waited for
+    candidates = list(db.session.scalars(due))
+    if not candidates:
+        return []
+    # The same conditions again: on SQLite this UPDATE is the claim (a row another consumer claimed first no
+    # longer matches); on PostgreSQL the rows are already locked by the SELECT above.
+    rows = db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(candidates), OutboundMessage.status.in_(_OPEN),
+               OutboundMessage.next_attempt_at <= now)
+        .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1,
+                next_attempt_at=now + CLAIM_LEASE)
+        .returning(OutboundMessage.id, OutboundMessage.to, OutboundMessage.subject, OutboundMessage.body,
+                   OutboundMessage.expires_at, OutboundMessage.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
+
+
+def retry_wait(attempts: int) -> timedelta:
+    """How long to wait after the n-th failed attempt: 30 s, 1 min, 2 min, 4 min … at most an hour."""
+    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX)
+
+
+def mask_address(to: str) -> str:
+    """Enough of an address to recognise it in a log or a kept row, not to use it: +91…1111, r…@example.com."""
+    if "@" in to:
+        local, _at, domain = to.partition("@")
+        return f"{local[:1]}…@{domain}"
+    return f"{to[:3]}…{to[-4:]}" if len(to) > 8 else "…"
+
+
+def _settle(message: ClaimedMessage, **values) -> None:
+    db.session.execute(
+        update(OutboundMessage).where(OutboundMessage.id == message.id)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+
+
+def mark_sent(message: ClaimedMessage) -> None:
+    _settle(message, status=MessageStatus.SENT, sent_at=utcnow(), body=None, to=mask_address(message.to),
+            last_error=None)
+
+
+def mark_expired(message: ClaimedMessage) -> None:
+    _settle(message, status=MessageStatus.DEAD, body=None, to=mask_address(message.to),
+            last_error="expired before it could be sent")
+
+
+def describe_error(error: Exception, message: ClaimedMessage) -> str:
+    """The error as stored: its type and text, with the address masked and the body left out."""
+    text = f"{type(error).__name__}: {error}".replace(message.to, mask_address(message.to))
+    if message.body:
+        text = text.replace(message.body, "…")
+    return text[:300]
+
+
+def mark_failed(message: ClaimedMessage, error: str) -> MessageStatus:
+    """Record a failed attempt: try again after retry_wait, or give up after MAX_ATTEMPTS."""
+    if message.attempts >= MAX_ATTEMPTS:
+        _settle(message, status=MessageStatus.DEAD, body=None, to=mask_address(message.to), last_error=error)
+        return MessageStatus.DEAD
+    _settle(message, status=MessageStatus.PENDING, next_attempt_at=utcnow() + retry_wait(message.attempts),
+            last_error=error)
+    return MessageStatus.PENDING
+
+
+def prune_settled_messages() -> int:
+    """Delete sent and given-up messages older than KEEP_SETTLED (their bodies are long gone)."""
+    result = db.session.execute(
+        delete(OutboundMessage).where(OutboundMessage.status.in_([MessageStatus.SENT, MessageStatus.DEAD]),
+                                      OutboundMessage.created_at < utcnow() - KEEP_SETTLED)
+    )
+    return result.rowcount or 0

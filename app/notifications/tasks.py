@@ -1,0 +1,91 @@
+"""Tasks that send the message outbox (app.notifications.outbox).
+
+A transaction that queued messages enqueues `send_messages` for them once it has committed (a SQLAlchemy
+`after_commit` event); `sweep_outbox` runs every minute for messages whose send failed or whose enqueueing was
+lost (the queue was down at that moment, or a consumer died holding a claim).
+"""
+
+import logging
+
+from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.db import begin_write, utcnow
+from app.extensions import db
+from app.notifications import outbox
+from app.notifications.models import MessageStatus
+from app.notifications.senders import Message, message_sender
+from app.taskqueue import periodic_task, task
+
+log = logging.getLogger(__name__)
+
+
+def deliver_due_messages(ids: list[int] | None = None) -> str:
+    """Claim and send due messages (all, or those of `ids`). The claim is committed before the first network
+    call and each outcome right after its send: a provider's slow answer holds no lock, and a crash repeats at
+    most the message being sent."""
+    begin_write(db.session)
+    claimed = outbox.claim_due_messages(ids)
+    db.session.commit()
+    sender = message_sender()
+    sent = retrying = given_up = 0
+    for message in claimed:
+        begin_write(db.session)
+        if message.expires_at is not None and message.expires_at <= utcnow():
+            outbox.mark_expired(message)
+            given_up += 1
+            db.session.commit()
+            continue
+        try:
+            sender.send(Message(to=message.to, subject=message.subject, body=message.body or ""))
+        except Exception as error:
+            db.session.rollback()
+            begin_write(db.session)
+            status = outbox.mark_failed(message, outbox.describe_error(error, message))
+            db.session.commit()
+            log.warning("message %s to %s: attempt %d failed (%s)%s", message.id, outbox.mask_address(message.to),
+                        message.attempts, type(error).__name__, "; given up" if status is MessageStatus.DEAD else "")
+            if status is MessageStatus.DEAD:
+                given_up += 1
+            else:
+                retrying += 1
+            continue
+        outbox.mark_sent(message)
+        db.session.commit()
+        sent += 1
+    return f"{sent} messages sent, {retrying} to retry, {given_up} given up"
+
+
+@task(retries=5, retry_delay=30)
+def send_messages(ids: list[int]) -> str:
+    """Send these just-committed messages now."""
+    return deliver_due_messages(ids)
+
+
+@periodic_task(crontab(minute="*"), retries=2, retry_delay=20)
+def sweep_outbox() -> str:
+    """Send every message that is due (a failed send's retry, a lost enqueue, an expired claim)."""
+    return deliver_due_messages()
+
+
+@periodic_task(crontab(minute="41"), retries=2, retry_delay=60)
+def prune_sent_messages() -> str:
+    return f"{outbox.prune_settled_messages()} old outbox messages removed"
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session) -> None:
+    ids = outbox.take_queued(session)
+    if not ids:
+        return
+    try:
+        send_messages(ids)
+    except Exception:  # the queue is unreachable: the commit stands, the sweep sends them later
+        log.exception("could not enqueue %d messages; the outbox sweep will send them", len(ids))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: commit (already taken) or rollback
+        outbox.forget_queued(session)

@@ -1,0 +1,115 @@
+"""The task queue's machinery: Huey given its storage from the app config, and the decorators every task uses.
+
+- `init_huey(app)` (create_app) points `app.extensions.huey` at a SQLite file in instance/ (`make run` needs
+  nothing else) or, when REDIS_URL is set, at Redis, so consumers on several hosts share one queue. With
+  TASKS_IMMEDIATE (the tests) a task runs in the caller's process the moment it is enqueued.
+- `@task(...)` and `@periodic_task(schedule, ...)` run the function in an app context of its own (a fresh
+  database session) and in one transaction: committed when it returns, rolled back when it raises. A failed run
+  is retried `retries` times, each wait twice the one before (`retry_delay`, 2×, 4× …, at most an hour).
+  `lock="name"` takes a Huey lock for the run: a run that finds it held does nothing and is not retried (the
+  run holding it does the work).
+- The consumer loads `wsgi.huey`: wsgi builds the app, and create_app imports every task module
+  (`app.TASK_MODULES`), so no periodic task is missed. `huey_consumer wsgi.huey -k thread -w 4`.
+
+Every task is idempotent: run twice, or on two hosts at once, it does no harm.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from huey.api import TaskWrapper
+from huey.exceptions import TaskLockedException
+from huey.storage import RedisStorage, SqliteStorage
+
+from app.extensions import db, huey
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 3600  # seconds
+PERIODIC_TASKS: list[TaskWrapper] = []  # in the order their modules registered them (`flask jobs run`)
+_app: Flask | None = None  # the app a task runs in when nothing else is current (the consumer)
+
+
+def init_huey(app: Flask) -> None:
+    """Give the process's queue the storage `app`'s config names. The process has one queue: the app created
+    last configures it (a web or consumer process creates one app; the tests' apps all run tasks at once)."""
+    global _app
+    _app = app
+    config = app.config
+    huey.name = config["TASK_QUEUE_NAME"]
+    if config.get("REDIS_URL"):
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": config["REDIS_URL"]}
+    else:
+        path = Path(config["TASK_QUEUE_FILE"])
+        if not config.get("TASKS_IMMEDIATE"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": str(path)}
+    huey.immediate = bool(config.get("TASKS_IMMEDIATE"))
+    huey.storage = huey.create_storage()  # immediate mode: in memory
+
+
+def retry_delay_after(failures: int, base: int) -> int:
+    """Seconds to wait after the n-th failure in a row: base, 2 × base, 4 × base … at most an hour."""
+    return min(base * 2 ** max(failures - 1, 0), MAX_RETRY_DELAY)
+
+
+def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name: str | None) -> Callable:
+    lock = huey.lock_task(lock_name) if lock_name else None
+
+    @wraps(fn)
+    def run(*args, task=None, **kwargs):
+        app = current_app._get_current_object() if has_app_context() else _app
+        if app is None:
+            raise RuntimeError("no app: create_app() configures the task queue")
+        with app.app_context():  # a context of its own: its own session, never the caller's transaction
+            try:
+                if lock is None:
+                    result = fn(*args, **kwargs)
+                else:
+                    with lock:
+                        result = fn(*args, **kwargs)
+                db.session.commit()
+                if result is not None:
+                    log.info("%s: %s", fn.__name__, result)
+                return result
+            except TaskLockedException:
+                db.session.rollback()
+                if task is not None:
+                    task.retries = 0  # another run holds the lock and does the work
+                raise
+            except Exception:
+                db.session.rollback()
+                if task is not None and task.retries:
+                    # Huey waits task.retry_delay before the next try; make each wait twice the last.
+                    task.retry_delay = retry_delay_after(retries - task.retries + 1, retry_delay)
+                raise
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def task(retries: int = 5, retry_delay: int = 10, lock: str | None = None, **options) -> Callable:
+    """A task run by the consumer when enqueued (`fn(...)` enqueues it; `fn.call_local(...)` runs it here)."""
+
+    def decorate(fn: Callable) -> TaskWrapper:
+        return huey.task(retries=retries, retry_delay=retry_delay, context=True, **options)(
+            _in_app_transaction(fn, retries, retry_delay, lock))
+
+    return decorate
+
+
+def periodic_task(schedule: Callable, retries: int = 3, retry_delay: int = 10, lock: str | None = None,
+                  **options) -> Callable:
+    """A task the consumer runs on `schedule` (a huey `crontab`)."""
+
+    def decorate(fn: Callable) -> TaskWrapper:
+        wrapper = huey.periodic_task(schedule, retries=retries, retry_delay=retry_delay, context=True, **options)(
+            _in_app_transaction(fn, retries, retry_delay, lock))
+        PERIODIC_TASKS.append(wrapper)
+        return wrapper
+
+    return decorate
