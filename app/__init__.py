@@ -60,10 +60,12 @@ def register_blueprints(app: Flask) -> None:
     from app.metering.views import bp as metering_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
+    from app.portal.views import bp as portal_bp
     from app.pwa.views import bp as pwa_bp
-    from app.web.views import bp as web_bp
+    from app.staff.views import bp as staff_bp
 
-    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, web_bp, pwa_bp):
+    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
+                      staff_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 

@@ -217,3 +217,10 @@ def _check_correctable(bill: Bill, reason: str) -> None:
     if next_bill(bill) is not None:
         raise BillCorrectionError(f"bill {bill.number} is not the latest bill of its connection; correct an older "
                                   "bill with an adjustment on the next one")
+
+
+def usual_daily_use(account_id: int) -> Decimal | None:
+    """Units a day over the last three actual (not estimated) bills; None without one."""
+    actual = [b for b in latest_bills(account_id, limit=6) if not b.estimated][:3]
+    days = sum((b.period_end - b.period_start).days + 1 for b in actual)
+    return sum(b.units for b in actual) / days if days else None
