@@ -22,6 +22,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     register_logging(app)
     register_extensions(app)
     register_models()
+    register_signal_handlers()
     register_blueprints(app)
     register_commands(app)
     register_request_hooks(app)
@@ -51,6 +52,16 @@ def register_models() -> None:
     """Import every domain's models so the metadata (and Alembic) knows the whole schema."""
     for package in DOMAIN_PACKAGES:
         importlib.import_module(f"app.{package}.models")
+
+
+# The domains that subscribe to what lower ones announce (each has a subscribers.py with connect()).
+SUBSCRIBING_PACKAGES = ("accounts", "metering", "billing", "payments", "notifications", "support")
+
+
+def register_signal_handlers() -> None:
+    """Higher domains hear lower ones through blinker signals (app/*/signals.py); connecting twice is harmless."""
+    for package in SUBSCRIBING_PACKAGES:
+        importlib.import_module(f"app.{package}.subscribers").connect()
 
 
 def register_blueprints(app: Flask) -> None:
