@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.accounts.models import Account
 from app.db import INDIA
 from app.extensions import db
+from app.i18n import N_
 from app.payments.models import (
     Payment,
     PaymentMethod,
@@ -53,7 +54,22 @@ SYSTEM = type("System", (), {"id": None})()
 
 
 class PaymentError(Exception):
-    """A refusal the person can act on; the message is safe to show."""
+    """A refusal the person can act on; the message (English) is safe to show. A refusal a customer may see
+    carries a `code` (one of REFUSALS) and its `params`, and the page shows it in the customer's language."""
+
+    def __init__(self, message: str, code: str | None = None, **params: object):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# The refusals customers see, by code; views translate them (payments.views.refusal_text).
+REFUSALS = {
+    "amount_paise": N_("Enter rupees and paise only, like 1234.50."),
+    "amount_range": N_("Enter an amount from %(low)s to %(high)s."),
+    "choose_method": N_("Choose how to pay."),
+    "form_expired": N_("This form has expired. Please reload the page and try again."),
+}
 
 
 class AmountOutOfRange(PaymentError):
@@ -97,9 +113,10 @@ def amount_bounds(due: Decimal) -> tuple[Decimal, Decimal]:
 def check_amount(amount: Decimal, due: Decimal) -> None:
     low, high = amount_bounds(due)
     if amount != amount.quantize(ONE_PAISA):
-        raise AmountOutOfRange("Enter rupees and paise only, like 1234.50.")
+        raise AmountOutOfRange("Enter rupees and paise only, like 1234.50.", "amount_paise")
     if amount < low or amount > high:
-        raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.")
+        raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.", "amount_range",
+                               low=low, high=high)
 
 
 def _dialect() -> str:
