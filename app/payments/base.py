@@ -11,8 +11,6 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.accounts.models import Account
 from app.db import INDIA
@@ -117,16 +115,6 @@ def check_amount(amount: Decimal, due: Decimal) -> None:
     if amount < low or amount > high:
         raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.", "amount_range",
                                low=low, high=high)
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _insert_ignore(model, values: dict, conflict: list[str]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: of two concurrent inserts with one key, one row results."""
-    insert = pg_insert if _dialect() == "postgresql" else sqlite_insert
-    db.session.execute(insert(model.__table__).values(**values).on_conflict_do_nothing(index_elements=conflict))
 
 
 def _locked(model, *criteria):

@@ -9,14 +9,13 @@ from app import audit
 from app.accounts.models import Account
 from app.billing import ledger
 from app.billing.models import LedgerKind
-from app.db import ZERO, today_in_india, utcnow
+from app.db import ZERO, insert_ignore, today_in_india, utcnow
 from app.extensions import db
 from app.payments.base import (
     IDEMPOTENCY_KEY,
     METHOD_LABELS,
     SYSTEM,
     PaymentError,
-    _insert_ignore,
     _lock_account,
     _locked,
     new_reference,
@@ -144,10 +143,11 @@ def start_payment(account: Account, user, amount: Decimal, method: PaymentMethod
         raise PaymentError("This form has expired. Please reload the page and try again.", "form_expired")
     gateway = get_gateway()
     reference = new_reference()
-    _insert_ignore(Payment, {"account_id": account.id, "user_id": user.id, "amount": amount, "method": method,
-                             "state": PaymentState.CREATED, "reference": reference,
-                             "idempotency_key": idempotency_key, "gateway": gateway.name,
-                             "refunded_amount": ZERO}, ["idempotency_key"])
+    db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
+        {"account_id": account.id, "user_id": user.id, "amount": amount, "method": method,
+         "state": PaymentState.CREATED, "reference": reference,
+         "idempotency_key": idempotency_key, "gateway": gateway.name,
+         "refunded_amount": ZERO}))
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account.id or payment.user_id != user.id:
         raise PaymentError("This form has expired. Please reload the page and try again.", "form_expired")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app import audit
 from app.billing import ledger
 from app.billing.models import LedgerEntry, LedgerKind
-from app.db import INDIA, ZERO, today_in_india
+from app.db import INDIA, ZERO, insert_ignore, today_in_india
 from app.extensions import db
 from app.payments.base import (
     CHEQUE_NUMBER,
@@ -24,7 +24,6 @@ from app.payments.base import (
     AmountOutOfRange,
     CashLimitExceeded,
     PaymentError,
-    _insert_ignore,
     _lock_account,
     _locked,
     lock_payment,
@@ -83,11 +82,12 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
             left = max(limit - already, ZERO)
             raise CashLimitExceeded(f"Cash is accepted up to {rupees(limit)} a day per connection; {rupees(left)} more "
                                     "can be taken today. Take a cheque, a draft or a digital payment for the rest.")
-    _insert_ignore(Payment, {"account_id": account_id, "amount": amount, "method": method,
-                             "state": PaymentState.CREATED, "reference": new_reference(),
-                             "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
-                             "instrument_number": instrument_number, "instrument_bank": instrument_bank,
-                             "refunded_amount": ZERO}, ["idempotency_key"])
+    db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
+        {"account_id": account_id, "amount": amount, "method": method,
+         "state": PaymentState.CREATED, "reference": new_reference(),
+         "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
+         "instrument_number": instrument_number, "instrument_bank": instrument_bank,
+         "refunded_amount": ZERO}))
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account_id:
         raise PaymentError("This form has expired. Please reload the page and try again.")

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from app import audit
 from app.billing import ledger
 from app.billing.models import LedgerEntry, LedgerKind
-from app.db import today_in_india, utcnow
+from app.db import insert_ignore, today_in_india, utcnow
 from app.extensions import db
 from app.payments.base import (
     PAYMENT_EVENTS,
     SYSTEM,
     UNKNOWN_REFUND_WAIT,
-    _insert_ignore,
     _locked,
     lock_payment,
     security_log,
@@ -59,8 +58,9 @@ def receive_webhook(raw_body: bytes, signature: str | None, event_id: str | None
         log.warning("signed webhook that is not an event: %d bytes from %s", len(raw_body), remote)
         return WebhookResult(400, "not an event")
     event_id = (event_id or "").strip()[:100] or "sha256:" + hashlib.sha256(raw_body).hexdigest()
-    _insert_ignore(PaymentEvent, {"gateway": gateway.name, "event_id": event_id, "event_type": event.type[:60],
-                                  "payload": raw_body.decode("utf-8", "replace")}, ["gateway", "event_id"])
+    db.session.execute(insert_ignore(db.session, PaymentEvent.__table__, ["gateway", "event_id"]).values(
+        {"gateway": gateway.name, "event_id": event_id, "event_type": event.type[:60],
+         "payload": raw_body.decode("utf-8", "replace")}))
     stored = _locked(PaymentEvent, PaymentEvent.gateway == gateway.name, PaymentEvent.event_id == event_id)
     if stored.processed_at is not None:
         return WebhookResult(200, "already processed")
