@@ -65,6 +65,7 @@ serve:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 test: lint test-sqlite test-postgres
 

@@ -28,6 +28,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_models()
     register_tasks()
+    register_signal_handlers()
     register_blueprints(app)
     register_commands(app)
     register_request_hooks(app)
@@ -68,6 +69,16 @@ def register_models() -> None:
         importlib.import_module(f"app.{package}.models")
 
 
+# The domains that subscribe to what lower ones announce (each has a subscribers.py with connect()).
+SUBSCRIBING_PACKAGES = ("accounts", "metering", "billing", "payments", "notifications", "support")
+
+
+def register_signal_handlers() -> None:
+    """Higher domains hear lower ones through blinker signals (app/*/signals.py); connecting twice is harmless."""
+    for package in SUBSCRIBING_PACKAGES:
+        importlib.import_module(f"app.{package}.subscribers").connect()
+
+
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.auth.views import bp as auth_bp
@@ -75,10 +86,12 @@ def register_blueprints(app: Flask) -> None:
     from app.metering.views import bp as metering_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
+    from app.portal.views import bp as portal_bp
     from app.pwa.views import bp as pwa_bp
-    from app.web.views import bp as web_bp
+    from app.staff.views import bp as staff_bp
 
-    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, web_bp, pwa_bp):
+    for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
+                      staff_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 

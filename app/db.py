@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -119,3 +120,10 @@ def refuse_changes(*models) -> None:
     for model in models:
         event.listen(model, "before_update", _refuse_change)
         event.listen(model, "before_delete", _refuse_change)
+
+
+def insert_ignore(session, table, conflict: list[str] | None = None):
+    """INSERT … ON CONFLICT DO NOTHING for the session's database (PostgreSQL or SQLite): of two inserts with one
+    key, one row results and the other does nothing. `conflict` names the unique columns (default: any)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=conflict)

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.models import Account, AccountLink, LinkFactor
+from app.accounts.signals import first_answer, latest_bill_amount
 from app.auth import throttle
 from app.auth.contacts import normalise_mobile
 from app.auth.models import User
 from app.auth.throttle import Limit
-from app.billing.bills import latest_bills
 from app.extensions import db
 from app.i18n import indian_time
 
@@ -40,11 +40,10 @@ def _factor_matches(account: Account, factor: LinkFactor, answer: str) -> bool:
     if factor is LinkFactor.MOBILE:
         mobile = normalise_mobile(answer)
         return mobile is not None and mobile == account.registered_mobile
-    in_force = latest_bills(account.id, limit=1)
-    bill = in_force[0] if in_force else None
+    bill_amount = first_answer(latest_bill_amount, account)  # billing answers: the latest bill in force
     amount = parse_rupees(answer)
     # A bill of ₹0 (or a credit) is no secret: such a connection is linked by its mobile number instead.
-    return bill is not None and bill.total_due > 0 and amount == bill.total_due
+    return bill_amount is not None and bill_amount > 0 and amount == bill_amount
 
 
 def link_account(user: User, consumer_number: str, factor: LinkFactor, answer: str) -> AccountLink:

@@ -1,35 +1,19 @@
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from app import audit
 from app.accounts import services
-from app.accounts.dashboard import dashboard_for
 from app.accounts.forms import EraseForm, LanguageForm, LinkForm, PaperlessForm
 from app.accounts.models import LinkFactor
-from app.accounts.profile import export_user_data
 from app.accounts.selection import select_account, selected_account
-from app.auth.access import customer_only, public, signed_in
+from app.auth.access import customer_only, public
 from app.auth.contacts import mask_mobile
 from app.auth.services import AuthError, erase_user
 from app.auth.views import safe_next
 from app.web.templating import render
 
 bp = Blueprint("accounts", __name__)
-
-
-@bp.route("/")
-@signed_in
-def home():
-    if current_user.is_staff:
-        return redirect(url_for("web.staff_home"))
-    accounts = services.linked_accounts(current_user)
-    if not accounts:
-        return redirect(url_for("accounts.link"))
-    account = selected_account(accounts)
-    pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
-    return render("accounts/home.html", account=account, accounts=accounts, dashboard=dashboard_for(account),
-                  pay_url=pay_url)
 
 
 @bp.route("/connections")
@@ -53,7 +37,7 @@ def link():
         else:
             select_account(link.account_id)
             flash(_("Connection %(number)s is linked.", number=link.account.consumer_number), "success")
-            return redirect(url_for("accounts.home"))
+            return redirect(url_for("portal.home"))
     return render("accounts/link.html", form=form), 200 if not form.errors else 422
 
 
@@ -62,7 +46,7 @@ def link():
 def select(account_id: int):
     if not select_account(account_id):
         abort(404)
-    return redirect(url_for("accounts.home"))
+    return redirect(url_for("portal.home"))
 
 
 @bp.route("/connections/<int:account_id>/unlink", methods=["POST"])
@@ -95,7 +79,7 @@ def language():
         else:
             session["locale_picked"] = True  # signing in keeps it on the account
         session["locale"] = form.language.data
-    return redirect(safe_next(request.form.get("next")) or url_for("accounts.home"))
+    return redirect(safe_next(request.form.get("next")) or url_for("portal.home"))
 
 
 @bp.route("/profile/paperless", methods=["POST"])
@@ -109,15 +93,6 @@ def paperless():
     audit.record("account.paperless", account, {"paperless": account.paperless})
     flash(_("Paperless bills are on.") if account.paperless else _("You will get printed bills again."), "success")
     return redirect(url_for("accounts.profile"))
-
-
-@bp.route("/profile/data.json")
-@customer_only
-def my_data():
-    response = jsonify(export_user_data(current_user))
-    response.headers["Content-Disposition"] = 'attachment; filename="my-d-tech-data.json"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/profile/erase", methods=["POST"])

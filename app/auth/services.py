@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -16,6 +16,7 @@ from app.auth import throttle
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.models import PasswordResetToken, Role, User
 from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
+from app.auth.signals import user_erased
 from app.auth.throttle import Limit
 from app.db import utcnow
 from app.extensions import db
@@ -201,32 +202,13 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def _erase_authored_content(user: User) -> None:
-    """What the person wrote or photographed: complaint messages are blanked, meter photos deleted (the
-    readings themselves stay: bills were computed from them)."""
-    from app.metering.models import Reading
-    from app.metering.services import upload_folder
-    from app.support.models import TicketMessage
-
-    db.session.execute(update(TicketMessage).where(TicketMessage.author_id == user.id)
-                       .values(body="[erased at the customer's request]", attachment_path=None))
-    for reading in db.session.scalars(select(Reading).where(Reading.submitted_by_id == user.id,
-                                                            Reading.photo_path.is_not(None))):
-        (upload_folder() / reading.photo_path).unlink(missing_ok=True)
-        reading.photo_path = None
-
-
 def erase_user(user: User, password: str) -> None:
     """Erase a customer's personal data at their request. Their connections' bills, payments and ledger stay
-    (the law on accounts requires them), but nothing links them to this person any more."""
-    from app.accounts.models import AccountLink
-    from app.notifications.models import Notification, NotificationPreference, PushSubscription
-
+    (the law on accounts requires them), but nothing links them to this person any more: each domain deletes
+    or blanks its own rows on the user_erased signal (links, inbox, complaint messages, meter photos)."""
     if not verify_password(user.password_hash, password):
         raise AuthError(_("Your password is not right."))
-    for model in (AccountLink, PushSubscription, Notification, NotificationPreference):
-        db.session.execute(delete(model).where(model.user_id == user.id))
-    _erase_authored_content(user)
+    user_erased.send(user)
     audit.record("user.erased", user, {}, actor=user)
     user.name = "Erased user"
     user.mobile = None

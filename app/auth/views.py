@@ -25,7 +25,7 @@ def client_ip() -> str:
 
 
 def home_url() -> str:
-    return url_for("web.staff_home") if current_user.is_staff else url_for("accounts.home")
+    return url_for("staff.home") if current_user.is_staff else url_for("portal.home")
 
 
 def safe_next(target: str | None) -> str | None:

@@ -14,13 +14,20 @@ from app.billing import tariff as engine
 from app.billing.compose import Cycle
 from app.billing.models import Bill, TariffVersion
 from app.billing.runs import compose_for, insert_bills
+from app.billing.signals import payment_link
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
 from app.db import today_in_india
 from app.extensions import db
 from app.i18n import month_label
 from app.metering.consumption import register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
-from app.payments.upi import upi_link
+
+
+def pay_link(amount: Decimal, reference: str, note: str) -> str:
+    """The link a bill's QR code and pay button carry, from the domain that takes payments ("" if none does)."""
+    links = [link for _receiver, link in payment_link.send(None, amount=amount, reference=reference, note=note)
+             if link]
+    return links[0] if links else ""
 
 
 class BillCorrectionError(Exception):
@@ -145,7 +152,7 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         current_charges=bill.current_charges, previous_balance=bill.previous_balance,
         payments_since=bill.payments_since, arrears=bill.previous_balance - bill.payments_since,
         late_fee=bill.late_fee, total_due=bill.total_due, prompt_rebate=rebate, prompt_by=pay_by,
-        upi_uri=upi_link(pay_amount, bill.number, f"Bill {bill.number}") if payable else "",
+        upi_uri=pay_link(pay_amount, bill.number, f"Bill {bill.number}") if payable else "",
         payable=payable, pay_amount=pay_amount,
         history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units, b.period_end) for b in history),
         revision=bill.revision, cancelled=cancelled, recorded_units=recorded_units(bill),
@@ -217,3 +224,10 @@ def _check_correctable(bill: Bill, reason: str) -> None:
     if next_bill(bill) is not None:
         raise BillCorrectionError(f"bill {bill.number} is not the latest bill of its connection; correct an older "
                                   "bill with an adjustment on the next one")
+
+
+def usual_daily_use(account_id: int) -> Decimal | None:
+    """Units a day over the last three actual (not estimated) bills; None without one."""
+    actual = [b for b in latest_bills(account_id, limit=6) if not b.estimated][:3]
+    days = sum((b.period_end - b.period_start).days + 1 for b in actual)
+    return sum(b.units for b in actual) / days if days else None

@@ -1,14 +1,12 @@
 """The one-page A4 PDF bill, in English or Hindi, drawn with fpdf2 from a `Statement`.
 
-Pure: no Flask request, no database. The fonts ship in static/fonts (never the system's): Noto Sans for
-Latin text and ₹, Noto Sans Devanagari as its fallback for Hindi, with HarfBuzz shaping so that matras
-and conjuncts sit where they belong and the text stays extractable.
+Pure: no Flask request, no database. Fonts, shaping and the layout helpers are the PDF kit's (app/pdf), which
+receipts use too.
 """
 
 import io
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
+from decimal import Decimal
 
 import segno
 from babel.dates import format_date
@@ -18,18 +16,37 @@ from fpdf import FPDF
 from app.billing.statement import MeterRead, Statement, StatementLine, UsagePoint
 from app.billing.wording import translated_line_label
 from app.i18n import N_, catalogue
-
-FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
-LATIN = "NotoSans"
-DEVANAGARI = "NotoSansDevanagari"
-FONT_FILES = {
-    (LATIN, ""): "NotoSans-Regular.ttf",
-    (LATIN, "B"): "NotoSans-Bold.ttf",
-    (DEVANAGARI, ""): "NotoSansDevanagari-Regular.ttf",
-    (DEVANAGARI, "B"): "NotoSansDevanagari-Bold.ttf",
-}
-
-LOCALES = {"en": "en_IN", "hi": "hi_IN"}  # both give lakh grouping with Latin digits: ₹1,23,456.78
+from app.pdf.fonts import new_pdf
+from app.pdf.formats import LOCALES, money
+from app.pdf.page import (
+    BAR,
+    BRAND,
+    BRAND_LIGHT,
+    CONTENT_W,
+    FOOTER_Y,
+    GOOD,
+    HEADER_H,
+    HEADER_MUTED,
+    MARGIN,
+    MUTED,
+    PAGE_H,
+    PAGE_W,
+    RULE,
+    SHADE,
+    STAMP,
+    TEXT,
+    WARN,
+)
+from app.pdf.text import (
+    draw_utility_name,
+    draw_wrapped,
+    put,
+    rule,
+    section_title,
+    shrink_to_fit,
+    use_font,
+    write_lines,
+)
 
 # Customer-facing words, in English. Other languages come from the gettext catalogue (app/translations), the
 # same one the pages use, so the Hindi of a bill is the Hindi of the bill page.
@@ -80,33 +97,15 @@ LABELS = {
                  "We never ask you to pay via links in SMS/WhatsApp."),
 }
 
-# Page grid, in millimetres.
-PAGE_W, PAGE_H = 210, 297
-MARGIN = 12
-CONTENT_W = PAGE_W - 2 * MARGIN
+# The bill's own grid, in millimetres (the page's is in app/pdf/page.py).
 LEFT_W = 114
 RIGHT_X = MARGIN + LEFT_W + 6
 RIGHT_W = PAGE_W - MARGIN - RIGHT_X
-HEADER_H = 30
 UTILITY_NAME_W = 102  # the header's left part; bill number, dates and period sit right of it
-FOOTER_Y = 282
 BAND_H = 48  # the last band: usage chart (left) and UPI box (right), right below the charges
 BAND_GAP = 8
 LAST_BAND_TOP = FOOTER_Y - 4 - BAND_H  # as low as that band may start
 QR_SIZE = 32
-
-# Colours (RGB).
-BRAND = (16, 63, 112)
-BRAND_LIGHT = (232, 240, 250)
-TEXT = (33, 37, 41)
-MUTED = (100, 110, 122)
-RULE = (205, 212, 220)
-SHADE = (243, 245, 248)
-BAR = (176, 192, 210)
-GOOD = (22, 120, 60)
-WARN = (176, 96, 0)
-STAMP = (200, 30, 30)
-HEADER_MUTED = (214, 226, 240)
 
 
 def translate(text: str, language: str) -> str:
@@ -124,12 +123,6 @@ def line_label(line: StatementLine, language: str) -> str:
     if language == "en":
         return line.label  # the tariff's own words
     return translated_line_label(line.code, line.label, lambda name: translate(name, language))
-
-
-def money(amount: Decimal, language: str) -> str:
-    """₹1,23,456.78, rounded half-up to the paisa."""
-    paise = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return format_currency(paise, "INR", locale=LOCALES[language])
 
 
 def rate(value: Decimal, language: str) -> str:
@@ -178,75 +171,6 @@ def new_document(statement: Statement, language: str) -> FPDF:
                    statement.utility_name, datetime.combine(statement.issued_on, time(), tzinfo=UTC), language)
 
 
-def new_pdf(title: str, author: str, created: datetime, language: str) -> FPDF:
-    """An A4 page with the shipped fonts, Devanagari fallback and shaping set up (bills, receipts)."""
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)  # the layout fits one page by construction; never spill onto a second
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    for (family, style), filename in FONT_FILES.items():
-        pdf.add_font(family, style, FONT_DIR / filename)
-    pdf.set_fallback_fonts([DEVANAGARI])  # Latin and ₹ from Noto Sans, Devanagari from its own font
-    pdf.set_text_shaping(True)
-    pdf.set_lang(language)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator("D-Tech")
-    pdf.set_creation_date(created)
-    pdf.add_page()
-    return pdf
-
-
-def use_font(pdf: FPDF, size: float, bold: bool = False, colour: tuple[int, int, int] = TEXT) -> None:
-    pdf.set_font(LATIN, "B" if bold else "", size)
-    pdf.set_text_color(*colour)
-
-
-def shrink_to_fit(pdf: FPDF, text: str, width: float, size: float, bold: bool = False, smallest: float = 6) -> None:
-    """Set the largest font size (down to `smallest`) at which `text` fits in `width`; the colour stays."""
-    pdf.set_font(LATIN, "B" if bold else "", size)
-    while size > smallest and pdf.get_string_width(text) > width:
-        size -= 0.5
-        pdf.set_font_size(size)
-
-
-def put(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, align: str = "L") -> None:
-    """One line of text in a box; all text on the bill goes through here."""
-    pdf.set_xy(x, y)
-    pdf.cell(w, h, text, align=align)
-    # fpdf2 2.8.9 (py-pdf/fpdf2#1772): a line that starts in the fallback font sets the page's font inside a
-    # q…Q block that ends with the line, yet remembers it as set, so the next text in that font came out as
-    # garbage. Forgetting it makes the next cell set its font again.
-    pdf.current_font_is_set_on_page = False
-
-
-def wrap(pdf: FPDF, text: str, w: float) -> list[str]:
-    """`text` broken into lines that fit `w` in the current font (nothing is drawn)."""
-    return pdf.multi_cell(w, text=text, dry_run=True, output="LINES")
-
-
-def write_lines(
-    pdf: FPDF, x: float, y: float, w: float, text: str, line_h: float, max_lines: int = 4, align: str = "L"
-) -> float:
-    """`text` wrapped into `w`, at most `max_lines` lines, in the current font; returns the y below it."""
-    for line in wrap(pdf, text, w)[:max_lines]:
-        put(pdf, x, y, w, line_h, line, align)
-        y += line_h
-    return y
-
-
-def rule(pdf: FPDF, x: float, y: float, w: float, colour: tuple[int, int, int] = RULE, width: float = 0.2) -> None:
-    pdf.set_draw_color(*colour)
-    pdf.set_line_width(width)
-    pdf.line(x, y, x + w, y)
-
-
-def section_title(pdf: FPDF, x: float, y: float, w: float, text: str) -> float:
-    use_font(pdf, 10, bold=True, colour=BRAND)
-    put(pdf, x, y, w, 6, text)
-    rule(pdf, x, y + 6.5, w, BRAND, 0.4)
-    return y + 8
-
-
 # --- sections, top to bottom; each returns the y where it ends ---
 
 
@@ -274,16 +198,6 @@ def draw_header(pdf: FPDF, statement: Statement, language: str) -> None:
         pdf.set_text_color(255, 255, 255)
         shrink_to_fit(pdf, value, value_w, 9, bold=True)
         put(pdf, value_x, y, value_w, 6, value, align="R")
-
-
-def draw_utility_name(pdf: FPDF, name: str, width: float) -> None:
-    """One line from 16 pt down to 12 pt; a longer name takes two lines."""
-    pdf.set_text_color(255, 255, 255)
-    shrink_to_fit(pdf, name, width, 16, bold=True, smallest=12)
-    if pdf.get_string_width(name) <= width:
-        put(pdf, MARGIN, 6, width, 8, name)
-    else:
-        draw_wrapped(pdf, MARGIN, 3, width, name, max_lines=2, size=12, bold=True, colour=(255, 255, 255), line_h=5.2)
 
 
 def draw_revision_badge(pdf: FPDF, text: str) -> None:
@@ -314,42 +228,6 @@ def draw_consumer(pdf: FPDF, statement: Statement, language: str, y: float) -> f
         else:
             y = draw_wrapped(pdf, MARGIN + key_w, y, value_w, value, max_lines)
     return y
-
-
-def draw_wrapped(
-    pdf: FPDF,
-    x: float,
-    y: float,
-    w: float,
-    text: str,
-    max_lines: int,
-    size: float = 9,
-    bold: bool = False,
-    colour: tuple[int, int, int] = TEXT,
-    line_h: float = 4.5,
-) -> float:
-    """`text` in up to `max_lines` lines, in a smaller font (down to 7.5 pt) if it needs it, cut short with …
-    if even that is not enough; returns the y below it."""
-    use_font(pdf, size, bold, colour)
-    lines = wrap(pdf, text, w)
-    while len(lines) > max_lines and size > 7.5:
-        size -= 0.5
-        pdf.set_font_size(size)
-        lines = wrap(pdf, text, w)
-    if len(lines) > max_lines:
-        lines = lines[: max_lines - 1] + [shorten(pdf, lines[max_lines - 1], w)]
-    for line in lines:
-        put(pdf, x, y + 0.25, w, line_h, line)
-        y += line_h
-    return y + 0.5
-
-
-def shorten(pdf: FPDF, line: str, w: float) -> str:
-    """`line` with an ellipsis at its end, as many of its words as fit in `w` with it."""
-    words = line.split()
-    while len(words) > 1 and pdf.get_string_width(" ".join(words) + " …") > w:
-        words.pop()
-    return " ".join(words) + " …"
 
 
 def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) -> float:

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import Account, AccountStatus, BillingCycle
 from app.billing import ledger
@@ -38,7 +37,7 @@ from app.billing.models import (
     TariffParam,
     TariffVersion,
 )
-from app.db import begin_write, today_in_india, utcnow
+from app.db import begin_write, insert_ignore, today_in_india, utcnow
 from app.extensions import db
 from app.metering.consumption import ConsumptionError, RegisterRead
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
@@ -239,10 +238,6 @@ def _params_by_tariff(tariff_ids: set[int], cycle: Cycle) -> dict[int, dict[str,
     return params
 
 
-def _dialect_insert(table):
-    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = None, revision: int = 0,
                  revises: dict[int, int] | None = None, post_late_fees: bool = True) -> dict[int, int]:
     """Insert bills (skipping any that another run wrote first), their lines and ledger entries, in bulk.
@@ -254,7 +249,7 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
     rows = [_bill_row(run_id, cycle, issued_on, account, bill, revision, (revises or {}).get(account.id))
             for account, bill in composed]
     inserted = dict(db.session.execute(
-        _dialect_insert(Bill.__table__).on_conflict_do_nothing()
+        insert_ignore(db.session, Bill.__table__)
         .returning(Bill.__table__.c.account_id, Bill.__table__.c.id), rows
     ).all())
     lines, entries = [], []
@@ -279,7 +274,7 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
 def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: dict[int, str]) -> int:
     billed = len(insert_bills(cycle, issued_on, composed, run_id=run.id))
     if errors:
-        db.session.execute(_dialect_insert(BillRunError.__table__).on_conflict_do_nothing(),
+        db.session.execute(insert_ignore(db.session, BillRunError.__table__),
                            [{"run_id": run.id, "account_id": a, "reason": r[:1000], "created_at": utcnow()}
                             for a, r in errors.items()])
     db.session.execute(update(BillRun).where(BillRun.id == run.id).values(

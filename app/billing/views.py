@@ -1,6 +1,7 @@
 """A bill on screen and as a PDF, for its connection's linked customers and for staff."""
 
 from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,11 +12,20 @@ from app.billing import ledger
 from app.billing.bills import bill_status, build_statement, comparisons, next_bill
 from app.billing.models import Bill
 from app.billing.pdf import render_bill_pdf
+from app.billing.wording import translated_line_label
 from app.db import today_in_india
 from app.extensions import db
 from app.web.templating import render
 
 bp = Blueprint("billing", __name__)
+
+
+@bp.app_template_filter("line_label")
+def line_label(line) -> str:
+    """A bill line's name: the tariff's own words in English, the catalogue's in other languages."""
+    if str(get_locale() or "en").startswith("en"):
+        return line.label
+    return translated_line_label(line.code, line.label, gettext)
 
 
 def viewable_bill(bill_id: int) -> Bill:

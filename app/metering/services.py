@@ -1,5 +1,6 @@
 """Meter readings submitted by customers: checked, stored once (idempotency key), photo kept clean."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -13,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.accounts.models import Account
 from app.auth.models import User
-from app.billing.bills import latest_bills
 from app.db import today_in_india
 from app.extensions import db
 from app.metering.checks import LastRead, ReadingRefused, check_reading
@@ -39,12 +39,6 @@ def last_accepted(meter: Meter) -> Reading | None:
         .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(1))
 
 
-def usual_daily_use(account: Account) -> Decimal | None:
-    actual = [b for b in latest_bills(account.id, limit=6) if not b.estimated][:3]
-    days = sum((b.period_end - b.period_start).days + 1 for b in actual)
-    return sum(b.units for b in actual) / days if days else None
-
-
 def upload_folder() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / "readings"
 
@@ -53,9 +47,11 @@ QUEUE_DAYS = 7  # a reading may wait this long on a phone that is offline
 
 
 def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, confirm_rollover: bool,
-                   idempotency_key: str, taken_on: date | None = None) -> Submitted:
+                   idempotency_key: str, taken_on: date | None = None,
+                   usual_use: Callable[[], Decimal | None] = lambda: None) -> Submitted:
     """Record a customer's reading once. ReadingRefused (or PhotoError) says what to fix. `taken_on` is the day
-    a reading queued offline was taken (up to a week back); otherwise it is today."""
+    a reading queued offline was taken (up to a week back); otherwise it is today. `usual_use` gives the
+    connection's usual daily use (from its bills, which are billing's: the caller asks billing for it)."""
     earlier = find_by_key(idempotency_key)
     if earlier is not None:
         if earlier.submitted_by_id != user.id:  # keys are random; another user's is a forgery or a clash
@@ -69,7 +65,7 @@ def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, c
         today = taken_on
     last = last_accepted(meter)
     verdict = check_reading(value, today, LastRead(last.value, last.read_on) if last else None, meter.digits,
-                            usual_daily_use(account), confirm_rollover)
+                            usual_use(), confirm_rollover)
     status, note = verdict.status, verdict.reason
     if status is ReadingStatus.ACCEPTED and _accepted_on(meter, today):
         status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"

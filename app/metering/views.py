@@ -1,67 +1,16 @@
-"""Customer pages for the meter: submit a reading with a photo, see its result, and the usage charts."""
+"""A reading's photo, for the customers linked to its connection and for staff (the reading pages are in the portal)."""
 
-from datetime import date
 
-from flask import Blueprint, abort, jsonify, redirect, request, send_from_directory, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask import Blueprint, abort, send_from_directory
 from flask_login import current_user
 
-from app.accounts.dashboard import current_projection
-from app.accounts.models import Account
-from app.accounts.selection import selected_account
 from app.accounts.services import find_link
-from app.auth.access import customer_only, signed_in
-from app.billing.bills import latest_bills
+from app.auth.access import signed_in
 from app.extensions import db
-from app.metering import usage as usage_data
-from app.metering.checks import ReadingRefused
-from app.metering.forms import ReadingForm
 from app.metering.models import Meter, Reading
-from app.metering.photos import PhotoError
-from app.metering.services import active_meter, last_accepted, submit_reading, upload_folder
-from app.web.templating import render
+from app.metering.services import upload_folder
 
 bp = Blueprint("metering", __name__)
-
-
-def wants_json() -> bool:
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-
-
-@bp.route("/readings/new", methods=["GET", "POST"])
-@customer_only
-def new_reading():
-    form = ReadingForm()
-    account = selected_account()
-    if form.account_id.data:
-        if not find_link(current_user, int(form.account_id.data)):
-            abort(404)
-        account = db.session.get(Account, int(form.account_id.data))
-    if account is None:
-        return redirect(url_for("accounts.link"))
-    form.account_id.data = str(account.id)
-    if form.validate_on_submit():
-        try:
-            taken_on = date.fromisoformat(form.taken_on.data) if form.taken_on.data else None
-            outcome = submit_reading(current_user, account, form.value.decimal, form.photo.data.read(),
-                                     form.confirm_rollover.data, form.idempotency_key.data, taken_on)
-        except ReadingRefused as refusal:
-            form.value.errors.append(str(refusal))
-        except PhotoError as refusal:
-            form.photo.errors.append(str(refusal))
-        else:
-            reading = outcome.reading
-            if wants_json():
-                body = {"status": reading.status.value, "reading_id": reading.id,
-                        "url": url_for("metering.reading", reading_id=reading.id)}
-                return jsonify(body), 200 if outcome.duplicate else 201
-            return redirect(url_for("metering.reading", reading_id=reading.id), code=303)
-    if form.errors and wants_json():
-        return jsonify({"errors": {name: [str(e) for e in errors] for name, errors in form.errors.items()}}), 422
-    meter = active_meter(account)
-    return render("metering/new_reading.html", form=form, account=account, meter=meter,
-                  last=last_accepted(meter) if meter else None), 200 if not form.errors else 422
 
 
 def viewable_reading(reading_id: int) -> Reading:
@@ -70,16 +19,6 @@ def viewable_reading(reading_id: int) -> Reading:
     if meter is None or not (current_user.is_staff or find_link(current_user, meter.account_id)):
         abort(404)
     return reading
-
-
-@bp.route("/readings/<int:reading_id>")
-@customer_only
-def reading(reading_id: int):
-    reading = viewable_reading(reading_id)
-    account = db.session.get(Account, db.session.get(Meter, reading.meter_id).account_id)
-    bills = latest_bills(account.id, limit=1)
-    projection = current_projection(account, bills[0] if bills else None, extra=reading)
-    return render("metering/reading.html", reading=reading, projection=projection)
 
 
 @bp.route("/readings/<int:reading_id>/photo")
@@ -91,21 +30,3 @@ def reading_photo(reading_id: int):
     response = send_from_directory(upload_folder(), reading.photo_path, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-@bp.route("/usage")
-@customer_only
-def usage():
-    account = selected_account()
-    if account is None:
-        return redirect(url_for("accounts.link"))
-    measure = "amount" if request.args.get("measure") == "amount" else "units"
-    data = usage_data.usage_for(account)
-    locale = get_locale()
-    months = locale.months["format"]  # for the chart's date axis
-    return render("metering/usage.html", account=account, data=data, measure=measure,
-                  chart_json=usage_data.chart_json(data, labels={
-                      "units": _("Units (kWh)"), "amount": _("Amount (₹)"), "last_year": _("Same period last year"),
-                      "daily": _("Daily use (kWh)"), "locale": str(locale),
-                      "months": [months["wide"][m] for m in range(1, 13)],
-                      "short_months": [months["abbreviated"][m] for m in range(1, 13)]}))

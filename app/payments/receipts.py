@@ -1,4 +1,4 @@
-"""The payment receipt as a one-page PDF, in English or Hindi, drawn with the bill PDF's fonts and helpers.
+"""The payment receipt as a one-page PDF, in English or Hindi, drawn with the PDF kit (app/pdf) that bills use too.
 
 Pure: no Flask request, no database; it draws a `ReceiptView`.
 """
@@ -9,31 +9,12 @@ from datetime import UTC, datetime
 
 from babel.dates import format_datetime
 
-from app.billing.pdf import (
-    BRAND,
-    CONTENT_W,
-    FOOTER_Y,
-    GOOD,
-    HEADER_H,
-    HEADER_MUTED,
-    LOCALES,
-    MARGIN,
-    MUTED,
-    PAGE_W,
-    STAMP,
-    draw_utility_name,
-    draw_wrapped,
-    money,
-    new_pdf,
-    put,
-    rule,
-    section_title,
-    shrink_to_fit,
-    use_font,
-    write_lines,
-)
 from app.db import INDIA
 from app.payments.queries import ReceiptView
+from app.pdf.fonts import new_pdf
+from app.pdf.formats import LOCALES, money
+from app.pdf.page import BRAND, CONTENT_W, FOOTER_Y, GOOD, HEADER_H, HEADER_MUTED, MARGIN, MUTED, PAGE_W, STAMP
+from app.pdf.text import draw_utility_name, draw_wrapped, put, rule, section_title, shrink_to_fit, use_font, write_lines
 
 LABELS = {
     "en": {

@@ -21,7 +21,9 @@ from app.billing import ledger
 from app.billing.bills import bill_status, latest_bills
 from app.db import ZERO, begin_write, today_in_india
 from app.extensions import csrf, db
+from app.i18n import inr
 from app.payments import WEBHOOK_PATH, queries, services
+from app.payments.base import REFUSALS
 from app.payments.forms import (
     ActionForm,
     BounceForm,
@@ -59,6 +61,14 @@ def _viewable(payment_id: int) -> Payment:
 # --- paying ---
 
 
+def refusal_text(refusal: services.PaymentError) -> str:
+    """A refusal in the customer's language when it has a code; amounts in its params are shown as money."""
+    if refusal.code not in REFUSALS:
+        return str(refusal)
+    params = {name: inr(value) if isinstance(value, Decimal) else value for name, value in refusal.params.items()}
+    return _(REFUSALS[refusal.code], **params)
+
+
 @bp.route("/pay", methods=["GET", "POST"])
 @customer_only
 def pay():
@@ -85,13 +95,13 @@ def pay():
             payment, created = services.start_payment(account, current_user, form.amount.amount,
                                                       PaymentMethod(form.method.data), form.idempotency_key.data)
         except services.AmountOutOfRange as refusal:
-            form.amount.errors.append(str(refusal))
+            form.amount.errors.append(refusal_text(refusal))
         except GatewayUnavailable:
             flash(_("Online payment is not available right now. Nothing was charged. Please try again later."),
                   "error")
             return _redirect("payments.pay")
         except services.PaymentError as refusal:
-            flash(str(refusal), "error")
+            flash(refusal_text(refusal), "error")
             return _redirect("payments.pay")
         else:
             return _proceed(payment, created)

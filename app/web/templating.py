@@ -3,12 +3,11 @@
 from datetime import UTC, datetime
 
 from flask import request
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
-from app.accounts.dashboard import sparkline_points
-from app.billing.wording import translated_line_label
 from app.i18n import indian_date, inr, quantity
+from app.web.charts import sparkline_points
 from app.web.static_files import static_url
 
 
@@ -26,13 +25,6 @@ def render(template: str, fragment: str | None = None, **context) -> str:
     return render_template(template, **context)
 
 
-def line_label(line) -> str:
-    """A bill line's name: the tariff's own words in English, the catalogue's in other languages."""
-    if str(get_locale() or "en").startswith("en"):
-        return line.label
-    return translated_line_label(line.code, line.label, gettext)
-
-
 def _page_globals() -> dict:
     # When the page was made, in Indian time: the offline banner says how old a cached copy is.
     return {"rendered_at": format_datetime(datetime.now(UTC), "HH:mm, d MMM")}
@@ -43,7 +35,6 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["inr"] = inr
     app.jinja_env.filters["indian_date"] = indian_date
     app.jinja_env.filters["quantity"] = quantity
-    app.jinja_env.filters["line_label"] = line_label
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["utility_name"] = app.config["UTILITY_NAME"]
     app.jinja_env.globals["get_locale"] = get_locale

@@ -56,7 +56,7 @@ def test_forbidden_page(client, login_as):
 
 
 def test_server_error_page_hides_the_details(app, client, login_as, monkeypatch):
-    import app.web.views as views
+    import app.staff.views as views
 
     login_as("admin")
 

@@ -39,7 +39,7 @@ NO_REBATES = {"due_days": 15}
 @pytest.fixture(autouse=True)
 def loggers_enabled():
     """Alembic's fileConfig (test_migrations runs it in this process) disables loggers that existed before it."""
-    for name in ("dtech.security", "app.payments.services"):
+    for name in ("dtech.security", "app.payments.capture", "app.payments.webhooks", "app.payments.reconcile"):
         logging.getLogger(name).disabled = False
 
 
@@ -134,6 +134,18 @@ def test_amounts_outside_the_bounds_are_refused_with_a_clear_error(client, login
     assert response.status_code == 422
     assert error in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+@pytest.mark.parametrize(("amount", "error"), [("0.50", "₹1.00 से ₹1,00,000.00 तक की राशि लिखें।"),
+                                               ("12.345", "केवल रुपये और पैसे लिखें")])
+def test_refusals_are_shown_in_the_customers_language(client, login_as, amount, error):
+    user = login_as("customer")
+    user.locale = "hi_IN"
+    db.session.commit()
+    billed_account(user, "1200.00", terms=NO_REBATES)
+    response = client.post("/pay", data={**pay_form(client), "amount": amount})
+    assert response.status_code == 422
+    assert error in response.get_data(as_text=True)
 
 
 def test_a_big_bill_allows_up_to_ten_times_the_amount_due(client, login_as):

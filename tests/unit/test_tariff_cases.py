@@ -12,7 +12,7 @@ from app.billing import tariff as engine
 from app.billing.cli import tariff_cli
 from app.billing.tariff import QuoteInput, parse_tariff, quote
 
-TARIFFS = Path(engine.__file__).parent / "tariffs"
+TARIFFS = Path(engine.__file__).parents[1] / "tariffs"
 CASES = json.loads((Path(__file__).parents[1] / "data" / "cases.json").read_text(encoding="utf-8"))
 INPUT_KEYS = {"units", "days", "from", "to", "load_kw", "phase", "flags", "params"}
 

@@ -21,7 +21,7 @@ from app.billing.tariff import (
     split_period,
 )
 
-TARIFFS = Path(engine.__file__).parent / "tariffs"
+TARIFFS = Path(engine.__file__).parents[1] / "tariffs"
 D = Decimal
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from app.billing import tariff as engine
 from app.billing.tariff import Bands, Fixed, Minimum, Percent, QuoteInput, Slabs, parse_tariff, quote
 
-TARIFFS = Path(engine.__file__).parent / "tariffs"
+TARIFFS = Path(engine.__file__).parents[1] / "tariffs"
 LOADED = {path.name: parse_tariff(path.read_text(encoding="utf-8")) for path in sorted(TARIFFS.glob("*.json"))}
 KSEB, MSEDCL, TNPDCL, DERC = (
     LOADED[name]

@@ -14,7 +14,7 @@ from app.billing import tariff as engine
 from app.billing.cli import tariff_cli
 from app.billing.tariff import QuoteInput, TariffError, load_tariff, parse_tariff, quote
 
-TARIFFS = Path(engine.__file__).parent / "tariffs"
+TARIFFS = Path(engine.__file__).parents[1] / "tariffs"
 D = Decimal
 
 VALID = {

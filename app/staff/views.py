@@ -14,7 +14,7 @@ from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingStatus
 from app.web.templating import render
 
-bp = Blueprint("web", __name__)
+bp = Blueprint("staff", __name__)
 
 
 def _count(statement) -> int:
@@ -23,7 +23,7 @@ def _count(statement) -> int:
 
 @bp.route("/staff")
 @staff_only
-def staff_home():
+def home():
     figures = {
         "connections": _count(select(func.count(Account.id))),
         "meters": _count(select(func.count(Meter.id)).where(Meter.removed_on.is_(None))),
@@ -31,7 +31,7 @@ def staff_home():
             select(func.count(Reading.id)).where(Reading.status == ReadingStatus.NEEDS_REVIEW)),
         "customers": _count(select(func.count(User.id)).where(User.role == Role.CUSTOMER)),
     }
-    return render("web/staff_home.html", figures=figures)
+    return render("staff/home.html", figures=figures)
 
 
 @bp.route("/styleguide")
@@ -48,4 +48,4 @@ def styleguide():
                       "receipt": "RC2611000045", "status": "paid"}
     form = LinkForm(formdata=None, meta={"csrf": False}, consumer_number="12AB")
     form.consumer_number.errors = ["Use the consumer number as printed on your bill."]
-    return render("web/styleguide.html", bill=sample_bill, payment=sample_payment, form=form)
+    return render("staff/styleguide.html", bill=sample_bill, payment=sample_payment, form=form)

@@ -92,11 +92,3 @@ def current_projection(account: Account, bill: Bill | None, extra: Reading | Non
     except engine.TariffError:
         return None  # the projection is a courtesy; a tariff that cannot price it simply shows none
 
-
-def sparkline_points(values: list[Decimal], width: int = 280, height: int = 48) -> str:
-    """SVG polyline points for values, scaled into width × height (highest value at the top)."""
-    if len(values) < 2:
-        return ""
-    top = max(values) or Decimal(1)
-    step = Decimal(width) / (len(values) - 1)
-    return " ".join(f"{step * i:.1f},{height - (value / top) * (height - 4) - 2:.1f}" for i, value in enumerate(values))

@@ -1,0 +1,14 @@
+"""What accounts asks of, or tells, the domains above it (blinker signals; they subscribe at app creation)."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+latest_bill_amount = _signals.signal("latest-bill-amount", doc="""Asked when a customer links a connection by
+its latest bill's amount (sender: the Account). A receiver returns the total due of the latest bill in force,
+or None if the connection has no bill.""")
+
+
+def first_answer(signal, sender, **kwargs):
+    """The first receiver's answer that is not None, or None."""
+    return next((value for _receiver, value in signal.send(sender, **kwargs) if value is not None), None)

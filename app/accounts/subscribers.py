@@ -1,0 +1,16 @@
+"""What accounts does when a lower domain tells it something (connected by create_app)."""
+
+from sqlalchemy import delete
+
+from app.accounts.models import AccountLink
+from app.auth.signals import user_erased
+from app.extensions import db
+
+
+def forget_links(user, **_kwargs) -> None:
+    """An erased user is linked to no connection any more (the connections and their bills stay)."""
+    db.session.execute(delete(AccountLink).where(AccountLink.user_id == user.id))
+
+
+def connect() -> None:
+    user_erased.connect(forget_links)

@@ -1,0 +1,8 @@
+"""What auth tells the domains above it (blinker signals; they subscribe in their subscribers.py at app creation)."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+user_erased = _signals.signal("user-erased", doc="""A customer erased their account (sender: the User).
+Each domain deletes or blanks the person's data in its own tables, in the same transaction.""")

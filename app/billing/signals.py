@@ -1,0 +1,8 @@
+"""What billing asks of, or tells, the domains above it (blinker signals; they subscribe at app creation)."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+payment_link = _signals.signal("payment-link", doc="""Asked for a bill's pay link (its QR code and button):
+sender is None, keywords amount, reference and note. A receiver returns a link (payments: a UPI link).""")

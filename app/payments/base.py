@@ -1,0 +1,135 @@
+"""What every payment use case shares: limits, refusals, references, amounts, row locks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import string
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from sqlalchemy import select
+
+from app.accounts.models import Account
+from app.db import INDIA
+from app.extensions import db
+from app.i18n import N_
+from app.payments.models import (
+    Payment,
+    PaymentMethod,
+)
+from app.payments.upi import REFERENCE
+
+security_log = logging.getLogger("dtech.security")
+
+ONE_PAISA = Decimal("0.01")
+MIN_AMOUNT = Decimal("1.00")
+ADVANCE_CEILING = Decimal("100000.00")  # an advance may go up to ₹1,00,000 (or ten times the amount due)
+COUNTER_MAX = Decimal("1000000.00")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+CHEQUE_NUMBER = re.compile(r"^[0-9]{6}$")
+UTR = re.compile(r"^[0-9]{12}$")
+# The customer paid on the day they started paying, if the bank confirms within this (for prompt rebates).
+REBATE_GRACE = timedelta(days=3)
+# An attempt the gateway knows no payment for, this long after it began, was abandoned. A UPI attempt waits
+# longer: a customer's UPI app may pay our VPA directly, which only the bank statement shows (staff confirm it).
+ABANDON_AFTER = timedelta(hours=2)
+ABANDON_UPI_AFTER = timedelta(days=3)
+# Failed attempts are asked about again (hourly) this long, for a late authorisation.
+LATE_AUTHORISATION_WINDOW = timedelta(days=5)
+LATE_RECHECK_EVERY = timedelta(hours=1)
+# A refund event that matches no refund of ours waits this long (our own refund call may not be committed yet).
+UNKNOWN_REFUND_WAIT = timedelta(hours=1)
+PAYMENT_EVENTS = frozenset({"payment.authorized", "payment.captured", "payment.failed", "order.paid"})
+METHOD_LABELS = {PaymentMethod.UPI: "UPI", PaymentMethod.GATEWAY: "online", PaymentMethod.CASH: "cash",
+                 PaymentMethod.CHEQUE: "cheque", PaymentMethod.DEMAND_DRAFT: "demand draft"}
+
+
+# Changes reported by the gateway (webhook, callback, reconcile) are audited without a person as the actor.
+SYSTEM = type("System", (), {"id": None})()
+
+
+class PaymentError(Exception):
+    """A refusal the person can act on; the message (English) is safe to show. A refusal a customer may see
+    carries a `code` (one of REFUSALS) and its `params`, and the page shows it in the customer's language."""
+
+    def __init__(self, message: str, code: str | None = None, **params: object):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# The refusals customers see, by code; views translate them (payments.views.refusal_text).
+REFUSALS = {
+    "amount_paise": N_("Enter rupees and paise only, like 1234.50."),
+    "amount_range": N_("Enter an amount from %(low)s to %(high)s."),
+    "choose_method": N_("Choose how to pay."),
+    "form_expired": N_("This form has expired. Please reload the page and try again."),
+}
+
+
+class AmountOutOfRange(PaymentError):
+    pass
+
+
+class CashLimitExceeded(PaymentError):
+    pass
+
+
+class RefundError(PaymentError):
+    pass
+
+
+def new_reference() -> str:
+    """Our payment reference, also the UPI `tr`: 16 capital letters and digits."""
+    reference = "DT" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(14))
+    assert REFERENCE.match(reference)
+    return reference
+
+
+def rupees(amount: Decimal) -> str:
+    """₹1,00,000.00: Indian grouping, for messages."""
+    return format_currency(amount, "INR", locale="en_IN")
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def receipt_number_for(payment: Payment) -> str:
+    """Unique by construction (the payment's id), so concurrent captures never race for a number."""
+    return f"RCP{payment.id:09d}"
+
+
+def amount_bounds(due: Decimal) -> tuple[Decimal, Decimal]:
+    """What a customer may pay now: ₹1 up to ten times the amount due or ₹1,00,000, whichever is more."""
+    return MIN_AMOUNT, max(due * 10, ADVANCE_CEILING).quantize(ONE_PAISA)
+
+
+def check_amount(amount: Decimal, due: Decimal) -> None:
+    low, high = amount_bounds(due)
+    if amount != amount.quantize(ONE_PAISA):
+        raise AmountOutOfRange("Enter rupees and paise only, like 1234.50.", "amount_paise")
+    if amount < low or amount > high:
+        raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.", "amount_range",
+                               low=low, high=high)
+
+
+def _locked(model, *criteria):
+    """The row, locked for this transaction (PostgreSQL) and re-read from the database."""
+    return db.session.scalar(select(model).where(*criteria).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lock_payment(payment_id: int) -> Payment | None:
+    return _locked(Payment, Payment.id == payment_id)
+
+
+def _lock_account(account_id: int) -> Account | None:
+    return _locked(Account, Account.id == account_id)
+
+
+def _india_day(moment: datetime) -> date:
+    return moment.astimezone(INDIA).date()

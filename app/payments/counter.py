@@ -1,0 +1,180 @@
+"""Counter payments taken by staff (cash, cheque, demand draft) and staff decisions on held or bounced ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app import audit
+from app.billing import ledger
+from app.billing.models import LedgerEntry, LedgerKind
+from app.db import INDIA, ZERO, insert_ignore, today_in_india
+from app.extensions import db
+from app.payments.base import (
+    CHEQUE_NUMBER,
+    COUNTER_MAX,
+    IDEMPOTENCY_KEY,
+    METHOD_LABELS,
+    MIN_AMOUNT,
+    ONE_PAISA,
+    UTR,
+    AmountOutOfRange,
+    CashLimitExceeded,
+    PaymentError,
+    _lock_account,
+    _locked,
+    lock_payment,
+    new_reference,
+    rupees,
+)
+from app.payments.capture import _capture, _hold
+from app.payments.models import (
+    COUNTER_METHODS,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+)
+from app.payments.states import TransitionRefused, check_transition
+
+
+def cash_received_today(account_id: int) -> Decimal:
+    start = datetime.combine(today_in_india(), datetime.min.time(), tzinfo=INDIA)
+    total = db.session.scalar(select(func.sum(Payment.amount)).where(
+        Payment.account_id == account_id, Payment.method == PaymentMethod.CASH,
+        Payment.state.in_([PaymentState.CAPTURED, PaymentState.REFUNDED]), Payment.captured_at >= start))
+    return Decimal(total or 0).quantize(ONE_PAISA)
+
+
+def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, actor, idempotency_key: str,
+                           instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
+    """Cash, a cheque or a demand draft taken at the counter: captured at once, with a receipt. Cash is limited
+    per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
+    if method not in COUNTER_METHODS:
+        raise PaymentError("Choose cash, cheque or demand draft.")
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise PaymentError("This form has expired. Please reload the page and try again.")
+    if amount != amount.quantize(ONE_PAISA) or amount < MIN_AMOUNT or amount > COUNTER_MAX:
+        raise AmountOutOfRange(f"Enter an amount from {rupees(MIN_AMOUNT)} to {rupees(COUNTER_MAX)}.")
+    if method != PaymentMethod.CASH:
+        instrument_number = (instrument_number or "").strip()
+        instrument_bank = (instrument_bank or "").strip()
+        if not CHEQUE_NUMBER.match(instrument_number):
+            raise PaymentError("Enter the six-digit cheque or draft number.")
+        if not instrument_bank:
+            raise PaymentError("Enter the bank the cheque or draft is drawn on.")
+    else:
+        instrument_number = instrument_bank = None
+    account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
+    if account is None:
+        raise PaymentError("There is no such connection.")
+    existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.account_id != account_id:
+            raise PaymentError("This form has expired. Please reload the page and try again.")
+        return existing
+    if method == PaymentMethod.CASH:
+        limit = current_app.config["CASH_LIMIT"]
+        already = cash_received_today(account_id)
+        if already + amount > limit:
+            left = max(limit - already, ZERO)
+            raise CashLimitExceeded(f"Cash is accepted up to {rupees(limit)} a day per connection; {rupees(left)} more "
+                                    "can be taken today. Take a cheque, a draft or a digital payment for the rest.")
+    db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
+        {"account_id": account_id, "amount": amount, "method": method,
+         "state": PaymentState.CREATED, "reference": new_reference(),
+         "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
+         "instrument_number": instrument_number, "instrument_bank": instrument_bank,
+         "refunded_amount": ZERO}))
+    payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
+    if payment.account_id != account_id:
+        raise PaymentError("This form has expired. Please reload the page and try again.")
+    if payment.state == PaymentState.CREATED:
+        _capture(payment, amount, "counter", actor=actor)
+        audit.record("payment.counter", payment, {"method": method.value, "amount": str(amount),
+                                                  "instrument": instrument_number}, actor=actor)
+    return payment
+
+
+def bounce_charge() -> Decimal:
+    """The charge for a returned cheque. The tariff format has no such term yet, so it is configured
+    (CHEQUE_BOUNCE_CHARGE; 0 means none). When tariffs gain one, read it here."""
+    return Decimal(current_app.config.get("CHEQUE_BOUNCE_CHARGE") or 0).quantize(ONE_PAISA)
+
+
+def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
+    """A cheque or draft the bank returned: reverse its PAYMENT entry (and the rebate it earned) and charge the
+    bounce charge if one is configured. Once only."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PaymentError("Give the bank's reason for returning it.")
+    payment = lock_payment(payment_id)
+    if payment is None:
+        raise PaymentError("There is no such payment.")
+    if payment.method not in (PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT):
+        raise PaymentError("Only a cheque or a demand draft can bounce.")
+    if payment.state == PaymentState.BOUNCED:
+        return payment
+    if payment.refunded_amount > 0:
+        raise PaymentError("Part of this payment was refunded; it cannot be marked as bounced.")
+    try:
+        check_transition(payment.state, PaymentState.BOUNCED)
+    except TransitionRefused as refusal:
+        raise PaymentError(str(refusal).capitalize() + ".") from None
+    _lock_account(payment.account_id)
+    today = today_in_india()
+    paid = db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYMENT,
+                                                       LedgerEntry.payment_id == payment.id))
+    ledger.post(payment.account_id, LedgerKind.REVERSAL, -paid.amount, today,
+                f"{METHOD_LABELS[payment.method].capitalize()} {payment.instrument_number} returned: {reason}"[:200],
+                payment_id=payment.id, reverses_id=paid.id, actor=actor)
+    rebate = db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.REBATE,
+                                                         LedgerEntry.payment_id == payment.id))
+    if rebate is not None:
+        ledger.post(payment.account_id, LedgerKind.REVERSAL, -rebate.amount, today,
+                    f"Rebate withdrawn: {payment.receipt_number} was returned unpaid", reverses_id=rebate.id,
+                    actor=actor)
+    charge = bounce_charge()
+    if charge > 0:
+        ledger.post(payment.account_id, LedgerKind.ADJUSTMENT, charge, today,
+                    f"Charge for the returned {METHOD_LABELS[payment.method]} {payment.instrument_number}",
+                    payment_id=payment.id, actor=actor)
+    payment.state = PaymentState.BOUNCED
+    payment.failure_reason = reason[:200]
+    audit.record("payment.bounced", payment, {"reason": reason[:200], "charge": str(charge)}, actor=actor)
+    return payment
+
+
+def accept_held(payment_id: int, actor) -> Payment:
+    """Staff checked a held payment: credit what was actually received (a refund of any excess may follow)."""
+    payment = lock_payment(payment_id)
+    if payment is None or payment.state != PaymentState.HELD:
+        raise PaymentError("Only a payment held for review can be accepted.")
+    _capture(payment, payment.received_amount, "staff", actor=actor)
+    return payment
+
+
+def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> Payment:
+    """A UPI payment found on the bank statement (by its `tr` and the bank's UTR) confirmed by staff."""
+    utr = (utr or "").strip()
+    if not UTR.match(utr):
+        raise PaymentError("Enter the 12-digit UTR from the bank statement.")
+    payment = lock_payment(payment_id)
+    if payment is None or payment.method != PaymentMethod.UPI:
+        raise PaymentError("Only a UPI payment can be confirmed from the bank statement.")
+    if payment.state not in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
+        raise PaymentError(f"This payment is {payment.state.value}; there is nothing to confirm.")
+    used = db.session.scalar(select(Payment.reference).where(Payment.method == PaymentMethod.UPI,
+                                                             Payment.instrument_number == utr))
+    if used:  # one bank credit confirms one payment
+        raise PaymentError(f"UTR {utr} already confirmed payment {used}.")
+    payment.instrument_number = utr
+    audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount)}, actor=actor)
+    if amount != payment.amount:
+        _hold(payment, amount, f"the bank statement shows {rupees(amount)} for an attempt of "
+              f"{rupees(payment.amount)}", "staff", actor=actor)
+    else:
+        _capture(payment, amount, "staff", actor=actor)
+    return payment

@@ -1,0 +1,73 @@
+"""Refunds, by staff: through the gateway for online payments, recorded for counter ones."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app import audit
+from app.billing import ledger
+from app.billing.models import LedgerKind
+from app.db import ZERO, today_in_india
+from app.extensions import db
+from app.payments.base import IDEMPOTENCY_KEY, ONE_PAISA, RefundError, lock_payment, rupees
+from app.payments.gateways import (
+    GatewayError,
+    get_gateway,
+)
+from app.payments.models import (
+    PaymentState,
+    Refund,
+)
+from app.payments.states import check_transition
+
+
+def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempotency_key: str) -> Refund:
+    """Give back some or all of a captured payment: through the gateway for gateway payments, and always as a
+    REFUND entry on the ledger. Partial refunds add up to at most the amount credited; the payment becomes
+    `refunded` when all of it is. The same idempotency key returns the same refund."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError("Give the reason for the refund.")
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise RefundError("This form has expired. Please reload the page and try again.")
+    payment = lock_payment(payment_id)
+    if payment is None:
+        raise RefundError("There is no such payment.")
+    existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.payment_id != payment.id:
+            raise RefundError("This form has expired. Please reload the page and try again.")
+        return existing
+    if payment.state != PaymentState.CAPTURED:
+        raise RefundError(f"A {payment.state.value} payment cannot be refunded.")
+    if amount != amount.quantize(ONE_PAISA) or amount <= 0:
+        raise RefundError("Enter the amount to refund in rupees and paise.")
+    if amount > payment.refundable_amount:
+        raise RefundError(f"At most {rupees(payment.refundable_amount)} of this payment can still be refunded.")
+    refund = Refund(payment_id=payment.id, amount=amount, idempotency_key=idempotency_key, reason=reason[:200],
+                    created_by_id=getattr(actor, "id", None), state="processed")
+    db.session.add(refund)
+    db.session.flush()
+    if payment.gateway and payment.gateway_payment_id:
+        try:
+            answer = get_gateway().refund(payment.gateway_payment_id, amount, idempotency_key,
+                                          {"reference": payment.reference, "receipt": payment.receipt_number or ""})
+        except GatewayError as error:
+            raise RefundError(f"The gateway did not accept the refund: {error}") from None
+        refund.gateway_refund_id = answer.id
+        refund.state = "failed" if answer.status == "failed" else answer.status
+        if refund.state == "failed":
+            raise RefundError("The gateway refused the refund.")
+    entry = ledger.post(payment.account_id, LedgerKind.REFUND, amount, today_in_india(),
+                        f"Refund of {rupees(amount)} from {payment.receipt_number}: {reason}"[:200], actor=actor)
+    refund.ledger_entry_id = entry.id
+    payment.refunded_amount = (payment.refunded_amount or ZERO) + amount
+    if payment.refunded_amount == payment.credited_amount:
+        check_transition(payment.state, PaymentState.REFUNDED)
+        payment.state = PaymentState.REFUNDED
+    audit.record("payment.refunded", payment, {"amount": str(amount), "reason": reason[:200],
+                                               "refund": refund.id, "left": str(payment.refundable_amount)},
+                 actor=actor)
+    return refund

@@ -1,0 +1,118 @@
+"""The customer pages that compose several domains: dashboard, usage, a reading with its projection, my data."""
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts import services as accounts
+from app.accounts.models import Account
+from app.accounts.selection import selected_account
+from app.auth.access import customer_only, signed_in
+from app.billing.bills import latest_bills, usual_daily_use
+from app.extensions import db
+from app.metering.checks import ReadingRefused
+from app.metering.forms import ReadingForm
+from app.metering.models import Meter
+from app.metering.photos import PhotoError
+from app.metering.services import active_meter, last_accepted, submit_reading
+from app.metering.views import viewable_reading
+from app.portal import usage as usage_data
+from app.portal.dashboard import current_projection, dashboard_for
+from app.portal.export import export_user_data
+from app.web.templating import render
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.route("/")
+@signed_in
+def home():
+    if current_user.is_staff:
+        return redirect(url_for("staff.home"))
+    linked = accounts.linked_accounts(current_user)
+    if not linked:
+        return redirect(url_for("accounts.link"))
+    account = selected_account(linked)
+    pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
+    return render("portal/home.html", account=account, accounts=linked, dashboard=dashboard_for(account),
+                  pay_url=pay_url)
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+@bp.route("/readings/new", methods=["GET", "POST"])
+@customer_only
+def new_reading():
+    form = ReadingForm()
+    account = selected_account()
+    if form.account_id.data:
+        if not accounts.find_link(current_user, int(form.account_id.data)):
+            abort(404)
+        account = db.session.get(Account, int(form.account_id.data))
+    if account is None:
+        return redirect(url_for("accounts.link"))
+    form.account_id.data = str(account.id)
+    if form.validate_on_submit():
+        try:
+            taken_on = date.fromisoformat(form.taken_on.data) if form.taken_on.data else None
+            outcome = submit_reading(current_user, account, form.value.decimal, form.photo.data.read(),
+                                     form.confirm_rollover.data, form.idempotency_key.data, taken_on,
+                                     usual_use=lambda: usual_daily_use(account.id))
+        except ReadingRefused as refusal:
+            form.value.errors.append(str(refusal))
+        except PhotoError as refusal:
+            form.photo.errors.append(str(refusal))
+        else:
+            reading = outcome.reading
+            if wants_json():
+                body = {"status": reading.status.value, "reading_id": reading.id,
+                        "url": url_for("portal.reading", reading_id=reading.id)}
+                return jsonify(body), 200 if outcome.duplicate else 201
+            return redirect(url_for("portal.reading", reading_id=reading.id), code=303)
+    if form.errors and wants_json():
+        return jsonify({"errors": {name: [str(e) for e in errors] for name, errors in form.errors.items()}}), 422
+    meter = active_meter(account)
+    return render("portal/new_reading.html", form=form, account=account, meter=meter,
+                  last=last_accepted(meter) if meter else None), 200 if not form.errors else 422
+
+
+@bp.route("/readings/<int:reading_id>")
+@customer_only
+def reading(reading_id: int):
+    reading = viewable_reading(reading_id)
+    account = db.session.get(Account, db.session.get(Meter, reading.meter_id).account_id)
+    bills = latest_bills(account.id, limit=1)
+    projection = current_projection(account, bills[0] if bills else None, extra=reading)
+    return render("portal/reading.html", reading=reading, projection=projection)
+
+
+@bp.route("/usage")
+@customer_only
+def usage():
+    account = selected_account()
+    if account is None:
+        return redirect(url_for("accounts.link"))
+    measure = "amount" if request.args.get("measure") == "amount" else "units"
+    data = usage_data.usage_for(account)
+    locale = get_locale()
+    months = locale.months["format"]  # for the chart's date axis
+    return render("portal/usage.html", account=account, data=data, measure=measure,
+                  chart_json=usage_data.chart_json(data, labels={
+                      "units": _("Units (kWh)"), "amount": _("Amount (₹)"), "last_year": _("Same period last year"),
+                      "daily": _("Daily use (kWh)"), "locale": str(locale),
+                      "months": [months["wide"][m] for m in range(1, 13)],
+                      "short_months": [months["abbreviated"][m] for m in range(1, 13)]}))
+
+
+@bp.route("/profile/data.json")
+@customer_only
+def my_data():
+    response = jsonify(export_user_data(current_user))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-d-tech-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

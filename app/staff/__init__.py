@@ -1,0 +1,1 @@
+"""The back office pages: they call the domain services."""
