@@ -9,10 +9,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.web.slow_clients import BodyReadLimits
 from config import Config, config_from_env
 
-DOMAIN_PACKAGES = ("auth", "accounts", "metering", "billing", "payments", "notifications", "support", "audit")
+DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billing", "payments", "notifications",
+                   "support")
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
-TASK_MODULES = ("app.auth.tasks", "app.payments.tasks", "app.notifications.tasks")
+TASK_MODULES = ("app.auth.tasks", "app.payments.tasks", "app.messaging.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:

@@ -148,7 +148,7 @@ def client(app):
 
 @pytest.fixture
 def outbox(app):
-    from app.notifications.senders import message_sender
+    from app.messaging.senders import message_sender
 
     sender = message_sender()
     sender.outbox.clear()

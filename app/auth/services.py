@@ -20,7 +20,7 @@ from app.auth.signals import user_erased
 from app.auth.throttle import Limit
 from app.db import utcnow
 from app.extensions import db
-from app.notifications.outbox import queue_message
+from app.messaging.outbox import queue_message
 
 
 class AuthError(Exception):

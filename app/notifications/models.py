@@ -105,31 +105,3 @@ class Announcement(db.Model):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class MessageStatus(StrEnum):
-    PENDING = "pending"  # waiting for next_attempt_at
-    SENDING = "sending"  # claimed by a consumer until next_attempt_at (if it died, claimable again after that)
-    SENT = "sent"
-    DEAD = "dead"  # gave up: too many attempts, or expired before it could be sent
-
-
-class OutboundMessage(db.Model):
-    """The message outbox: a text to a mobile number or an email address (a reset link, an SMS), written in the
-    transaction that decided to send it and sent after its commit by the task queue. Once sent (or given up) the
-    body is wiped and the address masked: a reset link must not outlive its use."""
-
-    __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    to: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[MessageStatus] = mapped_column(enum_type(MessageStatus), default=MessageStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not worth sending after this
-    last_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from app.auth import services
 from app.extensions import db
-from app.notifications import outbox as outbox_service
-from app.notifications.models import MessageStatus, OutboundMessage
-from app.notifications.outbox import claim_due_messages, queue_message
-from app.notifications.senders import message_sender
-from app.notifications.tasks import sweep_outbox
+from app.messaging import outbox as outbox_service
+from app.messaging.models import MessageStatus, OutboundMessage
+from app.messaging.outbox import claim_due_messages, queue_message
+from app.messaging.senders import message_sender
+from app.messaging.tasks import sweep_outbox
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

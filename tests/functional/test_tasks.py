@@ -20,8 +20,8 @@ from sqlalchemy import select
 from app import create_app
 from app.auth.models import ThrottleEvent
 from app.extensions import db, huey
-from app.notifications.models import MessageStatus, OutboundMessage
-from app.notifications.outbox import queue_message
+from app.messaging.models import MessageStatus, OutboundMessage
+from app.messaging.outbox import queue_message
 from app.taskqueue import init_huey, retry_delay_after, task
 from config import TestingConfig
 from tests.conftest import missing

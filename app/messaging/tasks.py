@@ -1,4 +1,4 @@
-"""Tasks that send the message outbox (app.notifications.outbox).
+"""Tasks that send the message outbox (app.messaging.outbox).
 
 A transaction that queued messages enqueues `send_messages` for them once it has committed (a SQLAlchemy
 `after_commit` event); `sweep_outbox` runs every minute for messages whose send failed or whose enqueueing was
@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.db import begin_write, utcnow
 from app.extensions import db
-from app.notifications import outbox
-from app.notifications.models import MessageStatus
-from app.notifications.senders import Message, message_sender
+from app.messaging import outbox
+from app.messaging.models import MessageStatus
+from app.messaging.senders import Message, message_sender
 from app.taskqueue import periodic_task, task
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Message senders: how a text (a reset link, later an SMS alert) reaches a person.
 
-Code never calls a sender itself: it queues the message (app.notifications.outbox.queue_message), and the task
+Code never calls a sender itself: it queues the message (app.messaging.outbox.queue_message), and the task
 queue hands it to the sender after the transaction commits.
 
 Configured by MESSAGE_SENDER: "console" (development: printed on the server's terminal), "memory"

@@ -2,7 +2,7 @@
 it and leaves only after that transaction commits: never before, and never when it rolls back.
 
 `queue_message()` adds a row to the session (and nothing else). After the commit the task queue sends it
-(app.notifications.tasks): the rows are claimed first (on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, on both a
+(app.messaging.tasks): the rows are claimed first (on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, on both a
 conditional UPDATE), so two consumers never send one message twice; a claim that was never settled (its consumer
 died) can be taken again once its lease runs out. A failed send waits 30 s, 1 min, 2 min … (at most an hour) and is
 given up after MAX_ATTEMPTS. Once sent or given up, the body (it may hold a reset token) is wiped and the address
@@ -16,7 +16,7 @@ from sqlalchemy import delete, inspect, select, update
 
 from app.db import utcnow
 from app.extensions import db
-from app.notifications.models import MessageStatus, OutboundMessage
+from app.messaging.models import MessageStatus, OutboundMessage
 
 QUEUED_KEY = "dtech_queued_messages"  # in Session.info: the messages queued in the open transaction
 CLAIM_LEASE = timedelta(minutes=5)  # a claimed message not settled by then (its consumer died) is due again
