@@ -11,7 +11,9 @@
 - The consumer loads `wsgi.huey`: wsgi builds the app, and create_app imports every task module
   (`app.TASK_MODULES`), so no periodic task is missed. `huey_consumer wsgi.huey -k thread -w 4`.
 
-Every task is idempotent: run twice, or on two hosts at once, it does no harm.
+Every task is idempotent: run twice, or on two hosts at once, it does no harm. A task that works through a batch
+(payments to reconcile, webhooks to deliver, a bill run's chunks) runs each item `in_own_transaction`, so one
+item's failure neither loses the others' work nor holds their locks.
 """
 
 import logging
@@ -49,6 +51,19 @@ def init_huey(app: Flask) -> None:
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": str(path)}
     huey.immediate = bool(config.get("TASKS_IMMEDIATE"))
     huey.storage = huey.create_storage()  # immediate mode: in memory
+
+
+def in_own_transaction(work: Callable, *args, **kwargs):
+    """One item of a batch as a transaction of its own: committed when `work` returns, rolled back (and the error
+    raised again) when it raises. Whatever the caller's transaction had begun is committed first."""
+    db.session.commit()
+    try:
+        result = work(*args, **kwargs)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
 
 
 def retry_delay_after(failures: int, base: int) -> int:

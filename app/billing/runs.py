@@ -41,6 +41,7 @@ from app.db import begin_write, insert_ignore, today_in_india, utcnow
 from app.extensions import db
 from app.metering.consumption import ConsumptionError, RegisterRead
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+from app.taskqueue import in_own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
     run = BillRun(cycle=str(cycle), region=region or "", total=total, started_by_id=getattr(actor, "id", None),
                   heartbeat_at=utcnow())
     db.session.add(run)
-    db.session.commit()
+    db.session.flush()
     return run
 
 
@@ -98,47 +99,52 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
     if cycle.first_day > issued_on:
         raise ValueError(f"cycle {cycle} has not begun on {issued_on}: nothing can be billed for it yet")
     if run is None and not dry_run:
-        run = start_run(cycle, region, actor)
+        run = in_own_transaction(start_run, cycle, region, actor)  # seen at once: progress, and a resume
     summary = RunSummary(cycle=str(cycle))
-    context = _RunContext.load(cycle)
-    db.session.commit()  # end the read so each chunk below starts as a writer (SQLite: BEGIN IMMEDIATE)
+    context = in_own_transaction(_RunContext.load, cycle)  # a read; each chunk below then starts as a writer
     try:
         _bill_in_chunks(context, cycle, region, issued_on, dry_run, chunk_size, run, summary)
     except BaseException:
-        db.session.rollback()
         if run is not None:  # an error (not a kill) ends the run visibly; bills already written stand
-            db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
-                status=BillRunStatus.FAILED, finished_at=utcnow()))
-            db.session.commit()
+            in_own_transaction(_end_run, run.id, BillRunStatus.FAILED)
         raise
     if run is not None:
-        run.status = BillRunStatus.FINISHED
-        run.finished_at = utcnow()
-        db.session.commit()
+        in_own_transaction(_end_run, run.id, BillRunStatus.FINISHED)
     return summary
+
+
+def _end_run(run_id: int, status: BillRunStatus) -> None:
+    db.session.execute(update(BillRun).where(BillRun.id == run_id).values(status=status, finished_at=utcnow()))
 
 
 def _bill_in_chunks(context, cycle: Cycle, region: str | None, issued_on: date, dry_run: bool, chunk_size: int,
                     run: BillRun | None, summary: RunSummary) -> None:
+    """Chunk after chunk, each a transaction of its own: a run killed half-way keeps the chunks it finished, and
+    the next run (bills are unique per account and cycle) bills only the rest."""
     after_id = 0
-    while True:
-        begin_write(db.session)
-        ids = list(db.session.scalars(
-            due_accounts(cycle, region).where(Account.id > after_id).order_by(Account.id).limit(chunk_size)
-        ))
-        if not ids:
-            break
-        after_id = ids[-1]
-        composed, errors = _compose_chunk(context, ids, issued_on)
-        summary.total += len(ids)
-        summary.errors.update(errors)
-        summary.amount += sum((bill.current_charges for _account, bill in composed), Decimal("0.00"))
-        if dry_run:
-            summary.billed += len(composed)
-            db.session.rollback()
-            continue
-        summary.billed += _write_chunk(run, cycle, issued_on, composed, errors)
-        db.session.commit()
+    while after_id is not None:
+        after_id = in_own_transaction(_bill_chunk, context, cycle, region, issued_on, dry_run, chunk_size, run,
+                                      summary, after_id)
+
+
+def _bill_chunk(context, cycle: Cycle, region: str | None, issued_on: date, dry_run: bool, chunk_size: int,
+                run: BillRun | None, summary: RunSummary, after_id: int) -> int | None:
+    """Bill the next chunk of due accounts after `after_id`; returns the last account id, or None when done."""
+    begin_write(db.session)
+    ids = list(db.session.scalars(
+        due_accounts(cycle, region).where(Account.id > after_id).order_by(Account.id).limit(chunk_size)
+    ))
+    if not ids:
+        return None
+    composed, errors = _compose_chunk(context, ids, issued_on)
+    summary.total += len(ids)
+    summary.errors.update(errors)
+    summary.amount += sum((bill.current_charges for _account, bill in composed), Decimal("0.00"))
+    if dry_run:  # nothing of a dry run is written
+        summary.billed += len(composed)
+        return ids[-1]
+    summary.billed += _write_chunk(run, cycle, issued_on, composed, errors)
+    return ids[-1]
 
 
 class _RunContext:

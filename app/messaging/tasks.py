@@ -6,6 +6,7 @@ lost (the queue was down at that moment, or a consumer died holding a claim).
 """
 
 import logging
+from collections import Counter
 
 from huey import crontab
 from sqlalchemy import event
@@ -16,45 +17,41 @@ from app.extensions import db
 from app.messaging import outbox
 from app.messaging.models import MessageStatus
 from app.messaging.senders import Message, message_sender
-from app.taskqueue import periodic_task, task
+from app.taskqueue import in_own_transaction, periodic_task, task
 
 log = logging.getLogger(__name__)
 
 
 def deliver_due_messages(ids: list[int] | None = None) -> str:
-    """Claim and send due messages (all, or those of `ids`). The claim is committed before the first network
-    call and each outcome right after its send: a provider's slow answer holds no lock, and a crash repeats at
-    most the message being sent."""
-    begin_write(db.session)
-    claimed = outbox.claim_due_messages(ids)
-    db.session.commit()
+    """Claim and send due messages (all, or those of `ids`). The claim is committed before the first send and
+    each outcome right after its own send, each in a transaction of its own: a crash repeats at most the message
+    being sent."""
+    claimed = in_own_transaction(_claim, ids)
     sender = message_sender()
-    sent = retrying = given_up = 0
-    for message in claimed:
-        begin_write(db.session)
-        if message.expires_at is not None and message.expires_at <= utcnow():
-            outbox.mark_expired(message)
-            given_up += 1
-            db.session.commit()
-            continue
-        try:
-            sender.send(Message(to=message.to, subject=message.subject, body=message.body or ""))
-        except Exception as error:
-            db.session.rollback()
-            begin_write(db.session)
-            status = outbox.mark_failed(message, outbox.describe_error(error, message))
-            db.session.commit()
-            log.warning("message %s to %s: attempt %d failed (%s)%s", message.id, outbox.mask_address(message.to),
-                        message.attempts, type(error).__name__, "; given up" if status is MessageStatus.DEAD else "")
-            if status is MessageStatus.DEAD:
-                given_up += 1
-            else:
-                retrying += 1
-            continue
-        outbox.mark_sent(message)
-        db.session.commit()
-        sent += 1
-    return f"{sent} messages sent, {retrying} to retry, {given_up} given up"
+    outcomes = Counter(in_own_transaction(_deliver, sender, message) for message in claimed)
+    return (f"{outcomes[MessageStatus.SENT]} messages sent, {outcomes[MessageStatus.PENDING]} to retry, "
+            f"{outcomes[MessageStatus.DEAD]} given up")
+
+
+def _claim(ids: list[int] | None):
+    begin_write(db.session)
+    return outbox.claim_due_messages(ids)
+
+
+def _deliver(sender, message) -> MessageStatus:
+    begin_write(db.session)
+    if message.expires_at is not None and message.expires_at <= utcnow():
+        outbox.mark_expired(message)
+        return MessageStatus.DEAD
+    try:
+        sender.send(Message(to=message.to, subject=message.subject, body=message.body or ""))
+    except Exception as error:
+        status = outbox.mark_failed(message, outbox.describe_error(error, message))
+        log.warning("message %s to %s: attempt %d failed (%s)%s", message.id, outbox.mask_address(message.to),
+                    message.attempts, type(error).__name__, "; given up" if status is MessageStatus.DEAD else "")
+        return status
+    outbox.mark_sent(message)
+    return MessageStatus.SENT
 
 
 @task(retries=5, retry_delay=30)

@@ -12,7 +12,6 @@ from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import public
-from app.extensions import db
 from app.payments.forms import AmountField, FlaskForm
 from app.payments.gateways import GatewayError, from_paise, get_gateway, to_paise
 from app.payments.gateways.sandbox import SandboxGateway, deliver_webhooks
@@ -57,8 +56,8 @@ def _local_path(url: str | None) -> str | None:
 
 
 def _deliver_now(gateway: SandboxGateway) -> None:
-    """Commit the gateway's records, then send its webhooks (unless configured to leave them to the job)."""
-    db.session.commit()
+    """Send the gateway's webhooks now (unless configured to leave them to the task), as Razorpay does within
+    seconds; deliver_webhooks commits the records they are about first."""
     if current_app.config.get("SANDBOX_WEBHOOKS", "immediate") == "immediate":
         deliver_webhooks(gateway)
 

@@ -19,7 +19,7 @@ from app.accounts.services import linked_accounts
 from app.auth.access import customer_only, public, signed_in, staff_only
 from app.billing import ledger
 from app.billing.bills import bill_status, latest_bills
-from app.db import ZERO, begin_write, today_in_india
+from app.db import ZERO, today_in_india
 from app.extensions import csrf, db
 from app.i18n import inr
 from app.payments import WEBHOOK_PATH, queries, services
@@ -36,7 +36,7 @@ from app.payments.gateways import GatewayError, GatewayUnavailable, get_gateway
 from app.payments.models import Payment, PaymentMethod, PaymentState
 from app.payments.receipts import render_receipt_pdf
 from app.payments.upi import upi_link
-from app.web.headers import CONTENT_SECURITY_POLICY
+from app.web.headers import CONTENT_SECURITY_POLICY, writes_on_get
 from app.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -120,16 +120,13 @@ def _proceed(payment: Payment, created: bool):
         flash(_("This payment was already started; here it is."), "info")
     if payment.state != PaymentState.CREATED and not (payment.method == PaymentMethod.UPI and
                                                       payment.state == PaymentState.PENDING):
-        db.session.commit()
         return _redirect("payments.payment", payment_id=payment.id)
     try:
         services.ensure_order(payment)
     except GatewayError as error:
         log.warning("payment %s: no gateway order: %s", payment.reference, error)
-        db.session.commit()  # keep the attempt: the same form (key) or "try again" continues it
         flash(_("We could not reach the payment service. Nothing was charged. Please try again."), "error")
         return _redirect("payments.payment", payment_id=payment.id)
-    db.session.commit()
     if payment.method == PaymentMethod.UPI:
         return _redirect("payments.payment", payment_id=payment.id)
     return _to_checkout(payment)
@@ -234,25 +231,21 @@ def receipt_pdf(payment_id: int):
 @bp.route("/payments/callback", methods=["GET", "POST"])
 @public
 @csrf.exempt  # the gateway's page POSTs here; the signature, not a CSRF token, proves it
+@writes_on_get  # the gateway may come back with a GET too
 def callback():
     """The customer's browser back from the gateway's checkout. Never touches the session (a cross-site POST
     carries no session cookie, and writing one would sign the customer out): it only redirects."""
-    if request.method == "GET":  # a GET writes here too: end any read a hook began, then queue as a writer
-        db.session.commit()
-        begin_write(db.session)
     values = request.values
     order_id = values.get("razorpay_order_id", "")[:64]
     gateway_payment_id = values.get("razorpay_payment_id", "")[:64]
     if order_id and gateway_payment_id:
         payment = services.checkout_returned(order_id, gateway_payment_id, values.get("razorpay_signature"))
-        db.session.commit()
         if payment is None:
             return _redirect("payments.history", notice="unverified")
         return _redirect("payments.payment", payment_id=payment.id, returned="paid")
     # A failure report is not signed: it changes nothing; the webhook or reconcile will say what happened.
     order_id = order_id or _order_in_error_metadata(values.get("error[metadata]"))
     found = db.session.scalar(select(Payment).where(Payment.gateway_order_id == order_id)) if order_id else None
-    db.session.rollback()
     if found is None:
         return _redirect("payments.history")
     return _redirect("payments.payment", payment_id=found.id, returned="failed")
@@ -284,7 +277,6 @@ def webhook():
     if result.status == 400:
         db.session.rollback()
         return jsonify(error=result.outcome), 400
-    db.session.commit()
     return jsonify(status=result.outcome), result.status
 
 
@@ -320,7 +312,6 @@ def counter():
                 db.session.rollback()
                 form.amount.errors.append(str(refusal))
             else:
-                db.session.commit()
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
                 return _redirect("payments.staff_payment", payment_id=payment.id)
     return render("payments/staff_counter.html", form=form,
@@ -360,7 +351,6 @@ def staff_refund(payment_id: int):
             db.session.rollback()
             form.amount.errors.append(str(refusal))
         else:
-            db.session.commit()
             flash(_("Refund of %(amount)s recorded (%(state)s).", amount=services.rupees(refund.amount),
                     state=refund.state), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
@@ -379,7 +369,6 @@ def staff_bounce(payment_id: int):
             db.session.rollback()
             form.reason.errors.append(str(refusal))
         else:
-            db.session.commit()
             flash(_("Marked as returned unpaid; the account is debited again."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
     return _staff_page(db.session.get(Payment, payment_id), 422, bounce_form=form)
@@ -396,7 +385,6 @@ def staff_accept(payment_id: int):
             db.session.rollback()
             flash(str(refusal), "error")
         else:
-            db.session.commit()
             flash(_("Accepted and credited."), "success")
     return _redirect("payments.staff_payment", payment_id=payment_id)
 
@@ -413,7 +401,6 @@ def staff_confirm_upi(payment_id: int):
             db.session.rollback()
             form.utr.errors.append(str(refusal))
         else:
-            db.session.commit()
             flash(_("Confirmed from the bank statement."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
     return _staff_page(db.session.get(Payment, payment_id), 422, confirm_form=form)

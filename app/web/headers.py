@@ -13,8 +13,15 @@ from app.extensions import db
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def writes_on_get(view):
+    """Marks a view that writes even when asked with GET (a payment gateway's return to our site)."""
+    view.writes_on_get = True
+    return view
+
+
 def begin_write_for_unsafe_methods() -> None:
-    if request.method not in SAFE_METHODS:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method not in SAFE_METHODS or getattr(view, "writes_on_get", False):
         begin_write(db.session)
 
 CONTENT_SECURITY_POLICY = "; ".join(

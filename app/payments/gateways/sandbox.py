@@ -47,6 +47,7 @@ from app.payments.gateways import (
     to_paise,
 )
 from app.payments.models import SandboxRecord
+from app.taskqueue import in_own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -280,15 +281,17 @@ def post_to_our_webhook(body: bytes, headers: dict[str, str]) -> int:
 def deliver_webhooks(gateway: SandboxGateway, only: list[str] | None = None, limit: int = 200) -> tuple[int, int]:
     """Deliver waiting webhooks (all, or those in `only`), oldest first. Returns (delivered, still waiting).
 
-    Commits around each delivery: our endpoint runs in its own transaction and must not wait on ours."""
+    What the caller's transaction holds is committed first (the records the webhooks are about), and each delivery
+    is recorded in a transaction of its own after its POST: our endpoint runs in its own transaction and must not
+    wait on ours."""
     query = (select(SandboxRecord.id, SandboxRecord.data)
              .where(SandboxRecord.kind == "webhook", SandboxRecord.status == "pending",
                     SandboxRecord.created_at > utcnow() - DELIVERY_WINDOW)
              .order_by(SandboxRecord.created_at, SandboxRecord.id).limit(limit))
     if only is not None:
         query = query.where(SandboxRecord.id.in_(only))
-    waiting = [(record_id, json.loads(data)["body"].encode()) for record_id, data in db.session.execute(query)]
-    db.session.commit()
+    waiting = in_own_transaction(lambda: [(record_id, json.loads(data)["body"].encode())
+                                          for record_id, data in db.session.execute(query)])
     delivered = 0
     for record_id, body in waiting:
         try:
@@ -296,11 +299,14 @@ def deliver_webhooks(gateway: SandboxGateway, only: list[str] | None = None, lim
         except Exception:  # our endpoint crashed: the gateway would see a 500 and try again later
             log.exception("sandbox webhook %s: our endpoint failed", record_id)
             status = 500
-        begin_write(db.session)
-        record = db.session.get(SandboxRecord, record_id)
-        record.attempts += 1
-        if 200 <= status < 300:
-            record.status = "delivered"
-            delivered += 1
-        db.session.commit()
+        delivered += in_own_transaction(_record_delivery, record_id, 200 <= status < 300)
     return delivered, len(waiting) - delivered
+
+
+def _record_delivery(record_id: str, acknowledged: bool) -> bool:
+    begin_write(db.session)
+    record = db.session.get(SandboxRecord, record_id)
+    record.attempts += 1
+    if acknowledged:
+        record.status = "delivered"
+    return acknowledged
