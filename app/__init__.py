@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.web.ids import use_row_ids
 from app.web.slow_clients import BodyReadLimits
 from config import Config, config_from_env
 
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     register_models()
     register_tasks()
     register_signal_handlers()
+    use_row_ids(app)  # before any route is added
     register_blueprints(app)
     register_commands(app)
     register_request_hooks(app)
@@ -116,12 +118,13 @@ def register_static_files(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public
     from app.web.errors import commit_request, register_error_handlers
-    from app.web.headers import add_security_headers, begin_write_for_unsafe_methods
+    from app.web.headers import add_security_headers, begin_write_for_unsafe_methods, refuse_nul_bytes
     from app.web.templating import register_template_helpers
 
     # Static files are public: WhiteNoise serves them before any access rule runs (app/web/static_files.py), and
     # Flask's static view behind it, for a file WhiteNoise has not seen, is public too.
     mark_public(app.view_functions["static"])
+    app.before_request(refuse_nul_bytes)
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)
     app.after_request(add_security_headers)

@@ -25,6 +25,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Row ids are BIGINT-sized at most: a larger number in a URL or a form is no id of ours (and would overflow).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """A row id typed or sent as text (digits only, 1 to MAX_ID), or None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -1,4 +1,5 @@
 import uuid
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -20,6 +21,15 @@ def _meter_value(_form, field) -> None:
     field.decimal = value
 
 
+def _day(_form, field) -> None:
+    field.date = None
+    if field.data:
+        try:
+            field.date = date.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError(_l("That is not a date.")) from None
+
+
 class ReadingForm(FlaskForm):
     value = StringField(_l("Meter reading (kWh)"),
                         validators=[DataRequired(REQUIRED), Length(max=20, message=TOO_LONG), _meter_value],
@@ -32,6 +42,6 @@ class ReadingForm(FlaskForm):
     # the right meter if the customer switches connections before it is sent.
     account_id = HiddenField(validators=[Regexp(r"^\d*$")])
     # Set by the phone when a reading waits offline: the day it was taken, not the day it reached us.
-    taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$")])
+    taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$"), _day])
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)

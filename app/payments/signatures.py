@@ -14,7 +14,7 @@ def sign(secret: str, message: bytes) -> str:
 
 def verify(secret: str, message: bytes, signature: str | None) -> bool:
     """Constant-time comparison; an empty secret or signature never verifies."""
-    if not secret or not signature:
+    if not secret or not signature or not signature.isascii():  # compare_digest refuses other text
         return False
     return hmac.compare_digest(sign(secret, message), signature.strip().lower())
 

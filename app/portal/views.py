@@ -1,6 +1,5 @@
 """The customer pages that compose several domains: dashboard, usage, a reading with its projection, my data."""
 
-from datetime import date
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, request, url_for
 from flask_babel import get_locale
@@ -12,6 +11,7 @@ from app.accounts.models import Account
 from app.accounts.selection import selected_account
 from app.auth.access import customer_only, signed_in
 from app.billing.bills import latest_bills, usual_daily_use
+from app.db import parse_id
 from app.extensions import db
 from app.metering.checks import ReadingRefused
 from app.metering.forms import ReadingForm
@@ -51,17 +51,17 @@ def new_reading():
     form = ReadingForm()
     account = selected_account()
     if form.account_id.data:
-        if not accounts.find_link(current_user, int(form.account_id.data)):
+        account_id = parse_id(form.account_id.data)
+        if account_id is None or not accounts.find_link(current_user, account_id):
             abort(404)
-        account = db.session.get(Account, int(form.account_id.data))
+        account = db.session.get(Account, account_id)
     if account is None:
         return redirect(url_for("accounts.link"))
     form.account_id.data = str(account.id)
     if form.validate_on_submit():
         try:
-            taken_on = date.fromisoformat(form.taken_on.data) if form.taken_on.data else None
             outcome = submit_reading(current_user, account, form.value.decimal, form.photo.data.read(),
-                                     form.confirm_rollover.data, form.idempotency_key.data, taken_on,
+                                     form.confirm_rollover.data, form.idempotency_key.data, form.taken_on.date,
                                      usual_use=lambda: usual_daily_use(account.id))
         except ReadingRefused as refusal:
             form.value.errors.append(str(refusal))

@@ -4,13 +4,23 @@ caching rules."""
 import hashlib
 import hmac
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from app.db import begin_write
 from app.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_nul_bytes() -> None:
+    """No text we take holds a NUL character; PostgreSQL cannot store one (a query with it fails), so a request
+    carrying one in its path, query or form fields is refused at the door."""
+    texts = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method not in SAFE_METHODS:
+        texts += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in text for text in texts):
+        abort(400)
 
 
 def writes_on_get(view):

@@ -46,6 +46,7 @@ def test_checkout_signature_right():
     ("order_IEIaMR65cu6nz3", "pay_IH4NVgf4Dreq1l", CHECKOUT[3][:-1] + "e"),  # a wrong signature
     ("order_IEIaMR65cu6nz3", "pay_IH4NVgf4Dreq1l", ""),
     ("order_IEIaMR65cu6nz3", "pay_IH4NVgf4Dreq1l", None),
+    ("order_IEIaMR65cu6nz3", "pay_IH4NVgf4Dreq1l", "\x80" + CHECKOUT[3][1:]),  # not ASCII: refused, no error
     ("", "", signatures.sign_checkout(CHECKOUT[0], "", "")),  # empty ids never verify
 ])
 def test_checkout_signature_wrong_or_tampered(order_id, payment_id, signature):

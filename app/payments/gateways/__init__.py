@@ -118,13 +118,23 @@ class Gateway(ABC):
         return parse_razorpay_event(raw_body)
 
 
+MAX_PAISE = 10**13  # ₹1,000 crore: far above any payment; a larger (or fractional, or infinite) amount is no amount
+
+
+def paise(value: Any) -> int:
+    """An amount in paise as the gateway sends it (a whole number); ValueError for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAISE:
+        raise ValueError(f"not an amount in paise: {str(value)[:20]!r}")
+    return value
+
+
 def payment_from_entity(entity: dict[str, Any]) -> GatewayPayment:
     status = entity.get("status")
     if status not in PAYMENT_STATUSES:
         raise ValueError(f"unknown payment status {status!r}")
     notes = entity.get("notes")
     return GatewayPayment(
-        id=str(entity["id"]), order_id=entity.get("order_id"), amount_paise=int(entity["amount"]),
+        id=str(entity["id"]), order_id=entity.get("order_id"), amount_paise=paise(entity["amount"]),
         currency=str(entity.get("currency") or ""), status=status, method=entity.get("method"),
         error=entity.get("error_description") or None, notes=notes if isinstance(notes, dict) else {},
         created_at=entity.get("created_at"),
@@ -133,11 +143,11 @@ def payment_from_entity(entity: dict[str, Any]) -> GatewayPayment:
 
 def refund_from_entity(entity: dict[str, Any]) -> GatewayRefund:
     return GatewayRefund(id=str(entity["id"]), payment_id=str(entity["payment_id"]),
-                         amount_paise=int(entity["amount"]), status=str(entity.get("status") or "pending"))
+                         amount_paise=paise(entity["amount"]), status=str(entity.get("status") or "pending"))
 
 
 def order_from_entity(entity: dict[str, Any]) -> GatewayOrder:
-    return GatewayOrder(id=str(entity["id"]), amount_paise=int(entity["amount"]), status=str(entity["status"]),
+    return GatewayOrder(id=str(entity["id"]), amount_paise=paise(entity["amount"]), status=str(entity["status"]),
                         receipt=entity.get("receipt"))
 
 
