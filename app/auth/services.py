@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth import throttle
+from app.auth import devices, throttle
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.models import PasswordResetToken, Role, User
 from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
@@ -79,11 +79,14 @@ def _login_key(login: str) -> str:
 
 
 def authenticate(login: str, password: str, ip: str) -> User:
-    """The user these credentials belong to, or AuthError / LoginLocked. Failures are counted."""
+    """The user these credentials belong to, or AuthError / LoginLocked. Failures are counted per address and per
+    account; an account's limit locks out new devices only: on a device it signed in on before, its own
+    failures are counted apart (devices.py), so nobody can lock the owner out by guessing."""
     config = current_app.config
-    limits = [("login", _login_key(login), Limit.from_config(config["LOGIN_LIMIT_PER_ACCOUNT"])),
-              ("login_ip", ip, Limit.from_config(config["LOGIN_LIMIT_PER_IP"]))]
     user = find_user(login, lock=True)
+    account_key = ("login_known", str(user.id)) if user and devices.is_known(user.id) else ("login", _login_key(login))
+    limits = [(*account_key, Limit.from_config(config["LOGIN_LIMIT_PER_ACCOUNT"])),
+              ("login_ip", ip, Limit.from_config(config["LOGIN_LIMIT_PER_IP"]))]
     for scope, key, limit in limits:
         retry_at = throttle.blocked_until(scope, key, limit)
         if retry_at:
@@ -96,7 +99,7 @@ def authenticate(login: str, password: str, ip: str) -> User:
             throttle.record_failure(scope, key)
         raise AuthError(_("The mobile number, email or password is not right."))
 
-    throttle.clear("login", _login_key(login))
+    throttle.clear(*account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -111,14 +114,15 @@ def set_password(user: User, new_password: str) -> None:
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Wrong current passwords count against the same limit as wrong sign-ins (a borrowed phone must not
-    be a way to guess the password)."""
-    key = _login_key(user.email or user.mobile)
-    retry_at = throttle.blocked_until("login", key, Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))
+    """Wrong current passwords count against the limit of this signed-in device's sign-ins (a borrowed phone must
+    not be a way to guess the password; a guesser elsewhere cannot block the owner's change)."""
+    key = str(user.id)
+    retry_at = throttle.blocked_until("login_known", key,
+                                      Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))
     if retry_at:
         raise LoginLocked(retry_at)
     if not verify_password(user.password_hash, current_password):
-        throttle.record_failure("login", key)
+        throttle.record_failure("login_known", key)
         raise AuthError(_("Your current password is not right."))
     set_password(user, new_password)
 

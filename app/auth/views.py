@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import services
+from app.auth import devices, services
 from app.auth.access import public, signed_in
 from app.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.extensions import db, login_manager
@@ -67,7 +67,9 @@ def login():
             form.password.errors.append(str(refusal))
         else:
             start_session(user)
-            return redirect(safe_next(request.args.get("next")) or home_url())
+            response = redirect(safe_next(request.args.get("next")) or home_url())
+            devices.remember(response, user.id)
+            return response
     return render("auth/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -90,7 +92,9 @@ def register():
         else:
             start_session(user)
             flash(_("Welcome, %(name)s. Now link your electricity connection.", name=user.name), "success")
-            return redirect(url_for("accounts.link"))
+            response = redirect(url_for("accounts.link"))
+            devices.remember(response, user.id)
+            return response
     return render("auth/register.html", form=form), 200 if not form.errors else 422
 
 

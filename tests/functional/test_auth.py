@@ -124,6 +124,41 @@ def test_account_locks_after_five_failures_and_says_when_to_retry(client):
     assert not signed_in(client)
 
 
+def test_a_guesser_cannot_lock_the_owner_out_of_a_phone_that_signed_in_before(app, client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    assert login(client, "9811111111").status_code == 302  # the owner's phone: known from now on
+    client.post("/logout")
+    guesser = app.test_client()
+    for _ in range(5):
+        assert login(guesser, "9811111111", "wrong-password").status_code == 422
+    assert login(guesser, "9811111111").status_code == 429  # the guesser is locked out, right password or not
+    assert login(client, "9811111111").status_code == 302  # the owner is not
+    assert signed_in(client)
+
+
+def test_a_known_phone_is_limited_too_but_apart(app, client):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    login(client, "9811111111")
+    client.post("/logout")
+    for _ in range(5):
+        assert login(client, "9811111111", "wrong-password").status_code == 422
+    assert login(client, "9811111111").status_code == 429  # a stolen phone cannot guess without end
+    assert login(app.test_client(), "9811111111").status_code == 302  # the account itself is not locked
+
+
+def test_a_forged_known_device_cookie_counts_for_nothing(app, client):
+    from app.auth.devices import COOKIE
+
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    for _ in range(5):
+        login(client, "9811111111", "wrong-password")
+    client.set_cookie(COOKIE, "WzFd.forged-signature")
+    assert login(client, "9811111111").status_code == 429
+
+
 def test_lock_expires_after_the_window(client):
     factories.make_user(mobile="+919811111111")
     db.session.commit()
