@@ -235,9 +235,10 @@ def _pay_demo_bills(cycle: Cycle, calendar: DemoCalendar) -> int:
             amount, day = bill.total_due, bill.issued_on + timedelta(days=rng.randint(1, 14))
         if day > today:
             continue
+        paid_at = datetime.combine(day, time(10, 30), tzinfo=INDIA)
         payment = Payment(account_id=bill.account_id, amount=amount, method=rng.choice(list(DEMO_METHODS)),
                           state=PaymentState.CAPTURED, reference=reference, receipt_number=f"RC{bill.id:010d}",
-                          captured_at=datetime.combine(day, time(10, 30), tzinfo=INDIA))
+                          created_at=paid_at, updated_at=paid_at, captured_at=paid_at)
         db.session.add(payment)
         db.session.flush()
         post(bill.account_id, LedgerKind.PAYMENT, -amount, day, f"Payment {payment.receipt_number}",

@@ -68,6 +68,11 @@ class Payment(db.Model):
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
+    def made_at(self) -> datetime:
+        """When the payment was made, as lists and receipts show it: when it was received, else when started."""
+        return self.captured_at or self.created_at
+
+    @property
     def credited_amount(self) -> Decimal:
         """The money the ledger was (or will be) credited with."""
         return self.received_amount if self.received_amount is not None else self.amount

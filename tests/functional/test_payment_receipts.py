@@ -131,3 +131,21 @@ def test_a_customer_can_continue_an_unfinished_checkout(client, login_as):
     assert response.status_code == 303 and response.headers["Location"].startswith(
         f"/sandbox-gateway/checkout/{order_id}")
     assert db.session.scalar(select(Payment)).gateway_order_id == order_id  # the same order, not a new one
+
+
+def test_lists_show_the_day_a_payment_was_made_not_the_day_its_record_was_written(client, login_as, clock):
+    from datetime import UTC, datetime
+
+    user = login_as("customer")
+    account, _ = billed_account(user, "500.00", terms={"due_days": 15})
+    made = datetime(2026, 9, 3, 5, 0, tzinfo=UTC)  # received at the counter on 3 Sep, entered today
+    db.session.add(Payment(account_id=account.id, amount=Decimal("500.00"), method=PaymentMethod.CASH,
+                           state=PaymentState.CAPTURED, reference="LATEENTRY01", receipt_number="RCLATE01",
+                           captured_at=made))
+    db.session.commit()
+    page = client.get("/payments").get_data(as_text=True)
+    assert "3 Sept 2026" in page and "18 Nov 2026" not in page
+    client.post("/logout")
+    login_as("support")
+    staff_page = client.get(f"/staff/payments?consumer_number={account.consumer_number}").get_data(as_text=True)
+    assert "3 Sept 2026" in staff_page and "18 Nov 2026" not in staff_page
