@@ -2,7 +2,7 @@
 
 import logging
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
@@ -60,18 +60,36 @@ def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def rupees(amount: Decimal | int | str, locale: str) -> str:
+    """₹1,23,456.78: rounded half-up to the paisa, grouped the Indian way (pages and PDFs alike)."""
+    paise = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_currency(paise, "INR", locale=locale)
+
+
+def rupee_rate(value: Decimal | int | str, locale: str) -> str:
+    """A tariff's rate as the tariff writes it: up to four decimals (₹0.475), at least two (₹3.00)."""
+    return format_currency(Decimal(value), "INR", format="¤#,##,##0.00##", currency_digits=False, locale=locale)
+
+
+def _page_locale() -> str:
+    return str(get_locale() or "en_IN")
+
+
 def inr(amount: Decimal | int | str | None) -> str:
-    """₹1,23,456.78: rupees with paise, grouped the Indian way."""
-    if amount is None:
-        return "—"
-    return format_currency(Decimal(amount), "INR", locale=str(get_locale() or "en_IN"))
+    """Money on a page: ₹1,23,456.78."""
+    return "—" if amount is None else rupees(amount, _page_locale())
+
+
+def rate(value: Decimal | int | str | None) -> str:
+    """A rate on a page: ₹0.475 per unit stays ₹0.475."""
+    return "—" if value is None else rupee_rate(value, _page_locale())
 
 
 def quantity(value: Decimal | int | None) -> str:
     """Units and other quantities: 1,450.5 (no exponent, no trailing zeros, Indian grouping)."""
     if value is None:
         return "—"
-    return format_decimal(Decimal(value), format="#,##,##0.###", locale=str(get_locale() or "en_IN"))
+    return format_decimal(Decimal(value), format="#,##,##0.###", locale=_page_locale())
 
 
 def indian_date(value: date | datetime | None, style: str = "medium") -> str:
@@ -83,7 +101,12 @@ def indian_date(value: date | datetime | None, style: str = "medium") -> str:
 
 
 def month_label(value: date) -> str:
-    """Nov 26 / नव॰ 26: a billing period named by the month it ends in."""
+    """Nov 2026 / नव॰ 2026: a billing period named by the month it ends in (never "Oct 26", read as a day)."""
+    return format_date(value, "MMM yyyy")
+
+
+def chart_month_label(value: date) -> str:
+    """Nov 26 / नव॰ 26: under a chart's bars, where twelve must fit a phone's width (the axis shows the year)."""
     return format_date(value, "MMM yy")
 
 

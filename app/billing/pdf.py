@@ -10,14 +10,14 @@ from decimal import Decimal
 
 import segno
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from fpdf import FPDF
 
 from app.billing.statement import MeterRead, Statement, StatementLine, UsagePoint
 from app.billing.wording import translated_line_label
 from app.i18n import N_, catalogue
 from app.pdf.fonts import new_pdf
-from app.pdf.formats import LOCALES, money
+from app.pdf.formats import LOCALES, money, rate
 from app.pdf.page import (
     BAR,
     BRAND,
@@ -123,11 +123,6 @@ def line_label(line: StatementLine, language: str) -> str:
     if language == "en":
         return line.label  # the tariff's own words
     return translated_line_label(line.code, line.label, lambda name: translate(name, language))
-
-
-def rate(value: Decimal, language: str) -> str:
-    """A tariff rate keeps up to four decimals (₹0.475), but at least two (₹3.00)."""
-    return format_currency(value, "INR", format="¤#,##,##0.00##", currency_digits=False, locale=LOCALES[language])
 
 
 def number(value: Decimal, language: str) -> str:

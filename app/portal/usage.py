@@ -12,7 +12,7 @@ from app.billing.bills import latest_bills
 from app.billing.compose import Cycle
 from app.db import today_in_india
 from app.extensions import db
-from app.i18n import month_label
+from app.i18n import chart_month_label
 from app.metering.consumption import ConsumptionError, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 
@@ -51,7 +51,7 @@ def usage_for(account: Account, today: date | None = None) -> UsageData:
     periods = []
     for bill in bills[-PERIODS:]:
         twin = by_cycle.get(str(Cycle.parse(bill.cycle).shifted(-12)))
-        periods.append(PeriodUse(bill.cycle, month_label(bill.period_end), bill.period_start, bill.period_end,
+        periods.append(PeriodUse(bill.cycle, chart_month_label(bill.period_end), bill.period_start, bill.period_end,
                                  bill.units, bill.current_charges, bill.estimated,
                                  twin.units if twin else None, twin.current_charges if twin else None))
     return UsageData(periods, daily_use(account, today or today_in_india()))

@@ -6,7 +6,7 @@ from flask import request
 from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
-from app.i18n import indian_date, inr, quantity
+from app.i18n import indian_date, inr, quantity, rate
 from app.web.charts import sparkline_points
 from app.web.static_files import static_url
 
@@ -33,6 +33,7 @@ def _page_globals() -> dict:
 def register_template_helpers(app) -> None:
     app.context_processor(_page_globals)
     app.jinja_env.filters["inr"] = inr
+    app.jinja_env.filters["rate"] = rate
     app.jinja_env.filters["indian_date"] = indian_date
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.globals["static_url"] = static_url

@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -7,6 +8,7 @@ from app.billing.models import Bill
 from app.billing.runs import run_bills
 from app.extensions import db
 from tests import factories
+from tests.functional.test_customer_pages import billed_customer
 
 
 def billed_connection():
@@ -69,3 +71,17 @@ def test_a_bill_after_an_estimate_explains_the_settlement(client, login_as):
     assert f"The meter recorded 450 units; {settled} of them were billed before on estimate" in page
     estimated_page = client.get(f"/bills/{november.id}").get_data(as_text=True)
     assert "Estimated: no meter reading this period" in estimated_page
+
+
+def test_comparisons_name_the_month_and_year_and_rates_keep_their_decimals(client, login_as):
+    """"Oct 26" read as 26 October; a rate of ₹0.475 showed as ₹0.48 on the page and ₹0.475 on the PDF."""
+    from app.i18n import month_label, rate
+    from app.pdf.formats import rate as pdf_rate
+
+    assert month_label(date(2026, 10, 31)) == "Oct 2026"
+    assert rate(Decimal("0.475")) == pdf_rate(Decimal("0.475"), "en") == "₹0.475"
+    assert rate(Decimal("3")) == "₹3.00"
+    billed_customer(login_as, months=13)
+    bill = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
+    page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    assert "Previous bill (Oct 2026)" in page and "Same period last year (Nov 2025)" in page
