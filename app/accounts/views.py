@@ -46,7 +46,7 @@ def link():
 def select(account_id: int):
     if not select_account(account_id):
         abort(404)
-    return redirect(url_for("portal.home"))
+    return redirect(safe_next(request.form.get("next")) or url_for("portal.home"))  # back to the page it was on
 
 
 @bp.route("/connections/<int:account_id>/unlink", methods=["POST"])

@@ -94,14 +94,15 @@ def reading(reading_id: int):
 @bp.route("/usage")
 @customer_only
 def usage():
-    account = selected_account()
+    linked = accounts.linked_accounts(current_user)
+    account = selected_account(linked)
     if account is None:
         return redirect(url_for("accounts.link"))
     measure = "amount" if request.args.get("measure") == "amount" else "units"
     data = usage_data.usage_for(account)
     locale = get_locale()
     months = locale.months["format"]  # for the chart's date axis
-    return render("portal/usage.html", account=account, data=data, measure=measure,
+    return render("portal/usage.html", account=account, accounts=linked, data=data, measure=measure,
                   chart_json=usage_data.chart_json(data, labels={
                       "units": _("Units (kWh)"), "amount": _("Amount (₹)"), "last_year": _("Same period last year"),
                       "daily": _("Daily use (kWh)"), "locale": str(locale),

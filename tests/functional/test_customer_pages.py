@@ -314,3 +314,18 @@ def test_idempotency_keys_belong_to_their_user(app, client, login_as):
     response = other_client.post("/readings/new", data=reading_form("5", key="shared-key-0001"),
                                  content_type="multipart/form-data")
     assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
+
+
+def test_usage_names_its_connection_and_switches_to_another_staying_on_usage(client, login_as):
+    user, account, _meter = billed_customer(login_as, months=3)
+    other = factories.make_account(holder_name="Shop Holder")
+    factories.link(user, other)
+    db.session.commit()
+    page = client.get("/usage").get_data(as_text=True)
+    assert f"{account.consumer_number} · {account.holder_name}" in page
+    assert f'/connections/{other.id}/select' in page and 'name="next" value="/usage"' in page
+    switched = client.post(f"/connections/{other.id}/select", data={"next": "/usage"})
+    assert switched.headers["Location"] == "/usage"
+    assert f"{other.consumer_number} · Shop Holder" in client.get("/usage").get_data(as_text=True)
+    outside = client.post(f"/connections/{account.id}/select", data={"next": "//evil.example/"})
+    assert outside.headers["Location"] == "/"
