@@ -35,6 +35,7 @@ class Dashboard:
     projection: Projection | None
     history: list[Bill]  # oldest first, for the sparkline
     waiting: list[Payment]  # payments the bank or staff have not confirmed yet
+    reading_in_review: Reading | None  # the customer's latest reading, while staff check it
 
 
 def dashboard_for(account: Account, today: date | None = None) -> Dashboard:
@@ -55,26 +56,28 @@ def dashboard_for(account: Account, today: date | None = None) -> Dashboard:
         projection=current_projection(account, bill),
         history=list(reversed(bills)),
         waiting=open_payments(account.id),
+        reading_in_review=db.session.scalar(
+            select(Reading).join(Meter, Meter.id == Reading.meter_id)
+            .where(Meter.account_id == account.id, Reading.status == ReadingStatus.NEEDS_REVIEW)
+            .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(1)),
     )
 
 
 def current_projection(account: Account, bill: Bill | None, extra: Reading | None = None) -> Projection | None:
-    """This period so far: the meter's advance since the last bill's reading, extended to a whole period.
+    """This period so far: the meter's advance since the last actual reading, extended to a whole period.
     `extra` counts a reading not yet accepted (one just submitted that staff will check)."""
-    if bill is None or bill.estimated or bill.closing_reading_id is None:
+    anchor = _last_actual_reading(account, bill) if bill is not None else None
+    if anchor is None:
         return None
-    closing = db.session.get(Reading, bill.closing_reading_id)
-    rows = db.session.execute(
+    rows = list(db.session.execute(
         select(Reading, Meter).join(Meter, Meter.id == Reading.meter_id)
         .where(Meter.account_id == account.id, Reading.status == ReadingStatus.ACCEPTED,
-               Reading.source != ReadingSource.ESTIMATED, Reading.read_on >= closing.read_on)
+               Reading.source != ReadingSource.ESTIMATED, Reading.read_on >= anchor.read_on)
         .order_by(Reading.read_on, Reading.id)
-    ).all()
-    rows = list(rows)
+    ).all())
     if extra is not None and extra.status is not ReadingStatus.ACCEPTED:
         rows.append((extra, db.session.get(Meter, extra.meter_id)))
-    reads = [r.register_read(m)
-             for r, m in rows if (r.read_on, r.id) >= (closing.read_on, closing.id)]
+    reads = [r.register_read(m) for r, m in rows if (r.read_on, r.id) >= (anchor.read_on, anchor.id)]
     if len(reads) < 2:
         return None
     try:
@@ -87,8 +90,19 @@ def current_projection(account: Account, bill: Bill | None, extra: Reading | Non
         TariffParam.tariff_id == version.tariff_id, TariffParam.month == bill.period_end.replace(day=1))).all())
     period_days = (bill.period_end - bill.period_start).days + 1
     try:
-        return project(tariff, units, bill.period_end + timedelta(days=1), reads[-1].read_on, period_days,
+        return project(tariff, units, anchor.read_on + timedelta(days=1), reads[-1].read_on, period_days,
                        account.sanctioned_load_kw, account.phase.value, account.flags, params)
     except engine.TariffError:
         return None  # the projection is a courtesy; a tariff that cannot price it simply shows none
 
+
+def _last_actual_reading(account: Account, bill: Bill) -> Reading | None:
+    """Where this period's use is counted from: the latest bill's closing reading when the meter was read for it;
+    after an estimated bill, the last actual reading up to that bill's end, wherever it is."""
+    if not bill.estimated and bill.closing_reading_id is not None:
+        return db.session.get(Reading, bill.closing_reading_id)
+    return db.session.scalar(
+        select(Reading).join(Meter, Meter.id == Reading.meter_id)
+        .where(Meter.account_id == account.id, Reading.status == ReadingStatus.ACCEPTED,
+               Reading.source != ReadingSource.ESTIMATED, Reading.read_on <= bill.period_end)
+        .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(1))

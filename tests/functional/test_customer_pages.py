@@ -329,3 +329,37 @@ def test_usage_names_its_connection_and_switches_to_another_staying_on_usage(cli
     assert f"{other.consumer_number} · Shop Holder" in client.get("/usage").get_data(as_text=True)
     outside = client.post(f"/connections/{account.id}/select", data={"next": "//evil.example/"})
     assert outside.headers["Location"] == "/"
+
+
+def test_after_an_estimated_bill_the_projection_counts_from_the_last_actual_reading(client, login_as):
+    user = login_as("customer")
+    tariff = factories.make_tariff("derc-domestic-2019.json")
+    account = factories.make_account(tariff=tariff, region="Delhi", category="Domestic")
+    factories.link(user, account)
+    meter = factories.make_meter(account)
+    for month, value in ((8, "1000"), (9, "1180"), (10, "1360")):
+        factories.make_reading(meter, date(2026, month, 5), value)
+    from app.billing.services import set_monthly_param
+
+    for month in range(8, 12):
+        set_monthly_param("DL-DERC-DOMESTIC", date(2026, month, 1), "ppac_percent", Decimal("8"))
+        set_monthly_param("DL-DERC-DOMESTIC", date(2026, month, 1), "pension_percent", Decimal("3.8"))
+    db.session.commit()
+    for month in (9, 10, 11):  # no reading in November: that bill is estimated
+        run_bills(Cycle(2026, month), issued_on=date(2026, month, 12))
+    db.session.commit()
+    latest = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
+    assert latest.estimated
+    assert "Submit a meter reading to see where" in client.get("/").get_data(as_text=True)
+
+    response = client.post("/readings/new", data=reading_form("1620"), content_type="multipart/form-data")
+    assert response.status_code == 303
+    page = client.get("/").get_data(as_text=True)
+    assert "Next bill, about" in page and "260" in page  # 260 units since 5 Oct, the last actual reading
+
+
+def test_a_reading_waiting_for_review_is_acknowledged_on_the_dashboard(client, login_as):
+    _user, _account, _meter = billed_customer(login_as, months=2)
+    client.post("/readings/new", data=reading_form("5", confirm_rollover="y"), content_type="multipart/form-data")
+    page = client.get("/").get_data(as_text=True)
+    assert "Your reading of 5 on 18 Nov 2026 is being checked by our staff" in page
