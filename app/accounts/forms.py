@@ -44,3 +44,8 @@ class EraseForm(FlaskForm):
     understood = BooleanField(_l("I understand: my sign-in and personal data are erased for good. My connections' "
                                  "bills and payments stay with the utility, as the law requires."),
                               validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+class NicknameForm(FlaskForm):
+    nickname = StringField(_l("Your name for it"), validators=[Length(max=30, message=TOO_LONG)],
+                           render_kw={"placeholder": _l("Home, Shop …"), "maxlength": 30, "autocomplete": "off"})

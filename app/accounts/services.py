@@ -90,6 +90,26 @@ def linked_accounts(user: User) -> list[Account]:
     ))
 
 
+NICKNAME_LENGTH = 30
+
+
+def connection_names(user: User) -> dict[int, str]:
+    """What the user calls each of their connections: the name they gave it ("Home", "Shop") or its holder's."""
+    rows = db.session.execute(
+        select(Account.id, AccountLink.nickname, Account.holder_name)
+        .join(AccountLink, AccountLink.account_id == Account.id).where(AccountLink.user_id == user.id))
+    return {account_id: nickname or holder for account_id, nickname, holder in rows}
+
+
+def name_connection(user: User, account_id: int, nickname: str) -> bool:
+    """Give a linked connection the user's own name for it (empty: back to the holder's name)."""
+    link = find_link(user, account_id)
+    if link is None:
+        return False
+    link.nickname = " ".join(nickname.split())[:NICKNAME_LENGTH] or None
+    return True
+
+
 def unlink_account(user: User, account_id: int) -> bool:
     link = find_link(user, account_id)
     if link is None:

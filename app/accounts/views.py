@@ -4,7 +4,7 @@ from flask_login import current_user, logout_user
 
 from app import audit
 from app.accounts import services
-from app.accounts.forms import EraseForm, LanguageForm, LinkForm, PaperlessForm
+from app.accounts.forms import EraseForm, LanguageForm, LinkForm, NicknameForm, PaperlessForm
 from app.accounts.models import LinkFactor
 from app.accounts.selection import select_account, selected_account
 from app.auth.access import customer_only, public
@@ -16,12 +16,21 @@ from app.web.templating import render
 bp = Blueprint("accounts", __name__)
 
 
+@bp.app_context_processor
+def switcher_names():
+    """The connection switcher (on several pages) names connections as the customer does."""
+    return {"connection_names": lambda: services.connection_names(current_user)}
+
+
 @bp.route("/connections")
 @customer_only
 def connections():
     accounts = services.linked_accounts(current_user)
+    names = services.connection_names(current_user)
     return render("accounts/connections.html", accounts=accounts, selected=selected_account(accounts),
-                  mask_mobile=mask_mobile)
+                  mask_mobile=mask_mobile, names=names,
+                  name_forms={a.id: NicknameForm(nickname=names[a.id] if names[a.id] != a.holder_name else "")
+                              for a in accounts})
 
 
 @bp.route("/connections/link", methods=["GET", "POST"])
@@ -47,6 +56,17 @@ def select(account_id: int):
     if not select_account(account_id):
         abort(404)
     return redirect(safe_next(request.form.get("next")) or url_for("portal.home"))  # back to the page it was on
+
+
+@bp.route("/connections/<int:account_id>/name", methods=["POST"])
+@customer_only
+def name(account_id: int):
+    form = NicknameForm()
+    if not form.validate_on_submit():
+        flash(_("Use at most %(max)d characters.", max=services.NICKNAME_LENGTH), "error")
+    elif not services.name_connection(current_user, account_id, form.nickname.data or ""):
+        abort(404)
+    return redirect(url_for("accounts.connections"))
 
 
 @bp.route("/connections/<int:account_id>/unlink", methods=["POST"])

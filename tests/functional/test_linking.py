@@ -146,3 +146,24 @@ def test_a_cancelled_bill_is_no_second_factor(client, login_as):
     db.session.commit()
     assert link(client, account.consumer_number, "1234.50", "bill_amount").status_code == 422
     assert link(client, account.consumer_number, "999.00", "bill_amount").status_code == 302
+
+
+def test_a_customer_names_connections_and_the_switcher_shows_the_names(client, login_as):
+    user = login_as("customer")
+    home = factories.make_account(holder_name="Asha Patil")
+    shop = factories.make_account(holder_name="Asha Patil")
+    factories.link(user, home)
+    factories.link(user, shop)
+    db.session.commit()
+    assert client.post(f"/connections/{shop.id}/name", data={"nickname": "  Shop   on MG Road "}).status_code == 302
+    page = client.get("/connections").get_data(as_text=True)
+    assert "<strong>Shop on MG Road</strong>" in page and "<strong>Asha Patil</strong>" in page
+    dashboard = client.get("/").get_data(as_text=True)
+    assert f"Shop on MG Road <span class=\"pill-sub\">…{shop.consumer_number[-4:]}</span>" in dashboard
+    client.post(f"/connections/{shop.id}/name", data={"nickname": ""})
+    assert "<strong>Shop on MG Road</strong>" not in client.get("/connections").get_data(as_text=True)
+    too_long = client.post(f"/connections/{shop.id}/name", data={"nickname": "x" * 31})
+    assert too_long.status_code == 302 and "x" * 31 not in client.get("/connections").get_data(as_text=True)
+    other = factories.make_account()
+    db.session.commit()
+    assert client.post(f"/connections/{other.id}/name", data={"nickname": "Mine now"}).status_code == 404
