@@ -12,7 +12,7 @@ from app.accounts.models import Account
 from app.billing import ledger
 from app.billing import tariff as engine
 from app.billing.compose import Cycle
-from app.billing.models import Bill, TariffVersion
+from app.billing.models import Bill, BillStatus, TariffVersion
 from app.billing.runs import compose_for, insert_bills
 from app.billing.signals import payment_link
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
@@ -72,14 +72,15 @@ def next_bill(bill: Bill) -> Bill | None:
     return later[-1] if later else None
 
 
-def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> str:
-    """paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
-    next bill found nothing left of it, or else "carried" (its unpaid amount moved onto the next bill)."""
+def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> BillStatus:
+    """Paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
+    next bill found nothing left of it, or else carried (its unpaid amount moved onto the next bill)."""
     if following is not None:
-        return "paid" if following.total_due - following.current_charges - following.late_fee <= 0 else "carried"
+        left_over = following.total_due - following.current_charges - following.late_fee
+        return BillStatus.PAID if left_over <= 0 else BillStatus.CARRIED
     if balance <= 0:
-        return "paid"
-    return "overdue" if today > bill.due_date else "due"
+        return BillStatus.PAID
+    return BillStatus.OVERDUE if today > bill.due_date else BillStatus.DUE
 
 
 def _reads(bill: Bill) -> tuple[MeterRead, ...]:

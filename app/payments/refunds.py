@@ -19,6 +19,7 @@ from app.payments.gateways import (
 from app.payments.models import (
     PaymentState,
     Refund,
+    RefundState,
 )
 from app.payments.states import check_transition
 
@@ -47,7 +48,7 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
     if amount > payment.refundable_amount:
         raise RefundError(f"At most {rupees(payment.refundable_amount)} of this payment can still be refunded.")
     refund = Refund(payment_id=payment.id, amount=amount, idempotency_key=idempotency_key, reason=reason[:200],
-                    created_by_id=getattr(actor, "id", None), state="processed")
+                    created_by_id=getattr(actor, "id", None), state=RefundState.PROCESSED)
     db.session.add(refund)
     db.session.flush()
     if payment.gateway and payment.gateway_payment_id:
@@ -57,8 +58,8 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
         except GatewayError as error:
             raise RefundError(f"The gateway did not accept the refund: {error}") from None
         refund.gateway_refund_id = answer.id
-        refund.state = "failed" if answer.status == "failed" else answer.status
-        if refund.state == "failed":
+        refund.state = RefundState(answer.status)
+        if refund.state == RefundState.FAILED:
             raise RefundError("The gateway refused the refund.")
     entry = ledger.post(payment.account_id, LedgerKind.REFUND, amount, today_in_india(),
                         f"Refund of {rupees(amount)} from {payment.receipt_number}: {reason}"[:200], actor=actor)

@@ -3,7 +3,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.billing.compose import Cycle
-from app.billing.models import Bill
+from app.billing.models import Bill, BillStatus
 from app.billing.runs import run_bills
 from app.extensions import db
 from tests import factories
@@ -69,3 +69,12 @@ def test_a_bill_after_an_estimate_explains_the_settlement(client, login_as):
     assert f"The meter recorded 450 units; {settled} of them were billed before on estimate" in page
     estimated_page = client.get(f"/bills/{november.id}").get_data(as_text=True)
     assert "Estimated: no meter reading this period" in estimated_page
+
+
+def test_every_bill_status_has_its_own_chip_label(app):
+    """bill_status answers a BillStatus; the status chip names each one in words (not the bare value)."""
+    with app.test_request_context():
+        status_chip = app.jinja_env.get_template("_macros/ui.html").module.status_chip
+        for status in BillStatus:
+            chip = str(status_chip(status))
+            assert f'class="chip chip-{status.value}"' in chip and f">{status.value}<" not in chip
