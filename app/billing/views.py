@@ -15,6 +15,7 @@ from app.billing.pdf import render_bill_pdf
 from app.billing.wording import translated_line_label
 from app.db import today_in_india
 from app.extensions import db
+from app.web.pagination import page_of
 from app.web.templating import render
 
 bp = Blueprint("billing", __name__)
@@ -46,14 +47,11 @@ def bills():
     account = selected_account()
     if account is None:
         return redirect(url_for("accounts.link"))
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.scalars(
-        select(Bill).where(Bill.account_id == account.id).order_by(Bill.period_start.desc(), Bill.revision.desc())
-        .offset((page - 1) * BILLS_PER_PAGE).limit(BILLS_PER_PAGE + 1)).all()
-    has_more, rows = len(rows) > BILLS_PER_PAGE, rows[:BILLS_PER_PAGE]
-    cancelled = ledger.cancelled_bill_ids(b.id for b in rows)
-    return render("billing/bills.html", fragment="bill_rows", account=account, bills=rows, page=page,
-                  has_more=has_more, cancelled=cancelled)
+    shown = page_of(select(Bill).where(Bill.account_id == account.id)
+                    .order_by(Bill.period_start.desc(), Bill.revision.desc()), BILLS_PER_PAGE)
+    cancelled = ledger.cancelled_bill_ids(b.id for b in shown.items)
+    return render("billing/bills.html", fragment="bill_rows", account=account, bills=shown.items, page=shown.page,
+                  has_more=shown.has_next, cancelled=cancelled)
 
 
 @bp.route("/bills/<int:bill_id>")

@@ -37,6 +37,7 @@ from app.payments.models import Payment, PaymentMethod, PaymentState
 from app.payments.receipts import render_receipt_pdf
 from app.payments.upi import upi_link
 from app.web.headers import CONTENT_SECURITY_POLICY
+from app.web.pagination import page_of
 from app.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -188,14 +189,9 @@ def history():
     if not accounts:
         return _redirect("accounts.link")
     account = selected_account(accounts)
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
-        abort(404)
-    payments, has_next = queries.history_page(account.id, page)
-    if page > 1 and not payments:
-        abort(404)
-    return render("payments/history.html", account=account, accounts=accounts, payments=payments, page=page,
-                  has_next=has_next, notice=request.args.get("notice"))
+    shown = page_of(queries.history(account.id), queries.PAGE_SIZE)
+    return render("payments/history.html", account=account, accounts=accounts, payments=shown.items,
+                  page=shown.page, has_next=shown.has_next, notice=request.args.get("notice"))
 
 
 # --- receipts ---
