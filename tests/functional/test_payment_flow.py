@@ -126,7 +126,10 @@ def test_a_double_tap_or_a_back_button_resubmit_returns_the_same_attempt(client,
 
 @pytest.mark.parametrize(("amount", "error"), [("0.50", "from ₹1.00 to ₹1,00,000.00"),
                                                ("100000.01", "from ₹1.00 to ₹1,00,000.00"),
-                                               ("12.345", "rupees and paise"), ("lots", "in rupees")])
+                                               ("12.345", "rupees and paise"), ("lots", "in rupees"),
+                                               ("1" * 40, "in rupees"), ("1e5", "in rupees"), ("NaN", "in rupees"),
+                                               ("Infinity", "in rupees"), ("-5", "in rupees"),
+                                               ("1." + "0" * 39 + "1", "rupees and paise")])
 def test_amounts_outside_the_bounds_are_refused_with_a_clear_error(client, login_as, amount, error):
     user = login_as("customer")
     billed_account(user, "1200.00", terms=NO_REBATES)
