@@ -52,18 +52,10 @@ def prompt_rebate(bill: Bill, terms: engine.PaymentTerms, today: date) -> tuple[
 def latest_bills(account_id: int, limit: int = 6, up_to: date | None = None) -> list[Bill]:
     """The account's bills in force, newest first (a revision replaces the bill it revises); with `up_to`,
     only bills whose period started by then."""
-    query = select(Bill).where(Bill.account_id == account_id)
+    query = select(Bill).where(Bill.account_id == account_id, ledger.in_force())
     if up_to is not None:
         query = query.where(Bill.period_start <= up_to)
-    bills = db.session.scalars(query.order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(limit * 2)).all()
-    cancelled = ledger.cancelled_bill_ids(b.id for b in bills)
-    seen, in_force = set(), []
-    for bill in bills:
-        if bill.cycle in seen or bill.id in cancelled:
-            continue
-        seen.add(bill.cycle)
-        in_force.append(bill)
-    return in_force[:limit]
+    return list(db.session.scalars(query.order_by(Bill.period_start.desc()).limit(limit)))
 
 
 def next_bill(bill: Bill) -> Bill | None:
