@@ -6,27 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from app.accounts.models import Account
-from app.accounts.services import find_link
 from app.billing.models import Bill, LedgerEntry, LedgerKind
 from app.db import ZERO, utcnow
 from app.extensions import db
 from app.payments.models import Payment, PaymentState, Refund
 
 PAGE_SIZE = 20
-
-
-def viewable_payment(payment_id: int) -> Payment | None:
-    """The payment, if the signed-in user may see it (staff, or linked to its connection); else None (→ 404)."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or not current_user.is_authenticated:
-        return None
-    if current_user.is_staff or find_link(current_user, payment.account_id):
-        return payment
-    return None
 
 
 def history(account_id: int) -> Select:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.accounts.selection import selected_account
+from app.accounts.selection import selected_account, viewable
 from app.accounts.services import linked_accounts
 from app.auth.access import customer_only, public, signed_in, staff_only
 from app.billing import ledger
@@ -53,10 +53,7 @@ def _redirect(endpoint: str, **values):
 
 
 def _viewable(payment_id: int) -> Payment:
-    payment = queries.viewable_payment(payment_id)
-    if payment is None:
-        abort(404)  # someone else's payment looks exactly like no payment
-    return payment
+    return viewable(db.session.get(Payment, payment_id))  # someone else's payment looks exactly like no payment
 
 
 # --- paying ---
