@@ -311,7 +311,7 @@ def counter():
                     form.idempotency_key.data, form.instrument_number.data, form.instrument_bank.data)
             except services.PaymentError as refusal:
                 db.session.rollback()
-                form.amount.errors.append(str(refusal))
+                form.amount.errors.append(refusal_text(refusal))
             else:
                 db.session.commit()
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
@@ -351,7 +351,7 @@ def staff_refund(payment_id: int):
                                              form.idempotency_key.data)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.amount.errors.append(str(refusal))
+            form.amount.errors.append(refusal_text(refusal))
         else:
             db.session.commit()
             flash(_("Refund of %(amount)s recorded (%(state)s).", amount=services.rupees(refund.amount),
@@ -370,7 +370,7 @@ def staff_bounce(payment_id: int):
             services.bounce_instrument(payment.id, form.reason.data, current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.reason.errors.append(str(refusal))
+            form.reason.errors.append(refusal_text(refusal))
         else:
             db.session.commit()
             flash(_("Marked as returned unpaid; the account is debited again."), "success")
@@ -387,7 +387,7 @@ def staff_accept(payment_id: int):
             services.accept_held(payment.id, current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            flash(str(refusal), "error")
+            flash(refusal_text(refusal), "error")
         else:
             db.session.commit()
             flash(_("Accepted and credited."), "success")
@@ -404,7 +404,7 @@ def staff_confirm_upi(payment_id: int):
             services.confirm_upi_by_staff(payment.id, form.utr.data, form.amount.amount or Decimal(0), current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.utr.errors.append(str(refusal))
+            form.utr.errors.append(refusal_text(refusal))
         else:
             db.session.commit()
             flash(_("Confirmed from the bank statement."), "success")
