@@ -100,12 +100,13 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def enum_type(enum_cls) -> SAEnum:
-    """A Python StrEnum stored as its value in a short VARCHAR (no native enum: simpler migrations)."""
+def enum_type(enum_cls, length: int | None = None) -> SAEnum:
+    """A Python StrEnum stored as its value in a short VARCHAR (no native enum: simpler migrations); `length`
+    keeps a column that was a plain VARCHAR before at its width."""
     return SAEnum(
         enum_cls,
         native_enum=False,
-        length=max(len(m.value) for m in enum_cls) + 4,
+        length=length or max(len(m.value) for m in enum_cls) + 4,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )

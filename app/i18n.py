@@ -1,6 +1,7 @@
 """Language and time zone choice, and the Indian formatting of money and dates."""
 
 import logging
+import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -83,6 +84,24 @@ def inr(amount: Decimal | int | str | None) -> str:
 def rate(value: Decimal | int | str | None) -> str:
     """A rate on a page: ₹0.475 per unit stays ₹0.475."""
     return "—" if value is None else rupee_rate(value, _page_locale())
+
+
+# An optional ₹, Rs, Rs. or INR; whole rupees grouped by commas in any way (1,00,000 or 100,000); paise after a point.
+_RUPEES = re.compile(r"(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*)(?:\.([0-9]+))?", re.IGNORECASE)
+MAX_RUPEE_DIGITS = 12  # ₹9,99,99,99,99,999: far beyond any bill; more is a slip of the finger, not an amount
+
+
+def parse_rupees(text: str | None) -> Decimal | None:
+    """'₹1,00,000.50', '1234.5', 'Rs. 1,234' → Decimal, exactly as typed (the caller decides about more than
+    two decimals); None for anything else: a sign, an exponent (1e5), NaN, Infinity, or more than
+    MAX_RUPEE_DIGITS digits of rupees."""
+    match = _RUPEES.fullmatch((text or "").strip())
+    if not match:
+        return None
+    whole = match.group(1).replace(",", "").lstrip("0") or "0"
+    if len(whole) > MAX_RUPEE_DIGITS:
+        return None
+    return Decimal(f"{whole}.{match.group(2)}" if match.group(2) else whole)
 
 
 def quantity(value: Decimal | int | None) -> str:

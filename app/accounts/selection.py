@@ -1,10 +1,26 @@
-"""Which of a customer's connections the pages are showing (kept in the session)."""
+"""Which of a customer's connections the pages are showing (kept in the session), and who may see what."""
 
-from flask import session
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TypeVar
+
+from flask import abort, session
 from flask_login import current_user
 
 from app.accounts.models import Account
 from app.accounts.services import find_link, linked_accounts
+
+T = TypeVar("T")
+
+
+def viewable(thing: T | None, account_id: Callable[[T], int] = attrgetter("account_id")) -> T:
+    """`thing` (a bill, a payment, a reading …) if the signed-in user may see it: staff, or a customer linked to
+    its connection (`account_id(thing)`); otherwise 404, not 403: no hint that it exists."""
+    if thing is None or not current_user.is_authenticated:
+        abort(404)
+    if not (current_user.is_staff or find_link(current_user, account_id(thing))):
+        abort(404)
+    return thing
 
 
 def select_account(account_id: int) -> bool:

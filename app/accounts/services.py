@@ -1,8 +1,5 @@
 """Linking users to service connections and choosing which one they are looking at."""
 
-import re
-from decimal import Decimal, InvalidOperation
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -15,7 +12,7 @@ from app.auth.contacts import normalise_mobile
 from app.auth.models import User
 from app.auth.throttle import Limit
 from app.extensions import db
-from app.i18n import indian_time
+from app.i18n import indian_time, parse_rupees
 
 
 class LinkError(Exception):
@@ -24,16 +21,6 @@ class LinkError(Exception):
 
 class LinkThrottled(LinkError):
     pass
-
-
-def parse_rupees(text: str) -> Decimal | None:
-    """'₹1,234.50', '1234.5', 'Rs. 1,234' → Decimal; None if it is not an amount."""
-    cleaned = re.sub(r"(?i)^\s*(₹|rs\.?|inr)\s*", "", text or "").replace(",", "").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return amount.quantize(Decimal("0.01")) if amount.is_finite() and amount >= 0 else None
 
 
 def _factor_matches(account: Account, factor: LinkFactor, answer: str) -> bool:

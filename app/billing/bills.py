@@ -12,7 +12,7 @@ from app.accounts.models import Account
 from app.billing import ledger
 from app.billing import tariff as engine
 from app.billing.compose import Cycle
-from app.billing.models import Bill, TariffVersion
+from app.billing.models import Bill, BillStatus, TariffVersion
 from app.billing.runs import compose_for, insert_bills
 from app.billing.signals import payment_link
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
@@ -52,18 +52,10 @@ def prompt_rebate(bill: Bill, terms: engine.PaymentTerms, today: date) -> tuple[
 def latest_bills(account_id: int, limit: int = 6, up_to: date | None = None) -> list[Bill]:
     """The account's bills in force, newest first (a revision replaces the bill it revises); with `up_to`,
     only bills whose period started by then."""
-    query = select(Bill).where(Bill.account_id == account_id)
+    query = select(Bill).where(Bill.account_id == account_id, ledger.in_force())
     if up_to is not None:
         query = query.where(Bill.period_start <= up_to)
-    bills = db.session.scalars(query.order_by(Bill.period_start.desc(), Bill.revision.desc()).limit(limit * 2)).all()
-    cancelled = ledger.cancelled_bill_ids(b.id for b in bills)
-    seen, in_force = set(), []
-    for bill in bills:
-        if bill.cycle in seen or bill.id in cancelled:
-            continue
-        seen.add(bill.cycle)
-        in_force.append(bill)
-    return in_force[:limit]
+    return list(db.session.scalars(query.order_by(Bill.period_start.desc()).limit(limit)))
 
 
 def next_bill(bill: Bill) -> Bill | None:
@@ -72,14 +64,15 @@ def next_bill(bill: Bill) -> Bill | None:
     return later[-1] if later else None
 
 
-def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> str:
-    """paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
-    next bill found nothing left of it, or else "carried" (its unpaid amount moved onto the next bill)."""
+def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> BillStatus:
+    """Paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
+    next bill found nothing left of it, or else carried (its unpaid amount moved onto the next bill)."""
     if following is not None:
-        return "paid" if following.total_due - following.current_charges - following.late_fee <= 0 else "carried"
+        left_over = following.total_due - following.current_charges - following.late_fee
+        return BillStatus.PAID if left_over <= 0 else BillStatus.CARRIED
     if balance <= 0:
-        return "paid"
-    return "overdue" if today > bill.due_date else "due"
+        return BillStatus.PAID
+    return BillStatus.OVERDUE if today > bill.due_date else BillStatus.DUE
 
 
 def _reads(bill: Bill) -> tuple[MeterRead, ...]:

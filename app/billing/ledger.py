@@ -4,7 +4,8 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import aliased
 
 from app import audit
 from app.billing.models import Bill, LedgerEntry, LedgerKind
@@ -56,6 +57,17 @@ def cancelled_bill_ids(bill_ids: Iterable[int]) -> set[int]:
         select(LedgerEntry.bill_id).where(LedgerEntry.kind == LedgerKind.CREDIT_NOTE,
                                           LedgerEntry.bill_id.in_(list(bill_ids)))
     ))
+
+
+def in_force() -> ColumnElement[bool]:
+    """The condition on `bills` for a bill in force: the latest revision of its cycle (a revision replaces the bill
+    it revises), and not cancelled by a credit note. The one definition the pages and the bill runs share."""
+    later = aliased(Bill)
+    return and_(
+        ~exists().where(later.account_id == Bill.account_id, later.cycle == Bill.cycle,
+                        later.revision > Bill.revision),
+        ~exists().where(LedgerEntry.kind == LedgerKind.CREDIT_NOTE, LedgerEntry.bill_id == Bill.id),
+    )
 
 
 def is_cancelled(bill: Bill) -> bool:

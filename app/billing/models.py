@@ -51,6 +51,14 @@ class TariffParam(db.Model):
     value: Mapped[Decimal] = mapped_column(Numeric(14, 6))
 
 
+class BillStatus(StrEnum):
+    """What a bill asks of the customer now (worked out, not stored: see bills.bill_status)."""
+    PAID = "paid"
+    DUE = "due"
+    OVERDUE = "overdue"
+    CARRIED = "carried"  # its unpaid amount moved onto the next bill
+
+
 class BillRunStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"

@@ -219,17 +219,13 @@ def _prior_bills_by_account(ids: list[int], since: date, before_cycle: str) -> d
     """Each account's bills in force: per cycle the latest revision, unless a credit note cancelled it."""
     columns = (Bill.id, Bill.account_id, *(getattr(Bill, name) for name in PriorBill.__dataclass_fields__))
     rows = db.session.execute(
-        select(*columns).where(Bill.account_id.in_(ids), Bill.cycle < before_cycle, Bill.period_end >= since)
-        .order_by(Bill.account_id, Bill.period_start, Bill.revision)
+        select(*columns).where(Bill.account_id.in_(ids), Bill.cycle < before_cycle, Bill.period_end >= since,
+                               ledger.in_force())
+        .order_by(Bill.account_id, Bill.period_start)
     ).all()
-    cancelled = ledger.cancelled_bill_ids(row.id for row in rows)
-    latest = {}
-    for row in rows:
-        latest[(row.account_id, row.cycle)] = row  # ordered by revision: the last one wins
     prior: dict[int, list[PriorBill]] = defaultdict(list)
-    for (account_id, _cycle), row in sorted(latest.items(), key=lambda item: (item[0][0], item[1].period_start)):
-        if row.id not in cancelled:
-            prior[account_id].append(PriorBill(**{name: getattr(row, name) for name in PriorBill.__dataclass_fields__}))
+    for row in rows:
+        prior[row.account_id].append(PriorBill(**{name: getattr(row, name) for name in PriorBill.__dataclass_fields__}))
     return prior
 
 

@@ -1,12 +1,10 @@
 """A bill on screen and as a PDF, for its connection's linked customers and for staff."""
 
-from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask import Blueprint, make_response, redirect, request, url_for
 from flask_babel import get_locale, gettext
-from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.selection import selected_account
-from app.accounts.services import find_link
+from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
 from app.billing import ledger
 from app.billing.bills import bill_status, build_statement, comparisons, next_bill
@@ -15,6 +13,7 @@ from app.billing.pdf import render_bill_pdf
 from app.billing.wording import translated_line_label
 from app.db import today_in_india
 from app.extensions import db
+from app.web.pagination import page_of
 from app.web.templating import render
 
 bp = Blueprint("billing", __name__)
@@ -28,14 +27,6 @@ def line_label(line) -> str:
     return translated_line_label(line.code, line.label, gettext)
 
 
-def viewable_bill(bill_id: int) -> Bill:
-    """The bill, if this user may see it; otherwise 404 (not 403: no hint that it exists)."""
-    bill = db.session.get(Bill, bill_id)
-    if bill is None or not (current_user.is_staff or find_link(current_user, bill.account_id)):
-        abort(404)
-    return bill
-
-
 BILLS_PER_PAGE = 10
 
 
@@ -46,20 +37,17 @@ def bills():
     account = selected_account()
     if account is None:
         return redirect(url_for("accounts.link"))
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.scalars(
-        select(Bill).where(Bill.account_id == account.id).order_by(Bill.period_start.desc(), Bill.revision.desc())
-        .offset((page - 1) * BILLS_PER_PAGE).limit(BILLS_PER_PAGE + 1)).all()
-    has_more, rows = len(rows) > BILLS_PER_PAGE, rows[:BILLS_PER_PAGE]
-    cancelled = ledger.cancelled_bill_ids(b.id for b in rows)
-    return render("billing/bills.html", fragment="bill_rows", account=account, bills=rows, page=page,
-                  has_more=has_more, cancelled=cancelled)
+    shown = page_of(select(Bill).where(Bill.account_id == account.id)
+                    .order_by(Bill.period_start.desc(), Bill.revision.desc()), BILLS_PER_PAGE)
+    cancelled = ledger.cancelled_bill_ids(b.id for b in shown.items)
+    return render("billing/bills.html", fragment="bill_rows", account=account, bills=shown.items, page=shown.page,
+                  has_more=shown.has_next, cancelled=cancelled)
 
 
 @bp.route("/bills/<int:bill_id>")
 @signed_in
 def bill(bill_id: int):
-    bill = viewable_bill(bill_id)
+    bill = viewable(db.session.get(Bill, bill_id))
     statement = build_statement(bill)
     status = bill_status(bill, ledger.balance(bill.account_id), today_in_india(), next_bill(bill))
     return render("billing/bill.html", bill=bill, statement=statement, status=status,
@@ -69,7 +57,7 @@ def bill(bill_id: int):
 @bp.route("/bills/<int:bill_id>.pdf")
 @signed_in
 def bill_pdf(bill_id: int):
-    bill = viewable_bill(bill_id)
+    bill = viewable(db.session.get(Bill, bill_id))
     language = "hi" if request.args.get("lang") == "hi" else "en"
     response = make_response(render_bill_pdf(build_statement(bill), language))
     response.headers["Content-Type"] = "application/pdf"

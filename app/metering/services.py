@@ -32,6 +32,11 @@ def active_meter(account: Account) -> Meter | None:
                              .order_by(Meter.installed_on.desc()).limit(1))
 
 
+def account_id_of(reading: Reading) -> int:
+    """The connection a reading belongs to (through its meter)."""
+    return db.session.scalar(select(Meter.account_id).where(Meter.id == reading.meter_id))
+
+
 def last_accepted(meter: Meter) -> Reading | None:
     return db.session.scalar(
         select(Reading).where(Reading.meter_id == meter.id, Reading.status == ReadingStatus.ACCEPTED,

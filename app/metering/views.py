@@ -2,29 +2,20 @@
 
 
 from flask import Blueprint, abort, send_from_directory
-from flask_login import current_user
 
-from app.accounts.services import find_link
+from app.accounts.selection import viewable
 from app.auth.access import signed_in
 from app.extensions import db
-from app.metering.models import Meter, Reading
-from app.metering.services import upload_folder
+from app.metering.models import Reading
+from app.metering.services import account_id_of, upload_folder
 
 bp = Blueprint("metering", __name__)
-
-
-def viewable_reading(reading_id: int) -> Reading:
-    reading = db.session.get(Reading, reading_id)
-    meter = reading and db.session.get(Meter, reading.meter_id)
-    if meter is None or not (current_user.is_staff or find_link(current_user, meter.account_id)):
-        abort(404)
-    return reading
 
 
 @bp.route("/readings/<int:reading_id>/photo")
 @signed_in
 def reading_photo(reading_id: int):
-    reading = viewable_reading(reading_id)
+    reading = viewable(db.session.get(Reading, reading_id), account_id_of)
     if not reading.photo_path:
         abort(404)
     response = send_from_directory(upload_folder(), reading.photo_path, mimetype="image/jpeg")

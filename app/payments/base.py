@@ -60,13 +60,43 @@ class PaymentError(Exception):
         self.code = code
         self.params = params
 
+    @classmethod
+    def refused(cls, code: str, **params: object) -> PaymentError:
+        """The refusal `code` (one of REFUSALS), its English message made from the same text (amounts as ₹)."""
+        english = REFUSALS[code] % {name: rupees(value) if isinstance(value, Decimal) else value
+                                    for name, value in params.items()}
+        return cls(english, code, **params)
 
-# The refusals customers see, by code; views translate them (payments.views.refusal_text).
+
+# Every refusal a person may see (customers and staff), by code; views translate them (payments.views.refusal_text).
 REFUSALS = {
     "amount_paise": N_("Enter rupees and paise only, like 1234.50."),
     "amount_range": N_("Enter an amount from %(low)s to %(high)s."),
     "choose_method": N_("Choose how to pay."),
     "form_expired": N_("This form has expired. Please reload the page and try again."),
+    # At the counter and on the staff payment page:
+    "choose_counter_method": N_("Choose cash, cheque or demand draft."),
+    "instrument_number": N_("Enter the six-digit cheque or draft number."),
+    "instrument_bank": N_("Enter the bank the cheque or draft is drawn on."),
+    "no_connection": N_("There is no such connection."),
+    "no_payment": N_("There is no such payment."),
+    "cash_limit": N_("Cash is accepted up to %(limit)s a day per connection; %(left)s more can be taken today. "
+                     "Take a cheque, a draft or a digital payment for the rest."),
+    "bounce_reason": N_("Give the bank's reason for returning it."),
+    "bounce_not_instrument": N_("Only a cheque or a demand draft can bounce."),
+    "bounce_refunded": N_("Part of this payment was refunded; it cannot be marked as bounced."),
+    "bounce_state": N_("A %(state)s payment cannot become bounced."),
+    "accept_not_held": N_("Only a payment held for review can be accepted."),
+    "utr_format": N_("Enter the 12-digit UTR from the bank statement."),
+    "confirm_not_upi": N_("Only a UPI payment can be confirmed from the bank statement."),
+    "confirm_state": N_("This payment is %(state)s; there is nothing to confirm."),
+    "utr_used": N_("UTR %(utr)s already confirmed payment %(payment)s."),
+    "refund_reason": N_("Give the reason for the refund."),
+    "refund_state": N_("A %(state)s payment cannot be refunded."),
+    "refund_amount": N_("Enter the amount to refund in rupees and paise."),
+    "refund_at_most": N_("At most %(amount)s of this payment can still be refunded."),
+    "refund_gateway_error": N_("The gateway did not accept the refund: %(error)s"),
+    "refund_refused": N_("The gateway refused the refund."),
 }
 
 
@@ -111,10 +141,9 @@ def amount_bounds(due: Decimal) -> tuple[Decimal, Decimal]:
 def check_amount(amount: Decimal, due: Decimal) -> None:
     low, high = amount_bounds(due)
     if amount != amount.quantize(ONE_PAISA):
-        raise AmountOutOfRange("Enter rupees and paise only, like 1234.50.", "amount_paise")
+        raise AmountOutOfRange.refused("amount_paise")
     if amount < low or amount > high:
-        raise AmountOutOfRange(f"Enter an amount from {rupees(low)} to {rupees(high)}.", "amount_range",
-                               low=low, high=high)
+        raise AmountOutOfRange.refused("amount_range", low=low, high=high)
 
 
 def _locked(model, *criteria):

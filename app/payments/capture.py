@@ -138,9 +138,9 @@ def start_payment(account: Account, user, amount: Decimal, method: PaymentMethod
     """A new pay attempt, or the one this idempotency key already started (a double tap, a retry, a back-button
     resubmit): (payment, created). The amount is checked against the bounds by the caller's form."""
     if method not in DIGITAL_METHODS:
-        raise PaymentError("Choose how to pay.", "choose_method")
+        raise PaymentError.refused("choose_method")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise PaymentError("This form has expired. Please reload the page and try again.", "form_expired")
+        raise PaymentError.refused("form_expired")
     gateway = get_gateway()
     reference = new_reference()
     db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
@@ -150,7 +150,7 @@ def start_payment(account: Account, user, amount: Decimal, method: PaymentMethod
          "refunded_amount": ZERO}))
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account.id or payment.user_id != user.id:
-        raise PaymentError("This form has expired. Please reload the page and try again.", "form_expired")
+        raise PaymentError.refused("form_expired")
     created = payment.reference == reference
     if created:
         audit.record("payment.started", payment, {"amount": str(amount), "method": method.value}, actor=user)

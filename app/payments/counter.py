@@ -53,35 +53,34 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
     """Cash, a cheque or a demand draft taken at the counter: captured at once, with a receipt. Cash is limited
     per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
     if method not in COUNTER_METHODS:
-        raise PaymentError("Choose cash, cheque or demand draft.")
+        raise PaymentError.refused("choose_counter_method")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise PaymentError("This form has expired. Please reload the page and try again.")
+        raise PaymentError.refused("form_expired")
     if amount != amount.quantize(ONE_PAISA) or amount < MIN_AMOUNT or amount > COUNTER_MAX:
-        raise AmountOutOfRange(f"Enter an amount from {rupees(MIN_AMOUNT)} to {rupees(COUNTER_MAX)}.")
+        raise AmountOutOfRange.refused("amount_range", low=MIN_AMOUNT, high=COUNTER_MAX)
     if method != PaymentMethod.CASH:
         instrument_number = (instrument_number or "").strip()
         instrument_bank = (instrument_bank or "").strip()
         if not CHEQUE_NUMBER.match(instrument_number):
-            raise PaymentError("Enter the six-digit cheque or draft number.")
+            raise PaymentError.refused("instrument_number")
         if not instrument_bank:
-            raise PaymentError("Enter the bank the cheque or draft is drawn on.")
+            raise PaymentError.refused("instrument_bank")
     else:
         instrument_number = instrument_bank = None
     account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
     if account is None:
-        raise PaymentError("There is no such connection.")
+        raise PaymentError.refused("no_connection")
     existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
     if existing is not None:
         if existing.account_id != account_id:
-            raise PaymentError("This form has expired. Please reload the page and try again.")
+            raise PaymentError.refused("form_expired")
         return existing
     if method == PaymentMethod.CASH:
         limit = current_app.config["CASH_LIMIT"]
         already = cash_received_today(account_id)
         if already + amount > limit:
             left = max(limit - already, ZERO)
-            raise CashLimitExceeded(f"Cash is accepted up to {rupees(limit)} a day per connection; {rupees(left)} more "
-                                    "can be taken today. Take a cheque, a draft or a digital payment for the rest.")
+            raise CashLimitExceeded.refused("cash_limit", limit=Decimal(limit), left=left)
     db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
         {"account_id": account_id, "amount": amount, "method": method,
          "state": PaymentState.CREATED, "reference": new_reference(),
@@ -90,7 +89,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
          "refunded_amount": ZERO}))
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account_id:
-        raise PaymentError("This form has expired. Please reload the page and try again.")
+        raise PaymentError.refused("form_expired")
     if payment.state == PaymentState.CREATED:
         _capture(payment, amount, "counter", actor=actor)
         audit.record("payment.counter", payment, {"method": method.value, "amount": str(amount),
@@ -109,20 +108,20 @@ def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
     bounce charge if one is configured. Once only."""
     reason = (reason or "").strip()
     if not reason:
-        raise PaymentError("Give the bank's reason for returning it.")
+        raise PaymentError.refused("bounce_reason")
     payment = lock_payment(payment_id)
     if payment is None:
-        raise PaymentError("There is no such payment.")
+        raise PaymentError.refused("no_payment")
     if payment.method not in (PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT):
-        raise PaymentError("Only a cheque or a demand draft can bounce.")
+        raise PaymentError.refused("bounce_not_instrument")
     if payment.state == PaymentState.BOUNCED:
         return payment
     if payment.refunded_amount > 0:
-        raise PaymentError("Part of this payment was refunded; it cannot be marked as bounced.")
+        raise PaymentError.refused("bounce_refunded")
     try:
         check_transition(payment.state, PaymentState.BOUNCED)
-    except TransitionRefused as refusal:
-        raise PaymentError(str(refusal).capitalize() + ".") from None
+    except TransitionRefused:
+        raise PaymentError.refused("bounce_state", state=payment.state.value) from None
     _lock_account(payment.account_id)
     today = today_in_india()
     paid = db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYMENT,
@@ -151,7 +150,7 @@ def accept_held(payment_id: int, actor) -> Payment:
     """Staff checked a held payment: credit what was actually received (a refund of any excess may follow)."""
     payment = lock_payment(payment_id)
     if payment is None or payment.state != PaymentState.HELD:
-        raise PaymentError("Only a payment held for review can be accepted.")
+        raise PaymentError.refused("accept_not_held")
     _capture(payment, payment.received_amount, "staff", actor=actor)
     return payment
 
@@ -160,16 +159,16 @@ def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> P
     """A UPI payment found on the bank statement (by its `tr` and the bank's UTR) confirmed by staff."""
     utr = (utr or "").strip()
     if not UTR.match(utr):
-        raise PaymentError("Enter the 12-digit UTR from the bank statement.")
+        raise PaymentError.refused("utr_format")
     payment = lock_payment(payment_id)
     if payment is None or payment.method != PaymentMethod.UPI:
-        raise PaymentError("Only a UPI payment can be confirmed from the bank statement.")
+        raise PaymentError.refused("confirm_not_upi")
     if payment.state not in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
-        raise PaymentError(f"This payment is {payment.state.value}; there is nothing to confirm.")
+        raise PaymentError.refused("confirm_state", state=payment.state.value)
     used = db.session.scalar(select(Payment.reference).where(Payment.method == PaymentMethod.UPI,
                                                              Payment.instrument_number == utr))
     if used:  # one bank credit confirms one payment
-        raise PaymentError(f"UTR {utr} already confirmed payment {used}.")
+        raise PaymentError.refused("utr_used", utr=utr, payment=used)
     payment.instrument_number = utr
     audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount)}, actor=actor)
     if amount != payment.amount:

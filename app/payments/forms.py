@@ -1,5 +1,4 @@
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -7,20 +6,8 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from app.i18n import parse_rupees
 from app.payments.models import PaymentMethod
-
-_RUPEES = re.compile(r"^(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)$", re.IGNORECASE)
-
-
-def parse_amount(text: str | None) -> Decimal | None:
-    """'₹1,234.50', '1234.5', 'Rs 1,234' → Decimal (paise kept exactly); None if it is not an amount."""
-    match = _RUPEES.match((text or "").strip())
-    if not match:
-        return None
-    try:
-        return Decimal(match.group(1).replace(",", ""))
-    except InvalidOperation:
-        return None
 
 
 class AmountField(StringField):
@@ -29,7 +16,7 @@ class AmountField(StringField):
     amount: Decimal | None = None
 
     def pre_validate(self, form) -> None:
-        self.amount = parse_amount(self.data)
+        self.amount = parse_rupees(self.data)
         if self.data and self.amount is None:
             raise ValidationError(_l("Enter an amount in rupees, like 1234.50."))
 

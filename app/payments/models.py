@@ -36,6 +36,12 @@ class PaymentState(StrEnum):
     BOUNCED = "bounced"  # a cheque or draft the bank returned: its ledger entry is reversed
 
 
+class RefundState(StrEnum):
+    PENDING = "pending"  # the gateway has not returned the money yet
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
 class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
@@ -105,7 +111,7 @@ class Refund(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, processed, failed
+    state: Mapped[RefundState] = mapped_column(enum_type(RefundState, length=20), default=RefundState.PENDING)
     gateway_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(String(200))

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.accounts.models import Account
-from app.accounts.services import find_link
 from app.billing.models import Bill, LedgerEntry, LedgerKind
 from app.db import ZERO, utcnow
 from app.extensions import db
@@ -19,22 +17,10 @@ from app.payments.models import Payment, PaymentState, Refund
 PAGE_SIZE = 20
 
 
-def viewable_payment(payment_id: int) -> Payment | None:
-    """The payment, if the signed-in user may see it (staff, or linked to its connection); else None (→ 404)."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or not current_user.is_authenticated:
-        return None
-    if current_user.is_staff or find_link(current_user, payment.account_id):
-        return payment
-    return None
-
-
-def history_page(account_id: int, page: int, per_page: int = PAGE_SIZE) -> tuple[list[Payment], bool]:
-    """One page of a connection's payments, newest first, and whether there is a next page."""
-    rows = list(db.session.scalars(
-        select(Payment).where(Payment.account_id == account_id)
-        .order_by(Payment.created_at.desc(), Payment.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)))
-    return rows[:per_page], len(rows) > per_page
+def history(account_id: int) -> Select:
+    """A connection's payments, newest first (pages of PAGE_SIZE on screen)."""
+    return (select(Payment).where(Payment.account_id == account_id)
+            .order_by(Payment.created_at.desc(), Payment.id.desc()))
 
 
 def open_payments(account_id: int, days: int = 7) -> list[Payment]:

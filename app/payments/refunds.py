@@ -19,6 +19,7 @@ from app.payments.gateways import (
 from app.payments.models import (
     PaymentState,
     Refund,
+    RefundState,
 )
 from app.payments.states import check_transition
 
@@ -29,25 +30,25 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
     `refunded` when all of it is. The same idempotency key returns the same refund."""
     reason = (reason or "").strip()
     if not reason:
-        raise RefundError("Give the reason for the refund.")
+        raise RefundError.refused("refund_reason")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise RefundError("This form has expired. Please reload the page and try again.")
+        raise RefundError.refused("form_expired")
     payment = lock_payment(payment_id)
     if payment is None:
-        raise RefundError("There is no such payment.")
+        raise RefundError.refused("no_payment")
     existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == idempotency_key))
     if existing is not None:
         if existing.payment_id != payment.id:
-            raise RefundError("This form has expired. Please reload the page and try again.")
+            raise RefundError.refused("form_expired")
         return existing
     if payment.state != PaymentState.CAPTURED:
-        raise RefundError(f"A {payment.state.value} payment cannot be refunded.")
+        raise RefundError.refused("refund_state", state=payment.state.value)
     if amount != amount.quantize(ONE_PAISA) or amount <= 0:
-        raise RefundError("Enter the amount to refund in rupees and paise.")
+        raise RefundError.refused("refund_amount")
     if amount > payment.refundable_amount:
-        raise RefundError(f"At most {rupees(payment.refundable_amount)} of this payment can still be refunded.")
+        raise RefundError.refused("refund_at_most", amount=payment.refundable_amount)
     refund = Refund(payment_id=payment.id, amount=amount, idempotency_key=idempotency_key, reason=reason[:200],
-                    created_by_id=getattr(actor, "id", None), state="processed")
+                    created_by_id=getattr(actor, "id", None), state=RefundState.PROCESSED)
     db.session.add(refund)
     db.session.flush()
     if payment.gateway and payment.gateway_payment_id:
@@ -55,11 +56,12 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
             answer = get_gateway().refund(payment.gateway_payment_id, amount, idempotency_key,
                                           {"reference": payment.reference, "receipt": payment.receipt_number or ""})
         except GatewayError as error:
-            raise RefundError(f"The gateway did not accept the refund: {error}") from None
+            raise RefundError.refused("refund_gateway_error", error=str(error)) from None
         refund.gateway_refund_id = answer.id
-        refund.state = "failed" if answer.status == "failed" else answer.status
-        if refund.state == "failed":
-            raise RefundError("The gateway refused the refund.")
+        # A status we do not know (Razorpay may add one) is treated as not returned yet: reconcile asks again.
+        refund.state = RefundState(answer.status) if answer.status in set(RefundState) else RefundState.PENDING
+        if refund.state == RefundState.FAILED:
+            raise RefundError.refused("refund_refused")
     entry = ledger.post(payment.account_id, LedgerKind.REFUND, amount, today_in_india(),
                         f"Refund of {rupees(amount)} from {payment.receipt_number}: {reason}"[:200], actor=actor)
     refund.ledger_entry_id = entry.id

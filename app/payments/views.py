@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.accounts.selection import selected_account
+from app.accounts.selection import selected_account, viewable
 from app.accounts.services import linked_accounts
 from app.auth.access import customer_only, public, signed_in, staff_only
 from app.billing import ledger
@@ -37,6 +37,7 @@ from app.payments.models import Payment, PaymentMethod, PaymentState
 from app.payments.receipts import render_receipt_pdf
 from app.payments.upi import upi_link
 from app.web.headers import CONTENT_SECURITY_POLICY, writes_on_get
+from app.web.pagination import page_of
 from app.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,7 @@ def _redirect(endpoint: str, **values):
 
 
 def _viewable(payment_id: int) -> Payment:
-    payment = queries.viewable_payment(payment_id)
-    if payment is None:
-        abort(404)  # someone else's payment looks exactly like no payment
-    return payment
+    return viewable(db.session.get(Payment, payment_id))  # someone else's payment looks exactly like no payment
 
 
 # --- paying ---
@@ -185,14 +183,9 @@ def history():
     if not accounts:
         return _redirect("accounts.link")
     account = selected_account(accounts)
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
-        abort(404)
-    payments, has_next = queries.history_page(account.id, page)
-    if page > 1 and not payments:
-        abort(404)
-    return render("payments/history.html", account=account, accounts=accounts, payments=payments, page=page,
-                  has_next=has_next, notice=request.args.get("notice"))
+    shown = page_of(queries.history(account.id), queries.PAGE_SIZE)
+    return render("payments/history.html", account=account, accounts=accounts, payments=shown.items,
+                  page=shown.page, has_next=shown.has_next, notice=request.args.get("notice"))
 
 
 # --- receipts ---
@@ -310,7 +303,7 @@ def counter():
                     form.idempotency_key.data, form.instrument_number.data, form.instrument_bank.data)
             except services.PaymentError as refusal:
                 db.session.rollback()
-                form.amount.errors.append(str(refusal))
+                form.amount.errors.append(refusal_text(refusal))
             else:
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
                 return _redirect("payments.staff_payment", payment_id=payment.id)
@@ -349,7 +342,7 @@ def staff_refund(payment_id: int):
                                              form.idempotency_key.data)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.amount.errors.append(str(refusal))
+            form.amount.errors.append(refusal_text(refusal))
         else:
             flash(_("Refund of %(amount)s recorded (%(state)s).", amount=services.rupees(refund.amount),
                     state=refund.state), "success")
@@ -367,7 +360,7 @@ def staff_bounce(payment_id: int):
             services.bounce_instrument(payment.id, form.reason.data, current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.reason.errors.append(str(refusal))
+            form.reason.errors.append(refusal_text(refusal))
         else:
             flash(_("Marked as returned unpaid; the account is debited again."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
@@ -383,7 +376,7 @@ def staff_accept(payment_id: int):
             services.accept_held(payment.id, current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            flash(str(refusal), "error")
+            flash(refusal_text(refusal), "error")
         else:
             flash(_("Accepted and credited."), "success")
     return _redirect("payments.staff_payment", payment_id=payment_id)
@@ -399,7 +392,7 @@ def staff_confirm_upi(payment_id: int):
             services.confirm_upi_by_staff(payment.id, form.utr.data, form.amount.amount or Decimal(0), current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
-            form.utr.errors.append(str(refusal))
+            form.utr.errors.append(refusal_text(refusal))
         else:
             flash(_("Confirmed from the bank statement."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)

@@ -30,6 +30,7 @@ from app.payments.models import (
     PaymentEvent,
     PaymentState,
     Refund,
+    RefundState,
 )
 from app.payments.states import check_transition
 from app.payments.upi import REFERENCE
@@ -106,17 +107,17 @@ def _apply_refund_event(stored: PaymentEvent, event: WebhookEvent) -> tuple[str 
             return None, None  # perhaps our own refund call, not yet committed: let the gateway retry
         log.error("refund %r at the gateway was not made here: record it by hand", event.refund.id)
         return "review: refund not made here", None
-    if event.type == "refund.failed" and refund.state != "failed":
+    if event.type == "refund.failed" and refund.state != RefundState.FAILED:
         _refund_failed(refund)
-    elif event.type == "refund.processed" and refund.state == "pending":
-        refund.state = "processed"
+    elif event.type == "refund.processed" and refund.state == RefundState.PENDING:
+        refund.state = RefundState.PROCESSED
     return f"refund {refund.state}", refund.payment_id
 
 
 def _refund_failed(refund: Refund) -> None:
     """The gateway could not return the money: undo the REFUND entry; the payment is credited again."""
     payment = lock_payment(refund.payment_id)
-    refund.state = "failed"
+    refund.state = RefundState.FAILED
     if refund.ledger_entry_id is not None:
         entry = db.session.get(LedgerEntry, refund.ledger_entry_id)
         ledger.post(payment.account_id, LedgerKind.REVERSAL, -entry.amount, today_in_india(),

@@ -8,17 +8,16 @@ from flask_login import current_user
 
 from app.accounts import services as accounts
 from app.accounts.models import Account
-from app.accounts.selection import selected_account
+from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
 from app.billing.bills import latest_bills, usual_daily_use
 from app.db import parse_id
 from app.extensions import db
 from app.metering.checks import ReadingRefused
 from app.metering.forms import ReadingForm
-from app.metering.models import Meter
+from app.metering.models import Reading
 from app.metering.photos import PhotoError
-from app.metering.services import active_meter, last_accepted, submit_reading
-from app.metering.views import viewable_reading
+from app.metering.services import account_id_of, active_meter, last_accepted, submit_reading
 from app.portal import usage as usage_data
 from app.portal.dashboard import current_projection, dashboard_for
 from app.portal.export import export_user_data
@@ -84,8 +83,8 @@ def new_reading():
 @bp.route("/readings/<int:reading_id>")
 @customer_only
 def reading(reading_id: int):
-    reading = viewable_reading(reading_id)
-    account = db.session.get(Account, db.session.get(Meter, reading.meter_id).account_id)
+    reading = viewable(db.session.get(Reading, reading_id), account_id_of)
+    account = db.session.get(Account, account_id_of(reading))
     bills = latest_bills(account.id, limit=1)
     projection = current_projection(account, bills[0] if bills else None, extra=reading)
     return render("portal/reading.html", reading=reading, projection=projection)

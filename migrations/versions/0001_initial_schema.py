@@ -8,8 +8,6 @@ Create Date: 2026-11-24 21:16:50.775256
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
-
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -26,8 +24,8 @@ def upgrade():
     sa.Column('event_id', sa.String(length=100), nullable=False),
     sa.Column('event_type', sa.String(length=60), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('received_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=60), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_events')),
     sa.UniqueConstraint('gateway', 'event_id', name=op.f('uq_payment_events_gateway_event_id'))
@@ -41,7 +39,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('utility', sa.String(length=20), nullable=False),
     sa.Column('unit', sa.String(length=10), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tariffs')),
     sa.UniqueConstraint('code', name=op.f('uq_tariffs_code'))
     )
@@ -49,7 +47,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=20), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_throttle_events'))
     )
     with op.batch_alter_table('throttle_events', schema=None) as batch_op:
@@ -67,9 +65,9 @@ def upgrade():
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('quiet_hours_start', sa.Time(), nullable=True),
     sa.Column('quiet_hours_end', sa.Time(), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('erased_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('mobile IS NOT NULL OR email IS NOT NULL', name=op.f('ck_users_has_contact')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
@@ -96,7 +94,7 @@ def upgrade():
     sa.Column('paperless', sa.Boolean(), nullable=False),
     sa.Column('status', sa.Enum('active', 'disconnected', 'closed', name='accountstatus', native_enum=False, length=16), nullable=False),
     sa.Column('connected_on', sa.Date(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tariff_id'], ['tariffs.id'], name=op.f('fk_accounts_tariff_id_tariffs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
     sa.UniqueConstraint('consumer_number', name=op.f('uq_accounts_consumer_number'))
@@ -111,10 +109,10 @@ def upgrade():
     sa.Column('title', sa.String(length=120), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('region', sa.String(length=40), nullable=True),
-    sa.Column('starts_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_announcements_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_announcements'))
     )
@@ -128,7 +126,7 @@ def upgrade():
     sa.Column('object_type', sa.String(length=40), nullable=False),
     sa.Column('object_id', sa.String(length=40), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_log_actor_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
@@ -146,9 +144,9 @@ def upgrade():
     sa.Column('done', sa.Integer(), nullable=False),
     sa.Column('error_count', sa.Integer(), nullable=False),
     sa.Column('started_by_id', sa.Integer(), nullable=True),
-    sa.Column('started_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('heartbeat_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['started_by_id'], ['users.id'], name=op.f('fk_bill_runs_started_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bill_runs'))
     )
@@ -169,9 +167,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_password_reset_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_tokens_token_hash'))
@@ -186,8 +184,8 @@ def upgrade():
     sa.Column('p256dh', sa.String(length=200), nullable=False),
     sa.Column('auth', sa.String(length=100), nullable=False),
     sa.Column('user_agent', sa.String(length=200), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_success_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_push_subscriptions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_push_subscriptions')),
     sa.UniqueConstraint('endpoint', name=op.f('uq_push_subscriptions_endpoint'))
@@ -212,7 +210,7 @@ def upgrade():
     sa.Column('effective_to', sa.Date(), nullable=True),
     sa.Column('document', sa.Text(), nullable=False),
     sa.Column('checksum', sa.String(length=64), nullable=False),
-    sa.Column('imported_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('imported_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_tariff_versions_imported_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tariff_id'], ['tariffs.id'], name=op.f('fk_tariff_versions_tariff_id_tariffs')),
@@ -225,7 +223,7 @@ def upgrade():
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('nickname', sa.String(length=40), nullable=True),
     sa.Column('linked_by', sa.Enum('bill_amount', 'mobile', 'staff', name='linkfactor', native_enum=False, length=15), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_links_account_id_accounts')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_account_links_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account_links')),
@@ -239,7 +237,7 @@ def upgrade():
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bill_run_errors_account_id_accounts')),
     sa.ForeignKeyConstraint(['run_id'], ['bill_runs.id'], name=op.f('fk_bill_run_errors_run_id_bill_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bill_run_errors')),
@@ -272,8 +270,8 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('url', sa.String(length=255), nullable=True),
     sa.Column('dedupe_key', sa.String(length=120), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_notifications_account_id_accounts')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
@@ -300,9 +298,9 @@ def upgrade():
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('refunded_amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('captured_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('captured_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_payments_account_id_accounts')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_payments_recorded_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payments_user_id_users'), ondelete='SET NULL'),
@@ -326,8 +324,8 @@ def upgrade():
     sa.Column('subject', sa.String(length=160), nullable=False),
     sa.Column('status', sa.Enum('open', 'in_progress', 'resolved', 'closed', name='ticketstatus', native_enum=False, length=15), nullable=False),
     sa.Column('assigned_to_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_tickets_account_id_accounts')),
     sa.ForeignKeyConstraint(['assigned_to_id'], ['users.id'], name=op.f('fk_tickets_assigned_to_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_tickets_user_id_users'), ondelete='SET NULL'),
@@ -345,9 +343,9 @@ def upgrade():
     sa.Column('channel', sa.Enum('push', 'sms', 'email', name='channel', native_enum=False, length=9), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sent', 'failed', 'dead', name='deliverystatus', native_enum=False, length=11), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.String(length=300), nullable=True),
-    sa.Column('sent_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_deliveries_notification_id_notifications'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_deliveries')),
     sa.UniqueConstraint('notification_id', 'channel', name=op.f('uq_notification_deliveries_notification_id_channel'))
@@ -368,7 +366,7 @@ def upgrade():
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('review_note', sa.Text(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=64), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['meter_id'], ['meters.id'], name=op.f('fk_readings_meter_id_meters')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_readings_reviewed_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_readings_submitted_by_id_users'), ondelete='SET NULL'),
@@ -388,7 +386,7 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_refunds_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
@@ -405,7 +403,7 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('internal', sa.Boolean(), nullable=False),
     sa.Column('attachment_path', sa.String(length=255), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_ticket_messages_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_messages_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_messages'))
@@ -434,7 +432,7 @@ def upgrade():
     sa.Column('payments_since', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('late_fee', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('total_due', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bills_account_id_accounts')),
     sa.ForeignKeyConstraint(['bill_run_id'], ['bill_runs.id'], name=op.f('fk_bills_bill_run_id_bill_runs')),
     sa.ForeignKeyConstraint(['closing_reading_id'], ['readings.id'], name=op.f('fk_bills_closing_reading_id_readings')),
@@ -467,7 +465,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('bill', 'payment', 'adjustment', 'rebate', 'late_fee', 'refund', 'credit_note', 'reversal', name='ledgerkind', native_enum=False, length=15), nullable=False),
     sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('effective_on', sa.Date(), nullable=False),
-    sa.Column('posted_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('bill_id', sa.Integer(), nullable=True),
     sa.Column('payment_id', sa.Integer(), nullable=True),
     sa.Column('reverses_id', sa.Integer(), nullable=True),

@@ -8,8 +8,6 @@ Create Date: 2026-11-24 21:26:49.598548
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
-
 
 # revision identifiers, used by Alembic.
 revision = '0002'

@@ -9,8 +9,6 @@ Create Date: 2026-11-24 22:05:38.203260
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
-
 
 # revision identifiers, used by Alembic.
 revision = '0004'
@@ -31,8 +29,8 @@ def upgrade():
     sa.Column('data', sa.Text(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_gateway_records')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_sandbox_gateway_records_idempotency_key'))
     )
@@ -48,7 +46,7 @@ def upgrade():
 
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('received_amount', sa.Numeric(precision=12, scale=2), nullable=True))
-        batch_op.add_column(sa.Column('checked_at', app.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ledger_entry_id', sa.Integer(), nullable=True))

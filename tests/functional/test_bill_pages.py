@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.billing.compose import Cycle
-from app.billing.models import Bill
+from app.billing.models import Bill, BillStatus
 from app.billing.runs import run_bills
 from app.extensions import db
 from tests import factories
@@ -85,3 +85,12 @@ def test_comparisons_name_the_month_and_year_and_rates_keep_their_decimals(clien
     bill = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).first()
     page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
     assert "Previous bill (Oct 2026)" in page and "Same period last year (Nov 2025)" in page
+
+
+def test_every_bill_status_has_its_own_chip_label(app):
+    """bill_status answers a BillStatus; the status chip names each one in words (not the bare value)."""
+    with app.test_request_context():
+        status_chip = app.jinja_env.get_template("_macros/ui.html").module.status_chip
+        for status in BillStatus:
+            chip = str(status_chip(status))
+            assert f'class="chip chip-{status.value}"' in chip and f">{status.value}<" not in chip

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 from app.accounts.models import BillingCycle
 from app.audit.models import AuditLog
 from app.billing import ledger
-from app.billing.bills import cancel_bill, revise_bill
+from app.billing.bills import cancel_bill, latest_bills, revise_bill
 from app.billing.compose import Cycle
 from app.billing.models import Bill, BillLine, BillRun, BillRunError, BillRunStatus, LedgerEntry, LedgerKind
 from app.billing.runs import run_bills
@@ -185,6 +185,30 @@ def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
     assert "bill.cancelled" in actions and "bill.revised" in actions
     with pytest.raises(Exception, match="already cancelled"):
         cancel_bill(bill, "again")
+
+
+def test_the_pages_and_the_bill_runs_see_the_same_bills_in_force(app):
+    """Per cycle the latest revision, unless a credit note cancelled it: one definition (ledger.in_force)."""
+    from app.billing.runs import _prior_bills_by_account
+
+    account = connection_with_late_fees_read_in_december()
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    november = db.session.scalar(select(Bill))
+    revised = revise_bill(november, "recheck")
+    run_bills(Cycle(2024, 12), issued_on=date(2024, 12, 12))
+    december = db.session.scalar(select(Bill).where(Bill.cycle == "2024-12"))
+
+    def in_force():
+        pages = latest_bills(account.id, limit=10)
+        runs = _prior_bills_by_account([account.id], date(2023, 1, 1), "2025-01")[account.id]
+        assert [(b.cycle, b.issued_on) for b in pages] == [(b.cycle, b.issued_on) for b in reversed(runs)]
+        return pages
+
+    assert in_force() == [december, revised]  # the revision replaced the November bill
+    cancel_bill(december, "billed in error")
+    assert in_force() == [revised]
+    assert latest_bills(account.id, limit=5, up_to=date(2024, 11, 30)) == [revised]
 
 
 def connection_with_late_fees_read_in_december():

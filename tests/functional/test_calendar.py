@@ -12,7 +12,7 @@ from app.accounts.models import Account
 from app.billing.bills import bill_status
 from app.billing.compose import Cycle
 from app.billing.ledger import balance
-from app.billing.models import Bill
+from app.billing.models import Bill, BillStatus
 from app.billing.runs import run_bills
 from app.db import INDIA, today_in_india
 from app.extensions import db
@@ -75,7 +75,7 @@ def test_the_demo_tells_the_same_story_on_any_day(app, client, clock, moment):
     # reported every day up to yesterday, heading for a slab warning.
     home = latest_bill("170000000001")
     assert home.issued_on == today - timedelta(days=2)
-    assert bill_status(home, balance(home.account_id), today) == "due"
+    assert bill_status(home, balance(home.account_id), today) is BillStatus.DUE
     assert rebate_offer(home.account_id, today, digital=True) is not None
     last_read = db.session.scalar(select(func.max(Reading.read_on)).where(Reading.source == ReadingSource.SMART))
     assert last_read == today - timedelta(days=1)
@@ -85,7 +85,7 @@ def test_the_demo_tells_the_same_story_on_any_day(app, client, clock, moment):
 
     # Ravi's Chennai flat: billed last month and not paid: overdue.
     flat = latest_bill("090200000001")
-    assert bill_status(flat, balance(flat.account_id), today) == "overdue"
+    assert bill_status(flat, balance(flat.account_id), today) is BillStatus.OVERDUE
     client.post("/logout")
     sign_in(client, "9876500002")
     client.post(f"/connections/{flat.account_id}/select")
@@ -148,9 +148,9 @@ def test_a_due_date_on_a_sunday(client, login_as, clock):
     assert bill.due_date.weekday() == 6  # a Sunday
 
     clock.move_to(india(2026, 11, 29, 23, 59))
-    assert bill_status(bill, balance(account.id), today_in_india()) == "due"
+    assert bill_status(bill, balance(account.id), today_in_india()) is BillStatus.DUE
     assert "Due today, 29 Nov 2026" in client.get("/").get_data(as_text=True)
 
     clock.move_to(india(2026, 11, 30, 0, 0))
-    assert bill_status(bill, balance(account.id), today_in_india()) == "overdue"
+    assert bill_status(bill, balance(account.id), today_in_india()) is BillStatus.OVERDUE
     assert "Overdue since 29 Nov 2026" in client.get("/").get_data(as_text=True)

@@ -107,6 +107,15 @@ def test_bill_history_pages_and_htmx_fragment(client, login_as):
     assert "Show older bills" not in fragment
     full = client.get("/bills?page=2").get_data(as_text=True)
     assert "<html" in full  # the plain link without JavaScript gets a whole page
+    assert client.get("/bills?page=3").status_code == 404  # past the last page
+
+
+@pytest.mark.parametrize("path", ["/bills", "/payments"])
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "99999999999999999999", str(2**63), "100001"])
+def test_a_page_number_that_is_no_page_is_a_404_never_a_500(client, login_as, path, page):
+    billed_customer(login_as, months=2)
+    assert client.get(f"{path}?page=1").status_code == 200
+    assert client.get(f"{path}?page={page}").status_code == 404
 
 
 def test_bill_detail_explains_lines_and_compares(client, login_as):

@@ -29,6 +29,8 @@ def test_link_by_latest_bill_amount_as_printed(client, login_as):
     factories.make_bill(account, "1234.50", period_start=account.connected_on.replace(year=2026, month=11))
     db.session.commit()
     assert link(client, account.consumer_number, "₹999.00", "bill_amount").status_code == 422  # an older bill
+    for not_it in ("1" * 40, "1.2345e3", "-1234.50"):  # no amount, so no match (and no error page)
+        assert link(client, account.consumer_number, not_it, "bill_amount").status_code == 422
     assert link(client, account.consumer_number, "₹1,234.50", "bill_amount").status_code == 302
 
 

@@ -43,3 +43,38 @@ def test_migrations_match_the_models_and_run_down_again(empty_database_url):
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+
+def test_migrations_import_no_app_code():
+    """A migration must build the same schema years later, whatever app.db then says: plain SQLAlchemy only."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "migrations"
+    for path in [folder / "script.py.mako", *sorted((folder / "versions").glob("*.py"))]:
+        source = path.read_text()
+        if path.suffix == ".mako":
+            assert "import app" not in source and "from app" not in source, path.name
+            continue
+        for node in ast.walk(ast.parse(source)):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(name == "app" or name.startswith("app.") for name in names), (path.name, names)
+
+
+def test_autogenerate_writes_the_apps_types_as_plain_sqlalchemy(app):
+    """migrations/env.py renders app.db.UTCDateTime as the DateTime it stores, so a new migration imports no app."""
+    import runpy
+    from pathlib import Path
+    from unittest import mock
+
+    from app.db import UTCDateTime
+
+    env = Path(__file__).resolve().parents[2] / "migrations" / "env.py"
+    with mock.patch("alembic.context") as context:
+        context.is_offline_mode.return_value = True
+        context.config.config_file_name = None
+        with mock.patch("logging.config.fileConfig"):
+            render_item = runpy.run_path(str(env))["render_item"]
+    assert render_item("type", UTCDateTime(), None) == "sa.DateTime(timezone=True)"

@@ -193,3 +193,34 @@ def test_staff_confirm_a_upi_payment_from_the_bank_statement(client, login_as):
     assert ledger.balance(account.id) == Decimal("0.00")
     with pytest.raises(services.PaymentError, match="nothing to confirm"):
         services.confirm_upi_by_staff(payment.id, "412345678901", Decimal("420.00"), staff)
+
+
+def test_staff_refusals_are_shown_in_the_staff_members_language(client, login_as):
+    support = login_as("support", locale="hi_IN")
+    account, _ = billed_account(total="500.00", terms={"due_days": 15})
+    cash = services.record_counter_payment(account.id, CASH, Decimal("100.00"), support, key(1))
+    db.session.commit()
+    page = client.post(f"/staff/payments/{cash.id}/accept", follow_redirects=True)
+    assert "केवल जाँच के लिए रोका गया भुगतान ही स्वीकार किया जा सकता है।" in page.get_data(as_text=True)
+    page = client.post(f"/staff/payments/{cash.id}/refund", data={
+        "amount": "500.00", "reason": "overpaid", "idempotency_key": key(2)})
+    assert "इस भुगतान में से अब अधिकतम ₹100.00 रिफ़ंड किए जा सकते हैं।" in page.get_data(as_text=True)
+
+
+def test_every_payment_refusal_carries_a_code():
+    """Refusals are raised as PaymentError.refused(code, …), so every page can show them in Hindi too."""
+    import ast
+    from pathlib import Path
+
+    from app.payments.base import REFUSALS
+
+    folder = Path(services.__file__).parent
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else (
+                    func.id if isinstance(func, ast.Name) else "")
+                if name in {"PaymentError", "RefundError", "AmountOutOfRange", "CashLimitExceeded"}:
+                    assert isinstance(func, ast.Attribute) and func.attr == "refused", (path.name, node.lineno)
+                    assert node.exc.args[0].value in REFUSALS, (path.name, node.lineno)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.billing import ledger
 from app.billing.bills import bill_status
-from app.billing.models import LedgerKind
+from app.billing.models import BillStatus, LedgerKind
 from app.db import today_in_india, utcnow
 from app.extensions import db
 from app.payments import services
@@ -92,7 +92,7 @@ def test_pay_through_the_sandbox_checkout_then_callback_then_webhooks(client, lo
                                              "unchanged: captured"]
     assert all(e.processed_at and e.payment_id == payment.id for e in events())
     assert [e.amount for e in ledger_entries(account.id, LedgerKind.PAYMENT)] == [Decimal("-1500.00")]
-    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) is BillStatus.PAID
 
 
 def test_the_webhook_first_then_the_callback(client, login_as):
@@ -126,7 +126,10 @@ def test_a_double_tap_or_a_back_button_resubmit_returns_the_same_attempt(client,
 
 @pytest.mark.parametrize(("amount", "error"), [("0.50", "from ₹1.00 to ₹1,00,000.00"),
                                                ("100000.01", "from ₹1.00 to ₹1,00,000.00"),
-                                               ("12.345", "rupees and paise"), ("lots", "in rupees")])
+                                               ("12.345", "rupees and paise"), ("lots", "in rupees"),
+                                               ("1" * 40, "in rupees"), ("1e5", "in rupees"), ("NaN", "in rupees"),
+                                               ("Infinity", "in rupees"), ("-5", "in rupees"),
+                                               ("1." + "0" * 39 + "1", "rupees and paise")])
 def test_amounts_outside_the_bounds_are_refused_with_a_clear_error(client, login_as, amount, error):
     user = login_as("customer")
     billed_account(user, "1200.00", terms=NO_REBATES)
@@ -160,7 +163,7 @@ def test_a_part_payment_and_an_advance_are_allowed(client, login_as):
     account, bill = billed_account(user, "1000.00", terms=NO_REBATES)
     pay_in_full(client, amount="400")
     assert ledger.balance(account.id) == Decimal("600.00")
-    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "due"
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) is BillStatus.DUE
     pay_in_full(client, amount="1,600.00")
     assert ledger.balance(account.id) == Decimal("-1000.00")  # an advance: credit on the ledger
     html = client.get("/pay").get_data(as_text=True)
@@ -294,7 +297,7 @@ def test_reconcile_captures_a_late_authorisation(app, client, login_as, monkeypa
     db.session.expire_all()
     assert summary.changed == {"captured": 1}
     assert payment.state == PaymentState.CAPTURED and payment.receipt_number
-    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) is BillStatus.PAID
     # The gateway's late webhooks arrive afterwards: no second credit.
     deliver_webhooks(sandbox())
     assert len(ledger_entries(account.id, LedgerKind.PAYMENT)) == 1
@@ -425,7 +428,7 @@ def test_rebates_are_applied_when_earned_and_only_once_per_bill(client, login_as
     assert [(r.amount, r.bill_id, r.payment_id) for r in rebates] == [(Decimal("-25.00"), bill.id, payment.id)]
     assert "prompt payment ₹20.00, digital payment ₹5.00" in rebates[0].description
     assert ledger.balance(account.id) == Decimal("0.00")
-    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) is BillStatus.PAID
     receipt = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
     assert "Rebate on bill" in receipt and "₹25.00" in receipt
     # Another payment (an advance) within the window earns nothing more.

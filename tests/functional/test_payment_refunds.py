@@ -9,7 +9,7 @@ from app.billing import ledger
 from app.billing.models import LedgerKind
 from app.extensions import db
 from app.payments import services
-from app.payments.models import PaymentMethod, PaymentState, Refund, SandboxRecord
+from app.payments.models import PaymentMethod, PaymentState, Refund, RefundState, SandboxRecord
 from tests import factories
 from tests.functional.test_payment_helpers import (
     billed_account,
@@ -41,7 +41,9 @@ def test_partial_refunds_through_the_gateway_up_to_the_amount_paid(paid_online):
     account, payment, staff = paid_online
     first = services.refund_payment(payment.id, Decimal("300.00"), "Paid twice by mistake", staff, key(1))
     db.session.commit()
-    assert (first.state, first.gateway_refund_id[:8]) == ("processed", "rfnd_SBX")
+    assert (first.state, first.gateway_refund_id[:8]) == (RefundState.PROCESSED, "rfnd_SBX")
+    # Stored as the same plain string it always was.
+    assert db.session.execute(select(Refund.__table__.c.state).where(Refund.id == first.id)).scalar() == "processed"
     assert payment.state == PaymentState.CAPTURED and payment.refunded_amount == Decimal("300.00")  # partial
     at_gateway = db.session.get(SandboxRecord, first.gateway_refund_id)
     assert (at_gateway.amount, at_gateway.parent_id) == (30000, payment.gateway_payment_id)
@@ -101,7 +103,7 @@ def test_a_cash_payment_is_refunded_at_the_counter_with_a_ledger_entry():
     payment = services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal("400.00"), staff, key(1))
     refund = services.refund_payment(payment.id, Decimal("400.00"), "Wrong connection", staff, key(2))
     db.session.commit()
-    assert refund.gateway_refund_id is None and refund.state == "processed"
+    assert refund.gateway_refund_id is None and refund.state is RefundState.PROCESSED
     assert payment.state == PaymentState.REFUNDED
     assert [e.amount for e in ledger_entries(account.id, LedgerKind.REFUND)] == [Decimal("400.00")]
 
@@ -129,7 +131,7 @@ def test_the_gateways_refund_webhooks_are_matched_and_a_failed_refund_is_undone(
     response = post_webhook(factories_client(), failed, "evt_refund_failed_1")
     assert response.get_json()["status"] == "refund failed"
     db.session.expire_all()
-    assert refund.state == "failed" and payment.refunded_amount == Decimal("0.00")
+    assert refund.state is RefundState.FAILED and payment.refunded_amount == Decimal("0.00")
     assert payment.state == PaymentState.CAPTURED
     assert ledger.balance(account.id) == Decimal("0.00")
     assert [e.amount for e in ledger_entries(account.id, LedgerKind.REVERSAL)] == [Decimal("-250.00")]
