@@ -25,13 +25,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Row ids are BIGINT-sized at most: a larger number in a URL or a form is no id of ours (and would overflow).
-MAX_ID = 2**63 - 1
+# Row ids are INTEGER columns (PostgreSQL: 32-bit): a larger number in a URL or a form is no id of ours, and
+# would make the database raise an overflow instead of finding nothing.
+MAX_ID = 2**31 - 1
 
 
 def parse_id(text: str | None) -> int | None:
     """A row id typed or sent as text (digits only, 1 to MAX_ID), or None."""
-    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
