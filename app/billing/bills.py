@@ -59,9 +59,25 @@ def latest_bills(account_id: int, limit: int = 6, up_to: date | None = None) -> 
 
 
 def next_bill(bill: Bill) -> Bill | None:
-    """The bill in force that followed this one, if any."""
-    later = [b for b in latest_bills(bill.account_id, limit=3) if b.period_start > bill.period_start]
-    return later[-1] if later else None
+    """The bill in force that followed this one, if any (the nearest later one, however many there are)."""
+    return db.session.scalar(select(Bill).where(Bill.account_id == bill.account_id, ledger.in_force(),
+                                                Bill.period_start > bill.period_start)
+                             .order_by(Bill.period_start).limit(1))
+
+
+def statuses(bills: list[Bill], balance: Decimal, today: date) -> dict[int, BillStatus]:
+    """bill_status of each of an account's bills in force among `bills`, in two queries whatever their number:
+    each is judged by the bill in force that followed it, the latest by what the account owes now."""
+    if not bills:
+        return {}
+    account_id = bills[0].account_id
+    in_force = list(db.session.scalars(
+        select(Bill).where(Bill.account_id == account_id, ledger.in_force(),
+                           Bill.period_start >= min(b.period_start for b in bills))
+        .order_by(Bill.period_start)))
+    following = {earlier.id: later for earlier, later in zip(in_force, in_force[1:], strict=False)}
+    return {bill.id: bill_status(bill, balance, today, following.get(bill.id)) for bill in in_force
+            if bill.id in {b.id for b in bills}}
 
 
 def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> BillStatus:

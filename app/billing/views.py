@@ -1,14 +1,15 @@
 """A bill on screen and as a PDF, for its connection's linked customers and for staff."""
 
-from flask import Blueprint, make_response, redirect, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, request, url_for
 from flask_babel import get_locale, gettext
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
 from app.billing import ledger
-from app.billing.bills import bill_status, build_statement, comparisons, next_bill
-from app.billing.models import Bill
+from app.billing.bills import bill_status, build_statement, comparisons, next_bill, statuses
+from app.billing.models import Bill, BillStatus
 from app.billing.pdf import render_bill_pdf
 from app.billing.wording import translated_line_label
 from app.db import today_in_india
@@ -40,8 +41,10 @@ def bills():
     shown = page_of(select(Bill).where(Bill.account_id == account.id)
                     .order_by(Bill.period_start.desc(), Bill.revision.desc()), BILLS_PER_PAGE)
     cancelled = ledger.cancelled_bill_ids(b.id for b in shown.items)
+    balance = ledger.balance(account.id)
     return render("billing/bills.html", fragment="bill_rows", account=account, bills=shown.items, page=shown.page,
-                  has_more=shown.has_next, cancelled=cancelled)
+                  has_more=shown.has_next, cancelled=cancelled,
+                  statuses=statuses(shown.items, balance, today_in_india()), balance=balance)
 
 
 @bp.route("/bills/<int:bill_id>")
@@ -49,9 +52,14 @@ def bills():
 def bill(bill_id: int):
     bill = viewable(db.session.get(Bill, bill_id))
     statement = build_statement(bill)
-    status = bill_status(bill, ledger.balance(bill.account_id), today_in_india(), next_bill(bill))
-    return render("billing/bill.html", bill=bill, statement=statement, status=status,
-                  comparisons=comparisons(bill))
+    following = next_bill(bill)
+    balance = ledger.balance(bill.account_id)
+    status = bill_status(bill, balance, today_in_india(), following)
+    # The latest bill in force, unpaid: it can be paid from here (a customer's own; staff use the counter).
+    payable = (following is None and status in (BillStatus.DUE, BillStatus.OVERDUE) and not statement.cancelled
+               and not current_user.is_staff and "payments.pay" in current_app.view_functions)
+    return render("billing/bill.html", bill=bill, statement=statement, status=status, balance=balance,
+                  payable=payable, comparisons=comparisons(bill))
 
 
 @bp.route("/bills/<int:bill_id>.pdf")

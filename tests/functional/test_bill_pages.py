@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.billing.compose import Cycle
 from app.billing.models import Bill, BillStatus
 from app.billing.runs import run_bills
+from app.db import INDIA
 from app.extensions import db
 from tests import factories
 from tests.functional.test_customer_pages import billed_customer
@@ -94,3 +95,38 @@ def test_every_bill_status_has_its_own_chip_label(app):
         for status in BillStatus:
             chip = str(status_chip(status))
             assert f'class="chip chip-{status.value}"' in chip and f">{status.value}<" not in chip
+
+
+def test_an_overdue_bill_can_be_paid_from_its_page_and_the_list_says_which_bills_are_paid(client, login_as, clock):
+    from app.billing.ledger import post
+    from app.billing.models import LedgerKind
+    from app.db import today_in_india
+
+    _user, account, _meter = billed_customer(login_as, months=4)
+    bills = db.session.scalars(select(Bill).order_by(Bill.period_start.desc())).all()
+    latest = bills[0]
+    assert 'href="/pay"' in client.get(f"/bills/{latest.id}").get_data(as_text=True)
+    clock.move_to(datetime.combine(latest.due_date + timedelta(days=3), time(10), tzinfo=INDIA))
+    overdue = client.get(f"/bills/{latest.id}").get_data(as_text=True)
+    assert "chip-overdue" in overdue and 'href="/pay"' in overdue
+    listing = client.get("/bills").get_data(as_text=True)
+    assert listing.count("chip-carried") == len(bills) - 1 and listing.count("chip-overdue") == 1  # nobody paid
+    older = client.get(f"/bills/{bills[1].id}").get_data(as_text=True)
+    assert 'href="/pay"' not in older  # an older bill is paid through the latest one
+
+    post(account.id, LedgerKind.PAYMENT, -(latest.total_due + 100), today_in_india(), "paid with ₹100 extra")
+    db.session.commit()
+    page = client.get(f"/bills/{latest.id}").get_data(as_text=True)
+    assert "chip-credit" in page and 'href="/pay"' not in page
+    assert "chip-credit" in client.get("/bills").get_data(as_text=True)
+
+
+def test_the_next_bill_is_the_nearest_later_one_however_long_the_history(login_as):
+    from app.billing.bills import next_bill
+
+    billed_customer(login_as, months=13)
+    bills = db.session.scalars(select(Bill).order_by(Bill.period_start)).all()
+    assert len(bills) >= 12
+    for earlier, later in zip(bills, bills[1:], strict=False):
+        assert next_bill(earlier).id == later.id  # January's next bill is February's, not April's
+    assert next_bill(bills[-1]) is None
