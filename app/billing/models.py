@@ -62,7 +62,8 @@ class BillStatus(StrEnum):
 class BillRunStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"
-    FAILED = "failed"
+    FAILED = "failed"  # stopped by an error; the bills it wrote stand
+    INTERRUPTED = "interrupted"  # killed (no heartbeat); the next run of its cycle bills the rest
 
 
 class BillRun(db.Model):
@@ -72,7 +73,8 @@ class BillRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     region: Mapped[str] = mapped_column(String(40), default="")  # "" = every region
-    status: Mapped[BillRunStatus] = mapped_column(enum_type(BillRunStatus), default=BillRunStatus.RUNNING)
+    status: Mapped[BillRunStatus] = mapped_column(enum_type(BillRunStatus, length=12),
+                                                  default=BillRunStatus.RUNNING)
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)

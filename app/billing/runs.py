@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
 HISTORY_DAYS = 800  # readings and bills this far back are loaded: anchors, estimates, same period last year
-STALE_AFTER = timedelta(minutes=10)  # a run with no heartbeat this long was killed
+STALE_AFTER = timedelta(minutes=5)  # a run beats at every chunk (seconds); silent this long, it was killed
 
 
 @dataclass
@@ -77,19 +77,28 @@ def due_accounts(cycle: Cycle, region: str | None):
 
 
 def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
-    """A new run row; runs of the same cycle left 'running' without a heartbeat are marked as interrupted."""
-    db.session.execute(
-        update(BillRun)
-        .where(BillRun.cycle == str(cycle), BillRun.region == (region or ""), BillRun.status == BillRunStatus.RUNNING,
-               or_(BillRun.heartbeat_at.is_(None), BillRun.heartbeat_at < utcnow() - STALE_AFTER))
-        .values(status=BillRunStatus.FAILED, finished_at=utcnow())
-    )
+    """A new run row; runs of the same cycle and region whose heartbeat stopped are marked interrupted (this run
+    bills what they left: bills are unique per account and cycle)."""
+    mark_interrupted(BillRun.cycle == str(cycle), BillRun.region == (region or ""),
+                     BillRun.heartbeat_at < utcnow() - STALE_AFTER)
     total = db.session.scalar(select(func.count()).select_from(due_accounts(cycle, region).subquery()))
     run = BillRun(cycle=str(cycle), region=region or "", total=total, started_by_id=getattr(actor, "id", None),
                   heartbeat_at=utcnow())
     db.session.add(run)
     db.session.flush()
     return run
+
+
+def mark_interrupted(*which) -> int:
+    """Runs still marked running that match `which` are interrupted: nothing runs them any more."""
+    result = db.session.execute(update(BillRun).where(BillRun.status == BillRunStatus.RUNNING, *which)
+                                .values(status=BillRunStatus.INTERRUPTED, finished_at=utcnow()))
+    return result.rowcount or 0
+
+
+def mark_stale_runs() -> int:
+    """Every run whose heartbeat stopped (its process was killed) is interrupted (a periodic task)."""
+    return mark_interrupted(BillRun.heartbeat_at < utcnow() - STALE_AFTER)
 
 
 def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = None, dry_run: bool = False,
@@ -114,7 +123,13 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
 
 
 def _end_run(run_id: int, status: BillRunStatus) -> None:
-    db.session.execute(update(BillRun).where(BillRun.id == run_id).values(status=status, finished_at=utcnow()))
+    run = db.session.get(BillRun, run_id)
+    run.status, run.finished_at = status, utcnow()
+    if status is BillRunStatus.FINISHED:
+        # An earlier run of this cycle that gave no sign of life while this one ran was killed: this run did its
+        # work (a run really running beside it beats at every chunk and is left alone).
+        mark_interrupted(BillRun.cycle == run.cycle, BillRun.region == run.region, BillRun.id != run.id,
+                         BillRun.heartbeat_at < run.started_at)
 
 
 def _bill_in_chunks(context, cycle: Cycle, region: str | None, issued_on: date, dry_run: bool, chunk_size: int,

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from app.billing.bills import cancel_bill, latest_bills, revise_bill
 from app.billing.compose import Cycle
 from app.billing.models import Bill, BillLine, BillRun, BillRunError, BillRunStatus, LedgerEntry, LedgerKind
 from app.billing.runs import run_bills
+from app.db import utcnow
 from app.extensions import db
 from app.metering.models import Reading
 from tests import factories
@@ -158,6 +159,33 @@ def test_a_run_killed_halfway_finishes_on_the_next_run_and_duplicates_nothing(ap
     assert count(LedgerEntry, LedgerEntry.kind == LedgerKind.BILL) == 400
     assert db.session.scalar(select(func.count(func.distinct(BillLine.bill_id)))) == 400
     assert db.session.scalar(select(func.max(func.coalesce(BillLine.position, 0)))) == 5  # no doubled lines
+    db.session.refresh(killed)
+    finished = db.session.scalar(select(BillRun).where(BillRun.id != killed.id))
+    assert killed.status is BillRunStatus.INTERRUPTED and finished.status is BillRunStatus.FINISHED
+
+
+def test_a_run_whose_heartbeat_stopped_is_marked_interrupted_and_a_live_one_is_left_alone(app, clock):
+    from app.billing.tasks import mark_stale_bill_runs
+
+    now = utcnow()
+    silent = BillRun(cycle="2024-11", region="", heartbeat_at=now - timedelta(minutes=6), started_at=now)
+    beating = BillRun(cycle="2024-11", region="Pune", heartbeat_at=now - timedelta(seconds=20), started_at=now)
+    db.session.add_all([silent, beating])
+    db.session.commit()
+    assert "1 bill runs marked interrupted" in mark_stale_bill_runs.call_local()
+    db.session.commit()
+    assert (silent.status, beating.status) == (BillRunStatus.INTERRUPTED, BillRunStatus.RUNNING)
+
+
+def test_a_finished_run_leaves_a_run_beating_beside_it_running(app):
+    tariff = factories.make_tariff()
+    connection(tariff)
+    alive = BillRun(cycle="2024-11", region="", heartbeat_at=utcnow() + timedelta(seconds=30))  # beats after ours began
+    db.session.add(alive)
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    db.session.refresh(alive)
+    assert alive.status is BillRunStatus.RUNNING
 
 
 def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
