@@ -312,8 +312,9 @@ async function send(item, retried) {
   }
   if (status >= 400 && status < 500 && ![401, 408, 429].includes(status)) {
     // 422 and other refusals: kept, shown as failed with the server's words, never retried by itself.
-    const errors = Object.values(data.errors || {}).flat();
-    return {...item, state: "failed", errors, fields: [], csrf: ""};
+    const fieldErrors = data.errors || {}; // {field name: [messages]}: the page shows them at their fields
+    const errors = Object.values(fieldErrors).flat();
+    return {...item, state: "failed", errors, fieldErrors, fields: [], csrf: ""};
   }
   return WAIT; // signed out (a redirect), throttled or a server error: try again later
 }
@@ -346,7 +347,7 @@ self.addEventListener("notificationclick", (event) => {
 async function broadcast(stalled) {
   const key = await currentUser();
   const items = (await allItems()).filter((item) => key && item.user === key)
-    .map(({id, state, errors, url}) => ({id, state, errors, url}));
+    .map(({id, state, errors, fieldErrors, url}) => ({id, state, errors, fieldErrors, url}));
   for (const client of await self.clients.matchAll({type: "window", includeUncontrolled: true})) {
     client.postMessage({t: "state", items, stalled});
   }

@@ -118,12 +118,18 @@ def register_static_files(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public
     from app.web.errors import commit_request, register_error_handlers
-    from app.web.headers import add_security_headers, begin_write_for_unsafe_methods, refuse_nul_bytes
+    from app.web.headers import (
+        add_security_headers,
+        apply_upload_limit,
+        begin_write_for_unsafe_methods,
+        refuse_nul_bytes,
+    )
     from app.web.templating import register_template_helpers
 
     # Static files are public: WhiteNoise serves them before any access rule runs (app/web/static_files.py), and
     # Flask's static view behind it, for a file WhiteNoise has not seen, is public too.
     mark_public(app.view_functions["static"])
+    app.url_value_preprocessor(apply_upload_limit)  # before every before_request hook (CSRF reads the form)
     app.before_request(refuse_nul_bytes)
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)

@@ -21,6 +21,7 @@ from app.metering.services import account_id_of, active_meter, last_accepted, su
 from app.portal import usage as usage_data
 from app.portal.dashboard import current_projection, dashboard_for
 from app.portal.export import export_user_data
+from app.web.headers import upload_limit
 from app.web.templating import render
 
 bp = Blueprint("portal", __name__)
@@ -40,12 +41,18 @@ def home():
                   pay_url=pay_url)
 
 
+READING_UPLOAD_LIMIT = 25 * 1024 * 1024
+
+
 def wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 @bp.route("/readings/new", methods=["GET", "POST"])
 @customer_only
+# A photo straight from the camera may be larger than we keep (5 MB): read it anyway, so that the refusal comes
+# back at the photo field with the typed reading kept, instead of a bare "too large" page.
+@upload_limit(READING_UPLOAD_LIMIT)
 def new_reading():
     form = ReadingForm()
     account = selected_account()

@@ -131,7 +131,7 @@
         freshKey(form);
       }
     };
-    waiting = {id, done, timer: setTimeout(() => queued(id), 10000)};
+    waiting = {id, done, form, timer: setTimeout(() => queued(id), 10000)};
     notes = [];
     registration.active.postMessage({t: "queue", item: {
       id, user, url: form.action, fields, csrf: get("csrf_token"), queued_at: Date.now(), texts: {sent: text("sent")}}});
@@ -160,6 +160,7 @@
       }
       if (mine && mine.state === "failed") {
         post({t: "drop", id: mine.id}); // the form is right here to put it right
+        markFields(waiting.form, mine.fieldErrors);
         waiting.done(false);
         notes.push([mine.errors.join(" ") || text("failed"), "is-failed"]);
       } else if (mine && (message.stalled || !navigator.onLine)) {
@@ -177,6 +178,28 @@
     // Pages the dashboard marks to keep offline without a visit (the latest bill, the reading form).
     const keep = [...document.querySelectorAll("a[data-offline-keep]")].map((link) => link.href);
     post({t: "hello", user, live: !copy, controlled: !!sw.controller, keep});
+  }
+
+  /* The server's refusals shown at their fields, as the page without JavaScript shows them. */
+  function markFields(form, fieldErrors) {
+    form.querySelectorAll("ul.errors").forEach((list) => list.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
+    form.querySelectorAll(".field-invalid").forEach((field) => field.classList.remove("field-invalid"));
+    let first;
+    for (const [name, messages] of Object.entries(fieldErrors || {})) {
+      const input = form.elements[name];
+      const field = input && input.closest && input.closest(".field");
+      if (!field) continue; // a hidden field: its words are in the note above the form
+      const list = field.appendChild(document.createElement("ul"));
+      list.className = "errors";
+      list.id = `${input.id}-errors`;
+      for (const message of messages) list.appendChild(document.createElement("li")).textContent = message;
+      field.classList.add("field-invalid");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", list.id);
+      first = first || input;
+    }
+    if (first) first.focus();
   }
 
   function render(items) {

@@ -593,6 +593,10 @@ def test_an_online_reading_goes_straight_through_or_shows_what_to_fix(sw_page):
     page.set_input_files("input[type=file][data-shrink]", files=[small_photo()])
     page.get_by_role("button", name="Send the reading").click()
     expect(page.locator(".queue-status.is-failed")).to_contain_text("Type the number on the meter")
+    # …and at the field itself, as without JavaScript: the message, and the field marked for screen readers.
+    expect(page.locator(".field-invalid #value-errors")).to_contain_text("Type the number on the meter")
+    assert page.get_attribute("#value", "aria-invalid") == "true"
+    assert page.get_attribute("#value", "aria-describedby") == "value-errors"
     assert page.url.endswith("/readings/new") and page.input_value("input[name=value]") == "twelve"
     page.fill("input[name=value]", "1180")
     page.get_by_role("button", name="Send the reading").click()

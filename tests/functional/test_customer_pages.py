@@ -372,3 +372,15 @@ def test_a_reading_waiting_for_review_is_acknowledged_on_the_dashboard(client, l
     client.post("/readings/new", data=reading_form("5", confirm_rollover="y"), content_type="multipart/form-data")
     page = client.get("/").get_data(as_text=True)
     assert "Your reading of 5 on 18 Nov 2026 is being checked by our staff" in page
+
+
+def test_a_photo_over_the_limit_without_javascript_keeps_the_typed_reading(app, client, login_as):
+    """A 7 MB photo (over the app-wide 6 MB request limit) came back as a bare 413 and the reading was lost."""
+    billed_customer(login_as, months=2)
+    big = b"\xff\xd8" + b"\x00" * (7 * 1024 * 1024)
+    assert len(big) > app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/readings/new", data=reading_form("12345.6", big), content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="12345.6"' in page and "The photo is too large (at most 5 MB)." in page
+    assert 'id="photo-errors"' in page  # at the photo field
