@@ -17,6 +17,8 @@ const PAGES = "dtech-pages-";
 const META = "dtech-meta";
 const USER = "/__dtech/user";
 const OFFLINE = "/offline";
+const LANGUAGES = ["en_IN", "hi_IN"]; // the offline page is kept in each, and shown in the one last seen
+const LANGUAGE = "/__dtech/language";
 const TIMEOUT = 3000; // a page slower than this is shown from the phone, if it is there
 const MAX_PAGES = 60; // per user: the most recently opened ones
 const SYNC_TAG = "dtech-readings";
@@ -29,9 +31,12 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL);
     await cache.addAll(BUILD.shell);
-    const offline = await fetch(OFFLINE, {credentials: "omit"}); // signed out: nobody's data in it
-    if (!offline.ok) throw new Error(`${OFFLINE}: ${offline.status}`);
-    await cache.put(OFFLINE, offline);
+    for (const language of LANGUAGES) {
+      const url = offlinePage(language);
+      const offline = await fetch(url, {credentials: "omit"}); // signed out: nobody's data in it
+      if (!offline.ok) throw new Error(`${url}: ${offline.status}`);
+      await cache.put(url, offline);
+    }
     await self.skipWaiting();
   })());
 });
@@ -89,13 +94,28 @@ function page(event) {
       finish((response.status >= 500 && (await keptCopy(request.url))) || response);
     };
     const failed = async () => {
-      finish((await keptCopy(request.url)) || (await caches.match(OFFLINE, {cacheName: SHELL})) || Response.error());
+      finish((await keptCopy(request.url)) || (await offlineFallback()) || Response.error());
     };
     network.then(served, failed);
   });
 }
 
+function offlinePage(language) {
+  return `${OFFLINE}?lang=${language}`;
+}
+
+/* The page for one never opened on this phone, in the language of the pages last seen. */
+async function offlineFallback() {
+  const saved = await caches.match(LANGUAGE, {cacheName: META});
+  const language = saved ? await saved.text() : LANGUAGES[0];
+  return caches.match(offlinePage(LANGUAGES.includes(language) ? language : LANGUAGES[0]), {cacheName: SHELL});
+}
+
 async function learn(url, response, start) {
+  const language = response.headers.get("Content-Language");
+  if (response.status === 200 && LANGUAGES.includes(language)) {
+    await (await caches.open(META)).put(LANGUAGE, new Response(language));
+  }
   const key = response.headers.get("X-DTech-Offline");
   if (key && response.status === 200 && !/no-store/.test(response.headers.get("Cache-Control") || "")) {
     if (start !== epoch) return;

@@ -5,7 +5,8 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, has_request_context, send_file
+from flask import Blueprint, Response, current_app, has_request_context, make_response, request, send_file
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from app.auth.access import public
@@ -62,4 +63,12 @@ def service_worker():
 @bp.route("/offline")
 @public
 def offline():
-    return render("pwa/offline.html", utility=current_app.config["UTILITY_NAME"])
+    """The page for one not kept on the phone, fetched signed out by the service worker in each language."""
+    language = request.args.get("lang")
+    if language not in current_app.config["LANGUAGES"]:
+        language = str(get_locale())
+    with force_locale(language):
+        response = make_response(render("pwa/offline.html", utility=current_app.config["UTILITY_NAME"],
+                                        offline_page=True))
+    response.headers["Content-Language"] = language
+    return response

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 
 from flask import abort, current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.db import begin_write
@@ -75,6 +76,8 @@ def add_security_headers(response):
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if response.mimetype == "text/html":  # the service worker shows its offline page in the language last seen
+        headers.setdefault("Content-Language", str(get_locale()))
     # Static files get their caching rules where they are served (app/web/static_files.py).
     if response.mimetype == "text/html" and (request.endpoint or "").startswith("auth."):
         headers["Cache-Control"] = "no-store"  # sign-in, sign-up and reset pages are never kept anywhere

@@ -230,6 +230,22 @@ def test_dashboard_and_latest_bill_are_readable_offline(sw_page, screenshot):
     expect(page.locator("#offline-banner")).to_be_hidden()  # back online: the live page, no banner
 
 
+def test_a_hindi_customer_gets_the_offline_page_in_hindi_without_a_signed_out_header(sw_page):
+    user, _account, _bill = customer(factories.make_tariff(), "+919811111131", "Meena Iyer")
+    user.locale = "hi_IN"
+    db.session.commit()
+    page = sw_page
+    sign_in(page, user)
+    under_service_worker(page)
+    page.goto("/")
+    wait_until_kept(page, "/")
+    page.context.set_offline(True)
+    page.goto("/usage?never=opened")
+    expect(page.locator("h1[data-offline-page]")).to_have_text("आप ऑफ़लाइन हैं")
+    expect(page.locator("html")).to_have_attribute("lang", "hi")
+    expect(page.locator("header.topbar form")).to_have_count(0)  # no "sign in" language switch for a signed-in user
+
+
 def test_a_dashboard_opened_before_the_worker_was_there_is_kept_too(sw_page):
     user, account, _bill = customer(factories.make_tariff(), "+919811111124", "Asha Patil")
     db.session.commit()

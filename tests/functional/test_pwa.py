@@ -66,6 +66,15 @@ def test_offline_page_is_public_and_holds_no_user(client):
     assert "data-offline-page" in html and 'data-user=""' in html and "X-DTech-Offline" not in page.headers
 
 
+def test_offline_page_comes_in_each_language_and_names_nobody(client):
+    hindi = client.get("/offline?lang=hi_IN")
+    html = hindi.get_data(as_text=True)
+    assert hindi.headers["Content-Language"] == "hi_IN" and '<html lang="hi">' in html
+    assert "Sign in" not in html and "action=\"/language\"" not in html and "action=\"/logout\"" not in html
+    assert client.get("/offline?lang=en_IN").headers["Content-Language"] == "en_IN"
+    assert client.get("/offline?lang=xx").status_code == 200  # an unknown language: the browser's
+
+
 def test_every_page_has_the_hooks_the_scripts_rely_on(client, login_as):
     anonymous = client.get("/login").get_data(as_text=True)
     tag = BANNER_TAG.search(anonymous).group(0)
