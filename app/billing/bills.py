@@ -141,7 +141,6 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
     account = db.session.get(Account, bill.account_id)
     version = db.session.get(TariffVersion, bill.tariff_version_id)
     priced_by = engine.parse_tariff(version.document)  # the version this bill used, with its own name
-    rebate, pay_by = prompt_rebate(bill, priced_by.payment_terms, today)
     history = list(reversed(latest_bills(bill.account_id, limit=6, up_to=bill.period_start)))
     balance = ledger.balance(bill.account_id)
     following = next_bill(bill)
@@ -149,6 +148,9 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
     # Only the latest bill standing asks for money, and only what is still owed: no QR to pay a bill twice.
     payable = following is None and not cancelled and balance > 0
     pay_amount = min(balance, bill.total_due) if payable else Decimal("0.00")
+    # A rebate for paying early is offered only while there is something to pay.
+    rebate, pay_by = (prompt_rebate(bill, priced_by.payment_terms, today) if payable
+                      else (Decimal("0.00"), None))
     return Statement(
         utility_name=current_app.config["UTILITY_NAME"], bill_number=bill.number, issued_on=bill.issued_on,
         due_date=bill.due_date, period_start=bill.period_start, period_end=bill.period_end,
@@ -202,8 +204,10 @@ def cancel_bill(bill: Bill, reason: str, actor=None) -> None:
 def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
     """Replace the latest bill by a revision priced from today's readings and tariff.
 
-    Only the charges of the period are re-priced: a credit note takes back the old current charges, and the
-    revision keeps the original's arrears, payments and late fee (those belonged to its issue date).
+    The charges of the period are re-priced: a credit note takes back the old current charges and the revision
+    charges the new ones. The account part is the ledger's as it stands today (arrears, payments, surcharges
+    already charged are in it, the old charges are not): a revision of a paid bill asks only for the difference,
+    and one of a bill in credit says so.
     """
     _check_correctable(bill, reason)
     ledger.record_credit_note(bill, reason.strip(), today_in_india(), actor=actor, amount=bill.current_charges)
@@ -213,9 +217,10 @@ def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
     if errors:
         raise BillCorrectionError(errors[bill.account_id])
     (account, fresh), = composed
-    kept = replace(fresh, previous_balance=bill.previous_balance, payments_since=bill.payments_since,
-                   late_fee=bill.late_fee,
-                   total_due=bill.total_due - bill.current_charges + fresh.current_charges)
+    standing = ledger.balance(bill.account_id)  # after the credit note, before the revised charges
+    # The surcharge the original charged stays on its own line (it is in the ledger already: not charged again).
+    kept = replace(fresh, previous_balance=standing - bill.late_fee, payments_since=Decimal("0.00"),
+                   late_fee=bill.late_fee, total_due=standing + fresh.current_charges)
     revision = 1 + max(db.session.scalars(select(Bill.revision).where(Bill.account_id == bill.account_id,
                                                                        Bill.cycle == bill.cycle)))
     inserted = insert_bills(cycle, today_in_india(), [(account, kept)], revision=revision,

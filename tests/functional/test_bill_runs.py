@@ -188,6 +188,28 @@ def test_a_finished_run_leaves_a_run_beating_beside_it_running(app):
     assert alive.status is BillRunStatus.RUNNING
 
 
+def test_revising_a_paid_bill_asks_only_for_the_difference(app, client, login_as):
+    """A paid bill revised showed "Paid" beside a total due of the whole bill again, its arrears, a surcharge and a
+    prompt-payment offer, while the ledger said nothing was owed."""
+    from app.billing.bills import build_statement
+    from app.billing.ledger import post
+
+    tariff = factories.make_tariff()
+    account = connection(tariff)
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 11, 12))
+    bill = db.session.scalar(select(Bill))
+    post(account.id, LedgerKind.PAYMENT, -bill.total_due, date(2024, 11, 14), "paid in full")
+    db.session.commit()
+    revised = revise_bill(bill, "tariff recheck")
+    db.session.commit()
+    assert revised.current_charges == bill.current_charges  # the same readings and tariff
+    assert revised.total_due == Decimal("0.00") == ledger.balance(account.id)
+    statement = build_statement(revised, today=date(2024, 11, 15))
+    assert statement.prompt_rebate == 0 and not statement.payable
+    assert statement.arrears == -bill.current_charges  # the payment, now that the old charges are taken back
+
+
 def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
     tariff = factories.make_tariff()
     account = connection(tariff)
@@ -306,8 +328,8 @@ def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(
     assert result.exit_code == 0, result.output
     revised = db.session.scalar(select(Bill).where(Bill.revision == 1))
     assert revised.late_fee == december.late_fee == Decimal("30.30")
-    assert revised.previous_balance == december.previous_balance
-    assert revised.total_due == december.total_due  # the same readings re-priced: nothing changes
+    assert revised.previous_balance - revised.payments_since == december.previous_balance - december.payments_since
+    assert revised.total_due == december.total_due  # the same readings re-priced, nothing paid: nothing changes
     assert ledger.balance(account.id) == december.total_due
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "bill.revised"))
     assert audit.actor_id == admin.id
