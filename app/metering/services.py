@@ -97,3 +97,10 @@ def find_by_key(idempotency_key: str) -> Reading | None:
 def _accepted_on(meter: Meter, day) -> bool:
     return bool(db.session.scalar(select(func.count(Reading.id)).where(
         Reading.meter_id == meter.id, Reading.read_on == day, Reading.status == ReadingStatus.ACCEPTED)))
+
+
+def same_day_reading(reading: Reading) -> Reading | None:
+    """The accepted reading of the same meter and day that this one would contradict, if any."""
+    return db.session.scalar(select(Reading).where(
+        Reading.meter_id == reading.meter_id, Reading.read_on == reading.read_on, Reading.id != reading.id,
+        Reading.status == ReadingStatus.ACCEPTED).limit(1))

@@ -15,9 +15,9 @@ from app.db import parse_id
 from app.extensions import db
 from app.metering.checks import ReadingRefused
 from app.metering.forms import ReadingForm
-from app.metering.models import Reading
+from app.metering.models import Reading, ReadingStatus
 from app.metering.photos import PhotoError
-from app.metering.services import account_id_of, active_meter, last_accepted, submit_reading
+from app.metering.services import account_id_of, active_meter, last_accepted, same_day_reading, submit_reading
 from app.portal import usage as usage_data
 from app.portal.dashboard import current_projection, dashboard_for
 from app.portal.export import export_user_data
@@ -94,7 +94,8 @@ def reading(reading_id: int):
     account = db.session.get(Account, account_id_of(reading))
     bills = latest_bills(account.id, limit=1)
     projection = current_projection(account, bills[0] if bills else None, extra=reading)
-    return render("portal/reading.html", reading=reading, projection=projection)
+    return render("portal/reading.html", reading=reading, projection=projection,
+                  same_day=same_day_reading(reading) if reading.status is ReadingStatus.NEEDS_REVIEW else None)
 
 
 @bp.route("/usage")

@@ -382,3 +382,9 @@ def test_parallel_sign_ins_all_succeed_and_parallel_guesses_stay_within_the_limi
     db.session.commit()
     checked = db.session.scalar(select(func.count()).select_from(ThrottleEvent).where(ThrottleEvent.scope == "login"))
     assert checked == 5  # only five guesses were ever checked against the password
+
+
+def test_the_sign_in_page_warns_about_fraud_once(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert page.count("We never send links to pay elsewhere") == 1
+    assert "Disconnection threats by SMS or WhatsApp are fraud." in page

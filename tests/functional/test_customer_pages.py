@@ -384,3 +384,16 @@ def test_a_photo_over_the_limit_without_javascript_keeps_the_typed_reading(app, 
     assert response.status_code == 422
     assert 'value="12345.6"' in page and "The photo is too large (at most 5 MB)." in page
     assert 'id="photo-errors"' in page  # at the photo field
+
+
+def test_a_second_reading_on_the_same_day_says_that_one_was_already_sent(client, login_as):
+    _user, _account, _meter = billed_customer(login_as, months=2)
+    last = db.session.scalars(select(Reading).order_by(Reading.read_on.desc())).first()
+    first = client.post("/readings/new", data=reading_form(str(last.value + 20), key="first-of-the-day"),
+                        content_type="multipart/form-data")
+    assert "is recorded" in client.get(first.headers["Location"]).get_data(as_text=True)
+    second = client.post("/readings/new", data=reading_form(str(last.value + 25), key="second-of-the-day"),
+                         content_type="multipart/form-data")
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "You had already sent" in page
+    assert "our staff will check the photos and keep the right one" in page
