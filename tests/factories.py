@@ -103,3 +103,12 @@ def make_read_connection(tariff: Tariff | None, opening="1000", closing="1221", 
     if closing is not None:
         make_reading(meter, date(2024, 11, 5), closing)
     return account
+
+
+def staff_cli_args(role: str = "admin") -> list[str]:
+    """`--by … --password …` for a CLI command done as staff (a staff member made for it, committed)."""
+    from app.extensions import db as _db
+
+    user = make_user(role=role, email=f"staff{_next()}@example.com")
+    _db.session.commit()
+    return ["--by", user.email, "--password", PASSWORD]

@@ -106,6 +106,21 @@ def authenticate(login: str, password: str, ip: str) -> User:
     return user
 
 
+def verify_staff(login: str, password: str) -> User:
+    """A staff member proving who they are (on the command line): AuthError unless `password` is theirs."""
+    user = find_user(login, lock=True)
+    limit = Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+    retry_at = throttle.blocked_until("login", _login_key(login), limit)
+    if retry_at:
+        raise LoginLocked(retry_at)
+    if user is None or not user.is_staff or not user.active or not verify_password(user.password_hash, password):
+        if user is None:
+            spend_verify_time()
+        throttle.record_failure("login", _login_key(login))
+        raise AuthError("not a staff member, or the password is not right")
+    return user
+
+
 def set_password(user: User, new_password: str) -> None:
     """Set a new password and end every other session of this user (their cookies stop working)."""
     user.password_hash = hash_password(new_password)

@@ -19,7 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.auth.services import find_user
+from app.auth.cli import as_staff
 from app.billing.bills import BillCorrectionError, cancel_bill, revise_bill
 from app.billing.compose import Cycle
 from app.billing.models import Bill
@@ -248,12 +248,13 @@ def export_command(code: str, on_day: date | None) -> None:
 @click.option("--month", required=True, help="The month, YYYY-MM.")
 @click.argument("assignments", nargs=-1, required=True, type=ParamAssignmentType())
 @with_appcontext
-def set_param_command(code: str, month: str, assignments: tuple[tuple[str, Decimal], ...]) -> None:
+@as_staff
+def set_param_command(code: str, month: str, assignments: tuple[tuple[str, Decimal], ...], actor) -> None:
     """Set monthly parameters of tariff CODE, e.g. `set-param MH-MSEDCL-LT1B --month 2026-11 fac_rate=0.35`."""
     try:
         first_day = Cycle.parse(month).first_day
         for name, value in _params(assignments).items():
-            set_monthly_param(code, first_day, name, value)
+            set_monthly_param(code, first_day, name, value, actor=actor)
     except (ValueError, TariffImportError) as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
@@ -270,14 +271,17 @@ bills_cli = AppGroup("bills", help="Bill runs and bills.")
 @click.option("--dry-run", is_flag=True, help="Compute and report; write nothing.")
 @click.option("--issued-on", type=IsoDateType(), default=None, help="Issue date (default: today in India).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=CHUNK_SIZE, show_default=True)
-def run_command(cycle: str, region: str | None, dry_run: bool, issued_on: date | None, chunk_size: int) -> None:
+@as_staff
+def run_command(cycle: str, region: str | None, dry_run: bool, issued_on: date | None, chunk_size: int,
+                actor) -> None:
     """Bill every connection due in CYCLE exactly once. Safe to run again, or after a crash."""
     try:
         parsed = Cycle.parse(cycle)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--cycle") from None
     try:
-        summary = run_bills(parsed, region=region, issued_on=issued_on, dry_run=dry_run, chunk_size=chunk_size)
+        summary = run_bills(parsed, region=region, issued_on=issued_on, dry_run=dry_run, chunk_size=chunk_size,
+                            actor=actor)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--cycle") from None
     verb = "would bill" if dry_run else "billed"
@@ -296,22 +300,15 @@ def _bill_by_number(number: str):
     return bill
 
 
-def _staff(login: str):
-    user = find_user(login)
-    if user is None or not user.is_staff:
-        raise click.BadParameter(f"{login} is not a staff user", param_hint="--by")
-    return user
-
-
 @bills_cli.command("cancel")
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--by", "by_login", required=True, help="Email or mobile of the staff member doing it (audited).")
 @with_appcontext
-def cancel_command(number: str, reason: str, by_login: str) -> None:
+@as_staff
+def cancel_command(number: str, reason: str, actor) -> None:
     """Cancel bill NUMBER with a credit note."""
     try:
-        cancel_bill(_bill_by_number(number), reason, actor=_staff(by_login))
+        cancel_bill(_bill_by_number(number), reason, actor=actor)
     except BillCorrectionError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -321,12 +318,12 @@ def cancel_command(number: str, reason: str, by_login: str) -> None:
 @bills_cli.command("revise")
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--by", "by_login", required=True, help="Email or mobile of the staff member doing it (audited).")
 @with_appcontext
-def revise_command(number: str, reason: str, by_login: str) -> None:
+@as_staff
+def revise_command(number: str, reason: str, actor) -> None:
     """Cancel bill NUMBER and issue its revision from the current readings and tariff."""
     try:
-        revised = revise_bill(_bill_by_number(number), reason, actor=_staff(by_login))
+        revised = revise_bill(_bill_by_number(number), reason, actor=actor)
     except BillCorrectionError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

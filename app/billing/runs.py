@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 
+from app import audit
 from app.accounts.models import Account, AccountStatus, BillingCycle
 from app.billing import ledger
 from app.billing import tariff as engine
@@ -86,6 +87,7 @@ def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
                   heartbeat_at=utcnow())
     db.session.add(run)
     db.session.flush()
+    audit.record("bill_run.started", run, {"cycle": str(cycle), "region": region or "", "due": total}, actor=actor)
     return run
 
 

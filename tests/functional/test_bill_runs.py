@@ -37,7 +37,8 @@ def test_a_run_bills_each_due_connection_once_with_lines_and_ledger(app):
     tariff = factories.make_tariff()
     accounts = [connection(tariff) for _ in range(3)]
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", "--issued-on", "2024-11-12"])
+    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", "--issued-on", "2024-11-12",
+                                                *factories.staff_cli_args()])
     assert result.exit_code == 0, result.output
     assert "billed 3 of 3" in result.output
     bill = db.session.scalar(select(Bill).where(Bill.account_id == accounts[0].id))
@@ -49,8 +50,10 @@ def test_a_run_bills_each_due_connection_once_with_lines_and_ledger(app):
     assert ledger.balance(accounts[0].id) == Decimal("2424.12")
     run = db.session.scalar(select(BillRun))
     assert (run.status, run.total, run.done, run.error_count) == (BillRunStatus.FINISHED, 3, 3, 0)
+    started = db.session.scalar(select(AuditLog).where(AuditLog.action == "bill_run.started"))
+    assert started.actor_id is not None and started.actor_id == run.started_by_id  # who ran it, proven
 
-    again = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11"])
+    again = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", *factories.staff_cli_args()])
     assert "billed 0 of 0" in again.output
     assert count(Bill) == 3 and count(LedgerEntry) == 3
 
@@ -60,7 +63,7 @@ def test_dry_run_writes_nothing(app):
     connection(tariff)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2024-11", "--dry-run",
-                                                "--issued-on", "2024-11-12"])
+                                                "--issued-on", "2024-11-12", *factories.staff_cli_args()])
     assert "would bill 1 of 1" in result.output and "2424.12" in result.output
     assert count(Bill) == 0 and count(BillRun) == 0
 
@@ -131,7 +134,7 @@ def test_a_run_killed_halfway_finishes_on_the_next_run_and_duplicates_nothing(ap
     env = {**os.environ, "DATABASE_URL": url, "DTECH_INSTANCE_DIR": str(tmp_path), "FLASK_APP": "wsgi",
            "SECRET_KEY": "x" * 40}
     command = [sys.executable, "-m", "flask", "bills", "run", "--cycle", "2024-11", "--issued-on", "2024-11-12",
-               "--chunk-size", "10"]
+               "--chunk-size", "10", *factories.staff_cli_args()]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     watcher = create_engine(url)
     try:
@@ -292,7 +295,7 @@ def test_next_cycle_carries_arrears_and_charges_the_late_fee(app):
 
 
 def test_a_cycle_that_has_not_begun_is_refused(app):
-    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2099-01"])
+    result = app.test_cli_runner().invoke(args=["bills", "run", "--cycle", "2099-01", *factories.staff_cli_args()])
     assert result.exit_code != 0 and "has not begun" in result.output
     assert count(BillRun) == 0
 
@@ -321,10 +324,12 @@ def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(
     run_bills(Cycle(2024, 12), issued_on=date(2024, 12, 12))
     november, december = db.session.scalars(select(Bill).order_by(Bill.cycle)).all()
     runner = app.test_cli_runner()
-    old = runner.invoke(args=["bills", "revise", november.number, "--reason", "typo", "--by", "chief@example.com"])
+    proof = ["--password", factories.PASSWORD]
+    old = runner.invoke(args=["bills", "revise", november.number, "--reason", "typo", "--by", "chief@example.com",
+                              *proof])
     assert old.exit_code != 0 and "not the latest bill" in old.output
     result = runner.invoke(args=["bills", "revise", december.number, "--reason", "recheck", "--by",
-                                 "chief@example.com"])
+                                 "chief@example.com", *proof])
     assert result.exit_code == 0, result.output
     revised = db.session.scalar(select(Bill).where(Bill.revision == 1))
     assert revised.late_fee == december.late_fee == Decimal("30.30")
@@ -333,5 +338,10 @@ def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(
     assert ledger.balance(account.id) == december.total_due
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "bill.revised"))
     assert audit.actor_id == admin.id
-    not_staff = runner.invoke(args=["bills", "cancel", revised.number, "--reason", "x", "--by", "nobody@x.com"])
-    assert not_staff.exit_code != 0 and "not a staff user" in not_staff.output
+    not_staff = runner.invoke(args=["bills", "cancel", revised.number, "--reason", "x", "--by", "nobody@x.com",
+                                    *proof])
+    assert not_staff.exit_code != 0 and "not a staff member" in not_staff.output
+    wrong = runner.invoke(args=["bills", "cancel", revised.number, "--reason", "x", "--by", "chief@example.com",
+                                "--password", "not-the-password"])
+    assert wrong.exit_code != 0 and "password is not right" in wrong.output
+    assert not ledger.is_cancelled(revised)

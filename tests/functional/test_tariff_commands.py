@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.audit.models import AuditLog
+from app.auth.models import User
 from app.billing.compose import Cycle
 from app.billing.models import Bill, TariffParam, TariffVersion
 from app.billing.runs import run_bills
@@ -99,13 +101,20 @@ def test_a_new_version_never_changes_issued_bills(app, tmp_path):
 
 def test_monthly_parameters(app):
     factories.make_tariff("derc-domestic-2019.json")
+    staff = factories.staff_cli_args()
     result = cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=8.75",
-                 "pension_percent=3.8")
+                 "pension_percent=3.8", *staff)
     assert result.exit_code == 0, result.output
-    cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=9.1")
+    cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=9.1", *staff)
     values = dict(db.session.execute(select(TariffParam.name, TariffParam.value)).all())
     assert values == {"ppac_percent": Decimal("9.1"), "pension_percent": Decimal("3.8")}
-    assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1").exit_code != 0
+    assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1", *staff).exit_code != 0
+    audited = db.session.scalars(select(AuditLog).where(AuditLog.action == "tariff.param_set")).all()
+    assert len(audited) == 3 and {row.actor_id for row in audited} == {db.session.scalar(
+        select(User.id).where(User.email == staff[1]))}  # each write names the person who made it
+    nobody = cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=1",
+                 "--by", staff[1], "--password", "wrong-password")
+    assert nobody.exit_code != 0
 
 
 def test_a_new_version_may_follow_an_open_ended_one_and_bills_split_between_them(app, tmp_path):
@@ -126,7 +135,8 @@ def test_a_new_version_may_follow_an_open_ended_one_and_bills_split_between_them
     factories.make_reading(meter, date(2024, 10, 5), "1000")
     factories.make_reading(meter, date(2024, 11, 5), "1200")
     for name, value in (("ppac_percent", "8"), ("pension_percent", "3.8")):
-        cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2024-11", f"{name}={value}")
+        cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2024-11", f"{name}={value}",
+            *factories.staff_cli_args())
     db.session.commit()
     run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
     bill = db.session.scalar(select(Bill))
