@@ -25,6 +25,8 @@ from flask import Flask, current_app, has_app_context
 from huey.api import TaskWrapper
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.extensions import db, huey
 
@@ -51,6 +53,34 @@ def init_huey(app: Flask) -> None:
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": str(path)}
     huey.immediate = bool(config.get("TASKS_IMMEDIATE"))
     huey.storage = huey.create_storage()  # immediate mode: in memory
+
+
+AFTER_COMMIT = "dtech_after_commit"  # in Session.info: what to start once the open transaction has committed
+
+
+def after_commit(work: Callable[[], object]) -> None:
+    """Start `work` (enqueue a task, typically) once the current transaction has committed, never if it rolls
+    back: a message or a webhook leaves only with the data it is about. If starting it fails, the commit stands
+    and the work's periodic sweep catches up."""
+    db.session().info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+@event.listens_for(Session, "after_commit")
+def _start_after_commit(session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released: the transaction has not committed yet
+        return
+    for work in session.info.pop(AFTER_COMMIT, []):
+        try:
+            work()
+        except Exception:
+            name = getattr(getattr(work, "func", work), "__name__", repr(work))  # a partial names its function
+            log.exception("could not start %s after the commit; its periodic sweep will do it", name)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed (already started) or rolled back
+        session.info.pop(AFTER_COMMIT, None)
 
 
 def in_own_transaction(work: Callable, *args, **kwargs):

@@ -9,6 +9,7 @@ given up after MAX_ATTEMPTS. Once sent or given up, the body (it may hold a rese
 masked. Neither the body nor a full address is ever logged.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,8 +18,8 @@ from sqlalchemy import delete, inspect, select, update
 from app.db import utcnow
 from app.extensions import db
 from app.messaging.models import MessageStatus, OutboundMessage
+from app.taskqueue import after_commit
 
-QUEUED_KEY = "dtech_queued_messages"  # in Session.info: the messages queued in the open transaction
 CLAIM_LEASE = timedelta(minutes=5)  # a claimed message not settled by then (its consumer died) is due again
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
@@ -30,21 +31,18 @@ _OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)
 def queue_message(to: str, subject: str, body: str, expires_at: datetime | None = None) -> OutboundMessage:
     """Put a message in the outbox, in the caller's transaction: it is sent after the commit."""
     message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at)
-    session = db.session()
-    session.add(message)
-    session.info.setdefault(QUEUED_KEY, []).append(message)
+    db.session.add(message)
+    after_commit(functools.partial(send_after_commit, message))
     return message
 
 
-def take_queued(session) -> list[int]:
-    """The ids of the messages queued in `session`'s transaction that just committed (and forget them)."""
-    queued = session.info.pop(QUEUED_KEY, [])
-    identities = (inspect(message).identity for message in queued)  # no query: the key survives the commit
-    return [identity[0] for identity in identities if identity]
+def send_after_commit(message: OutboundMessage) -> None:
+    """Enqueue the sending of a message just committed (the outbox sweep sends it if this fails)."""
+    from app.messaging.tasks import send_messages  # the task module imports this one
 
-
-def forget_queued(session) -> None:
-    session.info.pop(QUEUED_KEY, None)
+    identity = inspect(message).identity  # no query: the key survives the commit
+    if identity:
+        send_messages([identity[0]])
 
 
 @dataclass(frozen=True)

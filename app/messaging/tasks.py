@@ -1,16 +1,14 @@
 """Tasks that send the message outbox (app.messaging.outbox).
 
-A transaction that queued messages enqueues `send_messages` for them once it has committed (a SQLAlchemy
-`after_commit` event); `sweep_outbox` runs every minute for messages whose send failed or whose enqueueing was
-lost (the queue was down at that moment, or a consumer died holding a claim).
+A transaction that queued a message enqueues `send_messages` for it once it has committed
+(taskqueue.after_commit); `sweep_outbox` runs every minute for messages whose send failed or whose enqueueing
+was lost (the queue was down at that moment, or a consumer died holding a claim).
 """
 
 import logging
 from collections import Counter
 
 from huey import crontab
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.db import begin_write, utcnow
 from app.extensions import db
@@ -69,20 +67,3 @@ def sweep_outbox() -> str:
 @periodic_task(crontab(minute="41"), retries=2, retry_delay=60)
 def prune_sent_messages() -> str:
     return f"{outbox.prune_settled_messages()} old outbox messages removed"
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session) -> None:
-    ids = outbox.take_queued(session)
-    if not ids:
-        return
-    try:
-        send_messages(ids)
-    except Exception:  # the queue is unreachable: the commit stands, the sweep sends them later
-        log.exception("could not enqueue %d messages; the outbox sweep will send them", len(ids))
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_after_rollback(session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: commit (already taken) or rollback
-        outbox.forget_queued(session)

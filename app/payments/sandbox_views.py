@@ -14,8 +14,10 @@ from wtforms.fields.choices import SelectChoice
 from app.auth.access import public
 from app.payments.forms import AmountField, FlaskForm
 from app.payments.gateways import GatewayError, from_paise, get_gateway, to_paise
-from app.payments.gateways.sandbox import SandboxGateway, deliver_webhooks
+from app.payments.gateways.sandbox import SandboxGateway
+from app.payments.tasks import deliver_sandbox_webhooks
 from app.payments.upi import REFERENCE
+from app.taskqueue import after_commit
 from app.web.templating import render
 
 bp = Blueprint("sandbox_gateway", __name__, url_prefix="/sandbox-gateway")
@@ -56,10 +58,10 @@ def _local_path(url: str | None) -> str | None:
 
 
 def _deliver_now(gateway: SandboxGateway) -> None:
-    """Send the gateway's webhooks now (unless configured to leave them to the task), as Razorpay does within
-    seconds; deliver_webhooks commits the records they are about first."""
+    """Send the gateway's webhooks as soon as this request has committed the records they are about, as Razorpay
+    does within seconds (unless configured to leave them to the periodic task)."""
     if current_app.config.get("SANDBOX_WEBHOOKS", "immediate") == "immediate":
-        deliver_webhooks(gateway)
+        after_commit(deliver_sandbox_webhooks)
 
 
 @bp.route("/checkout/<order_id>", methods=["GET", "POST"])

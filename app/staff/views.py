@@ -1,6 +1,6 @@
 """Staff landing page and the component style guide."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import Blueprint
@@ -10,6 +10,7 @@ from app.accounts.forms import LinkForm
 from app.accounts.models import Account
 from app.auth.access import staff_only
 from app.auth.models import Role, User
+from app.db import today_in_india
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingStatus
 from app.web.templating import render
@@ -38,7 +39,7 @@ def home():
 @staff_only
 def styleguide():
     """Every component macro with sample values, so pages are built from them."""
-    today = date.today()  # noqa: DTZ011 - sample data only
+    today = today_in_india()
     sample_bill = {
         "number": "MH/2611/000123", "period_start": today - timedelta(days=30), "period_end": today,
         "total_due": Decimal("123456.78"), "due_date": today + timedelta(days=9), "units": Decimal("221"),

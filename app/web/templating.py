@@ -1,11 +1,10 @@
 """Template helpers: money and date filters, hashed static URLs, htmx-aware rendering."""
 
-from datetime import UTC, datetime
-
 from flask import request
 from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
+from app.db import utcnow
 from app.i18n import indian_date, inr, quantity, rate
 from app.web.charts import sparkline_points
 from app.web.static_files import static_url
@@ -27,7 +26,7 @@ def render(template: str, fragment: str | None = None, **context) -> str:
 
 def _page_globals() -> dict:
     # When the page was made, in Indian time: the offline banner says how old a cached copy is.
-    return {"rendered_at": format_datetime(datetime.now(UTC), "HH:mm, d MMM")}
+    return {"rendered_at": format_datetime(utcnow(), "HH:mm, d MMM")}
 
 
 def register_template_helpers(app) -> None:

@@ -118,7 +118,7 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
     monkeypatch.setattr(huey, "enqueue", queue_down)
     queue_message("+919811111111", "Subject", "body")
     db.session.commit()  # the commit stands although the enqueue failed
-    assert outbox == [] and "the outbox sweep will send them" in caplog.text
+    assert outbox == [] and "could not start send_after_commit after the commit" in caplog.text
     monkeypatch.undo()
     sweep_outbox.call_local()
     assert [m.to for m in outbox] == ["+919811111111"]
@@ -190,3 +190,15 @@ def test_two_consumers_sweeping_at_once_send_each_message_once(app, outbox):
                                         ("12345", "…")])
 def test_addresses_are_masked(to, masked):
     assert outbox_service.mask_address(to) == masked
+
+
+def test_a_savepoint_inside_the_transaction_does_not_send_its_messages_early(app, outbox):
+    """SQLAlchemy reports a released SAVEPOINT as a commit: the messages must still wait for the real one."""
+    from app.messaging.outbox import queue_message
+
+    queue_message("+919811100001", "Reset", "a link")
+    with db.session.begin_nested():  # as a service does around a write that may collide
+        pass
+    assert outbox == []  # not sent at the savepoint
+    db.session.rollback()
+    assert outbox == [] and messages() == []  # and never, once the transaction is rolled back

@@ -2,7 +2,7 @@
 error pages roll back before they render, and render in the app's design even when the database is gone."""
 
 import pytest
-from flask import abort
+from flask import abort, request
 from sqlalchemy import func, select
 
 from app import create_app
@@ -95,6 +95,53 @@ def test_only_requests_tasks_and_commands_commit():
                  if ".commit()" in path.read_text() and path not in allowed
                  and path.name != "cli.py" and "demo" not in path.parts]
     assert offenders == []
+
+
+@pytest.fixture
+def commits_per_request(app):
+    """[what, commits of the request's own session] for each request. Requests may nest (the sandbox gateway
+    posts its webhooks to us from inside a request); a task's session is not the request's."""
+    from flask import request_finished, request_started
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    requests: list[list] = []
+    open_requests: list[tuple] = []  # (session, record), innermost last
+
+    def started(sender, **extra):
+        record = [request.method + " " + request.path, 0]
+        requests.append(record)
+        open_requests.append((db.session(), record))
+
+    def finished(sender, **extra):
+        open_requests.pop()
+
+    def committed(session):
+        if open_requests and open_requests[-1][0] is session and not session.in_nested_transaction():  # no SAVEPOINT
+            open_requests[-1][1][1] += 1
+
+    request_started.connect(started, app)
+    request_finished.connect(finished, app)
+    event.listen(Session, "after_commit", committed)
+    yield requests
+    event.remove(Session, "after_commit", committed)
+    request_finished.disconnect(finished, app)
+    request_started.disconnect(started, app)
+
+
+def test_a_whole_payment_journey_commits_once_per_request(client, login_as, commits_per_request):
+    """Sign in, pay through the sandbox checkout (whose webhooks go out after the commit), land on the
+    receipt: no request commits twice, none half-way."""
+    from tests.functional.test_payment_helpers import billed_account, pay_in_full
+
+    user = login_as("customer")
+    billed_account(user, "1200.00")
+    db.session.commit()
+    payment, _landed = pay_in_full(client)
+    assert payment.state.value == "captured"
+    requests = commits_per_request
+    assert any("sandbox-gateway/checkout" in what for what, _n in requests)
+    assert [what for what, n in requests if n > 1] == []
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import json
 import logging
 import secrets
 import string
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -236,7 +235,7 @@ class SandboxGateway(Gateway):
             "notes": (_data(order).get("notes") if order else None) or {},
             "fee": 0, "tax": 0, "error_code": "BAD_REQUEST_ERROR" if status == "failed" else None,
             "error_description": data.get("error") if status == "failed" else None,
-            "created_at": int(payment.created_at.timestamp()) if payment.created_at else int(time.time()),
+            "created_at": int(payment.created_at.timestamp()) if payment.created_at else int(utcnow().timestamp()),
         }
 
     @staticmethod
@@ -246,20 +245,20 @@ class SandboxGateway(Gateway):
                 "amount_due": 0 if order.status == "paid" else order.amount, "currency": "INR",
                 "receipt": order.reference, "status": order.status, "attempts": 1,
                 "notes": _data(order).get("notes") or {},
-                "created_at": int(order.created_at.timestamp()) if order.created_at else int(time.time())}
+                "created_at": int(order.created_at.timestamp()) if order.created_at else int(utcnow().timestamp())}
 
     @staticmethod
     def refund_entity(refund: SandboxRecord) -> dict:
         return {"id": refund.id, "entity": "refund", "amount": refund.amount, "currency": "INR",
                 "payment_id": refund.parent_id, "notes": _data(refund).get("notes") or {}, "receipt": None,
                 "status": refund.status, "speed_processed": "normal", "speed_requested": "normal",
-                "created_at": int(time.time())}
+                "created_at": int(utcnow().timestamp())}
 
     @staticmethod
     def event_body(event_type: str, entities: dict[str, dict]) -> bytes:
         return json.dumps({"entity": "event", "account_id": "acc_SBXsandbox", "event": event_type,
                            "contains": list(entities), "payload": {k: {"entity": v} for k, v in entities.items()},
-                           "created_at": int(time.time())}, separators=(",", ":")).encode()
+                           "created_at": int(utcnow().timestamp())}, separators=(",", ":")).encode()
 
     def queue(self, event_type: str, entities: dict[str, dict]) -> SandboxRecord:
         """Put a webhook in the outbox (delivered by deliver_webhooks)."""
