@@ -78,6 +78,8 @@ REFUSALS = {
     "choose_counter_method": N_("Choose cash, cheque or demand draft."),
     "instrument_number": N_("Enter the six-digit cheque or draft number."),
     "instrument_bank": N_("Enter the bank the cheque or draft is drawn on."),
+    "instrument_recorded": N_("Cheque or draft %(number)s of %(bank)s is already recorded for this connection "
+                              "(receipt %(receipt)s)."),
     "no_connection": N_("There is no such connection."),
     "no_payment": N_("There is no such payment."),
     "cash_limit": N_("Cash is accepted up to %(limit)s a day per connection; %(left)s more can be taken today. "

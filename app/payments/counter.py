@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.billing import ledger
@@ -42,7 +43,8 @@ from app.payments.states import TransitionRefused, check_transition
 
 def cash_received_today(account_id: int) -> Decimal:
     start = datetime.combine(today_in_india(), datetime.min.time(), tzinfo=INDIA)
-    total = db.session.scalar(select(func.sum(Payment.amount)).where(
+    # What stays with us: a cash payment refunded (in part) counts only for what was kept.
+    total = db.session.scalar(select(func.sum(Payment.amount - func.coalesce(Payment.refunded_amount, 0))).where(
         Payment.account_id == account_id, Payment.method == PaymentMethod.CASH,
         Payment.state.in_([PaymentState.CAPTURED, PaymentState.REFUNDED]), Payment.captured_at >= start))
     return Decimal(total or 0).quantize(ONE_PAISA)
@@ -65,6 +67,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
             raise PaymentError.refused("instrument_number")
         if not instrument_bank:
             raise PaymentError.refused("instrument_bank")
+        instrument_bank = " ".join(instrument_bank.split()).upper()  # "hdfc  bank" and "HDFC Bank" are one bank
     else:
         instrument_number = instrument_bank = None
     account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
@@ -75,18 +78,30 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
         if existing.account_id != account_id:
             raise PaymentError.refused("form_expired")
         return existing
+    if instrument_number is not None:
+        recorded = db.session.scalar(select(Payment).where(
+            Payment.account_id == account_id, Payment.method == method, Payment.instrument_number == instrument_number,
+            Payment.instrument_bank == instrument_bank, Payment.state != PaymentState.BOUNCED).limit(1))
+        if recorded is not None:  # (a database constraint stops a twin recorded at the same moment)
+            raise PaymentError.refused("instrument_recorded", number=instrument_number, bank=instrument_bank,
+                                       receipt=recorded.receipt_number or recorded.reference)
     if method == PaymentMethod.CASH:
         limit = current_app.config["CASH_LIMIT"]
         already = cash_received_today(account_id)
         if already + amount > limit:
             left = max(limit - already, ZERO)
             raise CashLimitExceeded.refused("cash_limit", limit=Decimal(limit), left=left)
-    db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
-        {"account_id": account_id, "amount": amount, "method": method,
-         "state": PaymentState.CREATED, "reference": new_reference(),
-         "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
-         "instrument_number": instrument_number, "instrument_bank": instrument_bank,
-         "refunded_amount": ZERO}))
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
+                {"account_id": account_id, "amount": amount, "method": method,
+                 "state": PaymentState.CREATED, "reference": new_reference(),
+                 "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
+                 "instrument_number": instrument_number, "instrument_bank": instrument_bank,
+                 "refunded_amount": ZERO}))
+    except IntegrityError:  # the same instrument, recorded by another cashier a moment ago
+        raise PaymentError.refused("instrument_recorded", number=instrument_number, bank=instrument_bank,
+                                   receipt="—") from None
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account_id:
         raise PaymentError.refused("form_expired")

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import ZERO, Money, UTCDateTime, enum_type, utcnow
@@ -42,11 +42,18 @@ class RefundState(StrEnum):
     FAILED = "failed"
 
 
+# A cheque or draft is recorded once per connection (unless the bank returned it and it is presented again).
+_INSTRUMENT_STANDING = text("instrument_number IS NOT NULL AND method IN ('cheque', 'demand_draft') "
+                            "AND state != 'bounced'")
+
+
 class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         Index("ix_payments_account_created", "account_id", "created_at"),
         Index("ix_payments_state_created", "state", "created_at"),
+        Index("uq_payments_instrument", "account_id", "method", "instrument_bank", "instrument_number", unique=True,
+              sqlite_where=_INSTRUMENT_STANDING, postgresql_where=_INSTRUMENT_STANDING),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -224,3 +224,48 @@ def test_every_payment_refusal_carries_a_code():
                 if name in {"PaymentError", "RefundError", "AmountOutOfRange", "CashLimitExceeded"}:
                     assert isinstance(func, ast.Attribute) and func.attr == "refused", (path.name, node.lineno)
                     assert node.exc.args[0].value in REFUSALS, (path.name, node.lineno)
+
+
+def test_the_same_cheque_is_recorded_once_per_connection_until_it_bounces(staff):
+    account, _bill = billed_account(total="5000.00", terms={"due_days": 15})
+    first = services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(1), "123456",
+                                            "HDFC Bank")
+    db.session.commit()
+    with pytest.raises(services.PaymentError) as refused:  # the same cheque, the bank typed another way
+        services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(2), "123456", " hdfc  bank ")
+    assert refused.value.code == "instrument_recorded" and first.receipt_number in str(refused.value)
+    db.session.rollback()
+    other, _ = billed_account(total="100.00", terms={"due_days": 15})
+    services.record_counter_payment(other.id, CHEQUE, Decimal("100.00"), staff, key(3), "123456", "HDFC Bank")
+    services.bounce_instrument(first.id, "insufficient funds", staff)
+    again = services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(4), "123456",
+                                            "HDFC BANK")  # presented again after it bounced
+    db.session.commit()
+    assert again.state == PaymentState.CAPTURED
+
+
+def test_the_database_refuses_a_twin_cheque_recorded_at_the_same_moment(staff):
+    from sqlalchemy.exc import IntegrityError
+
+    account, _bill = billed_account(total="5000.00", terms={"due_days": 15})
+    services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(1), "654321", "SBI")
+    db.session.commit()
+    twin = Payment(account_id=account.id, amount=Decimal("1000.00"), method=CHEQUE, state=PaymentState.CAPTURED,
+                   reference="TWIN0000001", instrument_number="654321", instrument_bank="SBI")
+    db.session.add(twin)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_refunded_cash_does_not_count_against_the_days_limit(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "CASH_LIMIT", Decimal("10000"))
+    account, _bill = billed_account(total="20000.00", terms={"due_days": 15})
+    taken = services.record_counter_payment(account.id, CASH, Decimal("9000.00"), staff, key(1))
+    db.session.commit()
+    admin = factories.make_user(role="admin")
+    services.refund_payment(taken.id, Decimal("9000.00"), "taken from the wrong customer", admin,
+                            "refund-test-key-0001")
+    db.session.commit()
+    services.record_counter_payment(account.id, CASH, Decimal("9000.00"), staff, key(2))  # the day's cash is ₹9,000
+    db.session.commit()
