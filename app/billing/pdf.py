@@ -65,6 +65,7 @@ LABELS = {
     "tariff": N_("Tariff"),
     "sanctioned_load": N_("Sanctioned load"),
     "amount_due": N_("Amount due"),
+    "bill_total": N_("Total of this bill"),
     "pay_by": N_("Pay by %(due_date)s"),
     "rebate": N_("Pay by %(date)s to save %(amount)s"),
     "meter_readings": N_("Meter readings"),
@@ -233,7 +234,8 @@ def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) ->
     pdf.rect(x, y, w, height, style="F", round_corners=True, corner_radius=2)
 
     use_font(pdf, 9, bold=True, colour=BRAND)
-    put(pdf, x + pad, y + 3, w - 2 * pad, 5, label("amount_due", language))
+    # "Amount due" only where money is asked for: a paid or superseded bill states its total.
+    put(pdf, x + pad, y + 3, w - 2 * pad, 5, label("amount_due" if is_payable(statement) else "bill_total", language))
     amount = money(statement.total_due, language)
     pdf.set_text_color(*TEXT)
     shrink_to_fit(pdf, amount, w - 2 * pad, 22, bold=True)
@@ -395,7 +397,7 @@ def draw_account_summary(pdf: FPDF, statement: Statement, language: str, y: floa
         y += 5.5
     rule(pdf, x, y + 1, w, TEXT, 0.3)
     use_font(pdf, 10, bold=True, colour=BRAND)
-    put(pdf, x, y + 2, w - 30, 7, label("amount_due", language))
+    put(pdf, x, y + 2, w - 30, 7, label("amount_due" if is_payable(statement) else "bill_total", language))
     put(pdf, x + w - 30, y + 2, 30, 7, money(statement.total_due, language), align="R")
     use_font(pdf, 8, colour=MUTED)
     if is_payable(statement):

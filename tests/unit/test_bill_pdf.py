@@ -297,6 +297,18 @@ def test_account_in_credit_asks_for_nothing():
     assert len(read_pdf(data).pages[0].images) == 0
 
 
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_paid_bill_states_its_total_and_never_says_amount_due(language):
+    """An old paid bill read "Amount due ₹4,069.05" beside "Nothing to pay this time"."""
+    data = render_bill_pdf(sample_statement(payable=False, pay_amount=Decimal("0.00"), upi_uri=""), language)
+    text = page_text(data) if language == "en" else squeezed(hindi_text(data))
+    if language == "en":
+        assert "Nothing to pay this time." in text and "Total of this bill" in text and "Amount due" not in text
+    else:
+        assert squeezed("इस बिल की कुल राशि") in text and squeezed("देय राशि") not in text
+    assert len(read_pdf(data).pages[0].images) == 0
+
+
 def test_revised_bill_says_which_revision():
     assert "Revised bill (revision 3)" in page_text(render_bill_pdf(sample_statement(revision=3), "en"))
     assert "Revised bill" not in page_text(render_bill_pdf(sample_statement(), "en"))
