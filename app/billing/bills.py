@@ -66,18 +66,18 @@ def next_bill(bill: Bill) -> Bill | None:
 
 
 def statuses(bills: list[Bill], balance: Decimal, today: date) -> dict[int, BillStatus]:
-    """bill_status of each of an account's bills in force among `bills`, in two queries whatever their number:
-    each is judged by the bill in force that followed it, the latest by what the account owes now."""
+    """bill_status of each of an account's bills in force among `bills`, in one query whatever their number: each
+    is judged by the bill in force that followed it, the latest by what the account owes now."""
     if not bills:
         return {}
-    account_id = bills[0].account_id
+    account_id, shown = bills[0].account_id, {b.id for b in bills}
     in_force = list(db.session.scalars(
         select(Bill).where(Bill.account_id == account_id, ledger.in_force(),
                            Bill.period_start >= min(b.period_start for b in bills))
         .order_by(Bill.period_start)))
     following = {earlier.id: later for earlier, later in zip(in_force, in_force[1:], strict=False)}
     return {bill.id: bill_status(bill, balance, today, following.get(bill.id)) for bill in in_force
-            if bill.id in {b.id for b in bills}}
+            if bill.id in shown}
 
 
 def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> BillStatus:
