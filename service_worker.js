@@ -1,7 +1,8 @@
 /* D-Tech service worker: the installable app, offline copies of the signed-in customer's own pages, and meter
    readings queued on the phone until they can be sent. app/pwa/views.py serves this file with
-   `self.DTECH_BUILD = {version, shell}` in front of it (the versioned shell URLs). A versioned static URL has the
-   file's content hash in its name (/static/css/app.3f2a9c1b4d5e.css, app/web/static_files.py).
+   `self.DTECH_BUILD = {version, shell, slowPageMs}` in front of it (the versioned shell URLs, and how long a page
+   may take). A versioned static URL has the file's content hash in its name (/static/css/app.3f2a9c1b4d5e.css,
+   app/web/static_files.py).
 
    Caches:  dtech-shell-<version>   the shell (CSS, htmx, app.js, icons) and the signed-out offline page
             dtech-static-<version>  other versioned /static files, cache-first (the Plotly bundle, fonts)
@@ -10,7 +11,7 @@
    IndexedDB "dtech", store "readings": queued meter readings, keyed by their idempotency key. */
 "use strict";
 
-const BUILD = self.DTECH_BUILD || {version: "dev", shell: []};
+const BUILD = self.DTECH_BUILD || {version: "dev", shell: [], slowPageMs: 3000};
 const SHELL = `dtech-shell-${BUILD.version}`;
 const STATIC = `dtech-static-${BUILD.version}`;
 const PAGES = "dtech-pages-";
@@ -19,7 +20,7 @@ const USER = "/__dtech/user";
 const OFFLINE = "/offline";
 const LANGUAGES = ["en_IN", "hi_IN"]; // the offline page is kept in each, and shown in the one last seen
 const LANGUAGE = "/__dtech/language";
-const TIMEOUT = 3000; // a page slower than this is shown from the phone, if it is there
+const TIMEOUT = BUILD.slowPageMs; // a page slower than this is shown from the phone, if it is there
 const MAX_PAGES = 60; // per user: the most recently opened ones
 const SYNC_TAG = "dtech-readings";
 const WAIT = "wait";

@@ -52,7 +52,8 @@ def service_worker():
     source = (ROOT / "service_worker.js").read_text()
     shell = [static_url(name) for name in SHELL_FILES] + list(_manifest_icons())
     version = hashlib.sha256(json.dumps([source, shell]).encode()).hexdigest()[:12]
-    build = json.dumps({"version": version, "shell": shell}, separators=(",", ":"))
+    build = json.dumps({"version": version, "shell": shell, "slowPageMs": current_app.config["PWA_SLOW_PAGE_MS"]},
+                       separators=(",", ":"))
     response = Response(f"self.DTECH_BUILD = {build};\n{source}", mimetype="text/javascript")
     # Browsers check for a new worker on each visit; it must never be cached for long.
     response.headers["Service-Worker-Allowed"] = "/"

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.extensions import db
+from config import Config
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def test_manifest_has_what_an_installable_app_needs(client):
                 assert f"{image.width}x{image.height}" == size and image.format == "PNG"
 
 
-def test_service_worker_is_served_from_the_root_with_its_shell(client):
+def test_service_worker_is_served_from_the_root_with_its_shell(client, app):
     response = client.get("/service_worker.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Service-Worker-Allowed"] == "/"
@@ -49,6 +50,8 @@ def test_service_worker_is_served_from_the_root_with_its_shell(client):
     first_line, rest = source.split("\n", 1)
     build = json.loads(first_line.removeprefix("self.DTECH_BUILD = ").removesuffix(";"))
     assert re.fullmatch(r"[0-9a-f]{12}", build["version"])
+    assert build["slowPageMs"] == app.config["PWA_SLOW_PAGE_MS"]
+    assert Config().PWA_SLOW_PAGE_MS == 3000  # a phone waits 3 s for a page before showing its own copy
     assert rest == (ROOT / "service_worker.js").read_text()
     page = client.get("/login").get_data(as_text=True)
     for url in build["shell"]:
