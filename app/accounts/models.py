@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import DDL, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -29,6 +29,9 @@ class Account(db.Model):
     """A service connection, known to the customer by its consumer number."""
 
     __tablename__ = "accounts"
+    # Staff find a holder by any part of the name: a trigram index on PostgreSQL (a plain one on SQLite).
+    __table_args__ = (Index("ix_accounts_holder_name", "holder_name", postgresql_using="gin",
+                            postgresql_ops={"holder_name": "gin_trgm_ops"}),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -42,7 +45,7 @@ class Account(db.Model):
     billing_cycle: Mapped[BillingCycle] = mapped_column(enum_type(BillingCycle), index=True)
     # Bimonthly connections are billed in alternate months: 0 = even months, 1 = odd months.
     cycle_offset: Mapped[int] = mapped_column(default=0)
-    registered_mobile: Mapped[str | None] = mapped_column(String(13))
+    registered_mobile: Mapped[str | None] = mapped_column(String(13), index=True)
     subsidy_opted: Mapped[bool] = mapped_column(default=False)
     bpl: Mapped[bool] = mapped_column(default=False)
     paperless: Mapped[bool] = mapped_column(default=False)
@@ -57,6 +60,11 @@ class Account(db.Model):
         """The consumer flags a tariff's `when.flag` can test."""
         names = {"subsidy_opted": self.subsidy_opted, "bpl": self.bpl, "paperless": self.paperless}
         return frozenset(name for name, on in names.items() if on)
+
+
+# The trigram index needs its extension (the migration creates it too; this is for create_all).
+event.listen(Account.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
 class LinkFactor(StrEnum):

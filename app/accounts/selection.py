@@ -8,17 +8,23 @@ from flask import abort, session
 from flask_login import current_user
 
 from app.accounts.models import Account
+from app.accounts.offices import can_see
 from app.accounts.services import find_link, linked_accounts
+from app.extensions import db
 
 T = TypeVar("T")
 
 
 def viewable(thing: T | None, account_id: Callable[[T], int] = attrgetter("account_id")) -> T:
-    """`thing` (a bill, a payment, a reading …) if the signed-in user may see it: staff, or a customer linked to
-    its connection (`account_id(thing)`); otherwise 404, not 403: no hint that it exists."""
+    """`thing` (a bill, a payment, a reading …) if the signed-in user may see it: staff of its connection's office
+    (`account_id(thing)`), or a customer linked to it; otherwise 404, not 403: no hint that it exists."""
     if thing is None or not current_user.is_authenticated:
         abort(404)
-    if not (current_user.is_staff or find_link(current_user, account_id(thing))):
+    if current_user.is_staff:
+        allowed = can_see(current_user, db.session.get(Account, account_id(thing)))
+    else:
+        allowed = find_link(current_user, account_id(thing)) is not None
+    if not allowed:
         abort(404)
     return thing
 

@@ -3,8 +3,11 @@
     @public            anyone, signed in or not
     @signed_in         any signed-in user
     @customer_only     customers
-    @staff_only        support and admin
+    @staff_only        any staff: support, billing officer, admin
+    @billing_staff     billing officer and admin (tariffs, bill runs, corrections)
     @admin_only        admin
+
+A staff member with an office sees that office's connections only (app.accounts.offices).
 """
 
 import logging
@@ -34,7 +37,8 @@ def mark_public(view):
 public = mark_public
 signed_in = _with_policy(frozenset(Role))
 customer_only = _with_policy(frozenset({Role.CUSTOMER}))
-staff_only = _with_policy(frozenset({Role.SUPPORT, Role.ADMIN}))
+staff_only = _with_policy(frozenset({Role.SUPPORT, Role.BILLING, Role.ADMIN}))
+billing_staff = _with_policy(frozenset({Role.BILLING, Role.ADMIN}))
 admin_only = _with_policy(frozenset({Role.ADMIN}))
 
 

@@ -38,7 +38,9 @@ def as_staff(command):
 @click.option("--mobile", default=None, help="Indian mobile number to sign in with.")
 @click.password_option(help="Prompted for, hidden, if not given.")
 @click.option("--role", type=click.Choice([r.value for r in Role if r.is_staff]), default=Role.ADMIN.value)
-def create_admin(name: str, email: str | None, mobile: str | None, password: str, role: str) -> None:
+@click.option("--office", default=None, help="The region whose connections they see; without it: head office, all.")
+def create_admin(name: str, email: str | None, mobile: str | None, password: str, role: str,
+                 office: str | None) -> None:
     """Create a staff user (the first admin, say)."""
     if not (email or mobile):
         raise click.UsageError("Give --email or --mobile.")
@@ -49,5 +51,6 @@ def create_admin(name: str, email: str | None, mobile: str | None, password: str
         user = register_user(name, password, mobile=mobile, email=email, role=Role(role))
     except AuthError as refusal:
         raise click.ClickException(str(refusal)) from None
+    user.office = office
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.name} (id {user.id}).")

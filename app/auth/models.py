@@ -10,8 +10,13 @@ from app.extensions import db
 
 
 class Role(StrEnum):
+    """Staff rights grow support → billing → admin: support looks everything up, enters and reviews readings
+    and answers complaints; billing (the billing officer) also runs tariffs, bill runs and proposes corrections;
+    admin does everything, approves and manages users."""
+
     CUSTOMER = "customer"
     SUPPORT = "support"
+    BILLING = "billing"
     ADMIN = "admin"
 
     @property
@@ -30,6 +35,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.CUSTOMER, index=True)
     locale: Mapped[str] = mapped_column(String(10), default="en_IN")
+    # Staff: the office (an accounts.region) whose connections they see and act on; None is head office (all).
+    office: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
     # Part of the login cookie: bumping it signs the user out everywhere (password change, logout).
     session_version: Mapped[int] = mapped_column(default=1)

@@ -60,9 +60,12 @@ FIRST_NAMES = ("Aarav", "Ananya", "Vihaan", "Diya", "Arjun", "Meera", "Rohan", "
 LAST_NAMES = ("Patil", "Nair", "Iyer", "Sharma", "Kulkarni", "Menon", "Krishnan", "Gupta", "Deshmukh",
               "Pillai", "Subramanian", "Verma", "Joshi", "Thomas", "Khan", "Singh", "Reddy", "Das")
 
+# (name, login, role, office): no office is head office, which sees every region.
 STAFF = (
-    ("Anita Rao (admin)", "admin@demo.dtech.in", Role.ADMIN),
-    ("Sunil Mehta (support)", "support@demo.dtech.in", Role.SUPPORT),
+    ("Anita Rao (admin)", "admin@demo.dtech.in", Role.ADMIN, None),
+    ("Sunil Mehta (support)", "support@demo.dtech.in", Role.SUPPORT, None),
+    ("Farah Khan (billing officer)", "billing@demo.dtech.in", Role.BILLING, None),
+    ("Joseph Thomas (support, Kochi office)", "kochi@demo.dtech.in", Role.SUPPORT, "Kochi"),
 )
 
 # Demo customers and the connections (region, index within the region) each can see.
@@ -130,8 +133,8 @@ def seed(today: date | None = None) -> dict[str, int]:
     versions_before = db.session.scalar(select(func.count(TariffVersion.id)))
     import_bundled_tariffs()
     created = {"tariff versions": db.session.scalar(select(func.count(TariffVersion.id))) - versions_before}
-    created["staff"] = sum(_ensure_user(name, password=DEMO_PASSWORD, email=email, role=role)
-                           for name, email, role in STAFF)
+    created["staff"] = sum(_ensure_user(name, password=DEMO_PASSWORD, email=email, role=role, office=office)
+                           for name, email, role, office in STAFF)
     tariffs = {t.code: t for t in db.session.scalars(select(Tariff))}
     created["connections"] = 0
     for region_index, region in enumerate(REGIONS):
@@ -271,11 +274,11 @@ def _ensure_smart_meter_days(today: date) -> int:
 
 
 def _ensure_user(name: str, password: str, email: str | None = None, mobile: str | None = None,
-                 role: Role = Role.CUSTOMER) -> int:
+                 role: Role = Role.CUSTOMER, office: str | None = None) -> int:
     query = select(User).where(User.email == email) if email else select(User).where(User.mobile == f"+91{mobile}")
     if db.session.scalar(query):
         return 0
-    register_user(name, password, mobile=mobile, email=email, role=role)
+    register_user(name, password, mobile=mobile, email=email, role=role).office = office
     return 1
 
 
@@ -387,6 +390,6 @@ def _reading(meter: Meter, read_on: date, value: Decimal, source: ReadingSource,
 
 def demo_logins() -> list[tuple[str, str, str]]:
     """(who, login, password) for the README and `make run`."""
-    logins = [(role.value, email, DEMO_PASSWORD) for _name, email, role in STAFF]
+    logins = [(name.partition(" (")[2].rstrip(")"), email, DEMO_PASSWORD) for name, email, _role, _office in STAFF]
     logins += [(f"customer {name}", mobile, DEMO_PASSWORD) for name, mobile, _email, _c in CUSTOMERS]
     return logins

@@ -36,7 +36,8 @@ def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
     span = db.session.execute(select(func.min(Reading.read_on), func.max(Reading.read_on))).one()
     assert (span[1] - span[0]).days >= 700  # 24 months of readings
     roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles[Role.ADMIN] == 1 and roles[Role.SUPPORT] == 1 and roles[Role.CUSTOMER] == 3
+    assert roles == {Role.ADMIN: 1, Role.SUPPORT: 2, Role.BILLING: 1, Role.CUSTOMER: 3}
+    assert db.session.scalar(select(User.office).where(User.email == "kochi@demo.dtech.in")) == "Kochi"
     asha = db.session.scalar(select(User).where(User.mobile == "+919876500001"))
     assert count(AccountLink, AccountLink.user_id == asha.id) == 3
 
@@ -101,6 +102,12 @@ def test_create_admin(app, client):
     twice = runner.invoke(args=["users", "create-admin", "--name", "Chief", "--email", "chief@example.com",
                                 "--password", "a-strong-admin-pass"])
     assert twice.exit_code != 0 and "already registered" in twice.output
+
+    office = runner.invoke(args=["users", "create-admin", "--name", "Kochi desk", "--email", "desk@example.com",
+                                 "--password", "a-strong-desk-pass", "--role", "billing", "--office", "Kochi"])
+    assert office.exit_code == 0, office.output
+    desk = db.session.scalar(select(User).where(User.email == "desk@example.com"))
+    assert (desk.role, desk.office) == (Role.BILLING, "Kochi")
 
 
 def test_jobs_prune_old_security_records(app):

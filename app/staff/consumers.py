@@ -1,0 +1,124 @@
+"""Staff: find a consumer by number, holder name, mobile number or meter serial, and see everything about one
+connection on one page. Staff with an office find and open their office's connections only."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+from sqlalchemy import ColumnElement, or_, select
+
+from app.accounts.models import Account, AccountLink
+from app.accounts.offices import can_see, visible_to
+from app.auth.access import staff_only
+from app.auth.contacts import normalise_mobile
+from app.auth.models import User
+from app.billing import ledger
+from app.billing.bills import latest_bills, statuses
+from app.billing.models import LedgerEntry
+from app.db import today_in_india
+from app.extensions import db
+from app.metering.models import Meter, Reading
+from app.notifications.models import Notification
+from app.payments import queries as payment_queries
+from app.support.models import Ticket
+from app.web.pagination import page_of
+from app.web.templating import render
+
+bp = Blueprint("staff_consumers", __name__)
+
+PER_PAGE = 20
+MIN_NAME_LENGTH = 2
+ON_PAGE = 12  # of each history (readings, bills, payments …) on a consumer's page
+
+
+def _name_matches(text: str) -> ColumnElement[bool]:
+    """Any part of the name: a trigram-indexed ILIKE on PostgreSQL; word prefixes on SQLite (small installs)."""
+    if db.engine.dialect.name == "postgresql":
+        return Account.holder_name.icontains(text, autoescape=True)
+    return or_(Account.holder_name.istartswith(text, autoescape=True),
+               Account.holder_name.icontains(" " + text, autoescape=True))
+
+
+def _mobile_matches(text: str) -> ColumnElement[bool] | None:
+    mobile = normalise_mobile(text)
+    if mobile is None:
+        return None
+    linked = select(AccountLink.account_id).join(User, User.id == AccountLink.user_id).where(User.mobile == mobile)
+    return or_(Account.registered_mobile == mobile, Account.id.in_(linked))
+
+
+def matches(query: str) -> ColumnElement[bool] | None:
+    """What `query` can mean: a consumer number (or its start), a meter serial (or its start), a mobile number,
+    or part of the holder's name. None when it is too short to look for anything."""
+    text = re.sub(r"\s+", " ", query).strip()
+    if len(text) < MIN_NAME_LENGTH:
+        return None
+    compact = re.sub(r"[\s-]", "", text)  # numbers as people type them: "98765 00001", "1700-0000"
+    serial = text.replace(" ", "")
+    meters = select(Meter.account_id).where(Meter.serial.istartswith(serial, autoescape=True))
+    conditions = [Account.consumer_number.startswith(compact, autoescape=True), Account.id.in_(meters),
+                  _name_matches(text)]
+    mobile = _mobile_matches(compact)
+    if mobile is not None:
+        conditions.append(mobile)
+    return or_(*conditions)
+
+
+@bp.route("/staff/consumers")
+@staff_only
+def search():
+    """As you type (htmx swaps the results), or a plain form without JavaScript."""
+    query = request.args.get("q", "")[:120]
+    condition = matches(query)
+    shown = None
+    if condition is not None:
+        shown = page_of(select(Account).where(condition, visible_to(current_user))
+                        .order_by(Account.consumer_number), PER_PAGE)
+    return render("staff/consumers.html", fragment="results", query=query, shown=shown,
+                  too_short=bool(query.strip()) and condition is None)
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    entry: LedgerEntry
+    balance_after: Decimal
+
+
+def ledger_with_balance(account_id: int, limit: int) -> list[LedgerLine]:
+    """The latest entries, newest first, each with the balance right after it (walking back from today's)."""
+    running = ledger.balance(account_id)
+    lines = []
+    for entry in ledger.history(account_id, limit):
+        lines.append(LedgerLine(entry, running))
+        running -= entry.amount
+    return lines
+
+
+def _newest(model, *conditions, order=None, limit: int = ON_PAGE) -> list:
+    return list(db.session.scalars(select(model).where(*conditions).order_by(*(order or (model.id.desc(),)))
+                                   .limit(limit)))
+
+
+@bp.route("/staff/consumers/<int:account_id>")
+@staff_only
+def consumer(account_id: int):
+    account = db.session.get(Account, account_id)
+    if not can_see(current_user, account):
+        abort(404)  # as for a connection that does not exist: no hint about other offices
+    meters = _newest(Meter, Meter.account_id == account.id, order=(Meter.installed_on.desc(),), limit=50)
+    bills = latest_bills(account.id, limit=ON_PAGE)
+    balance = ledger.balance(account.id)
+    return render(
+        "staff/consumer.html", account=account, balance=balance, meters=meters,
+        users=list(db.session.scalars(select(User).join(AccountLink, AccountLink.user_id == User.id)
+                                      .where(AccountLink.account_id == account.id).order_by(User.name))),
+        readings=_newest(Reading, Reading.meter_id.in_([m.id for m in meters]),
+                         order=(Reading.read_on.desc(), Reading.id.desc())),
+        bills=bills, bill_statuses=statuses(bills, balance, today_in_india()),
+        ledger_lines=ledger_with_balance(account.id, ON_PAGE),
+        payments=list(db.session.scalars(payment_queries.history(account.id).limit(ON_PAGE))),
+        tickets=_newest(Ticket, Ticket.account_id == account.id),
+        notifications=_newest(Notification, Notification.account_id == account.id),
+    )

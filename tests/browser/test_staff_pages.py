@@ -1,0 +1,75 @@
+"""Staff at an office desktop (1366 px) and on a supervisor's phone (390 px): finding a consumer as you type and
+reading the consumer's page."""
+
+from datetime import date
+
+from playwright.sync_api import expect
+
+from app.extensions import db
+from tests import factories
+from tests.browser.conftest import new_context
+from tests.browser.test_sign_in_flow import no_horizontal_scroll
+
+DESKTOP = {"width": 1366, "height": 900}
+SUPERVISOR_PHONE = {"width": 390, "height": 844}
+
+
+def staff_sign_in(page, role: str = "support"):
+    staff = factories.make_user(role=role, email=f"{role}-desk@example.com", name="Desk")
+    db.session.commit()
+    page.goto("/login")
+    page.get_by_label("Mobile number or email").fill(staff.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Staff home")).to_be_visible()
+
+
+def consumers():
+    tariff = factories.make_tariff()
+    asha = factories.make_account(tariff, consumer_number="170000000101", holder_name="Asha Kulkarni")
+    factories.make_account(tariff, consumer_number="170000000102", holder_name="Rohan Kulkarni")
+    factories.make_account(tariff, consumer_number="170000000103", holder_name="Vikram Joshi")
+    meter = factories.make_meter(asha, serial="MSE-1001")
+    factories.make_reading(meter, date(2026, 10, 5), "1150")
+    factories.make_bill(asha, "875.00")
+    db.session.commit()
+    return asha
+
+
+def test_a_consumer_is_found_as_you_type_and_opened(browser, live_server, csrf_on, screenshot):
+    consumers()
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page)
+        page.get_by_role("link", name="Consumers").click()
+        page.get_by_label("Consumer number, name, mobile number or meter serial").press_sequentially("kulk")
+        expect(page.get_by_text("2 connections found.")).to_be_visible()  # htmx: no button pressed
+        expect(page).to_have_url(f"{live_server}/staff/consumers?q=kulk")
+        screenshot(page, "staff-consumers-1366")
+        page.get_by_role("link", name="170000000101 · Asha Kulkarni").click()
+        expect(page.get_by_role("heading", name="170000000101 · Asha Kulkarni")).to_be_visible()
+        left, right = (page.locator(f"#{name}-title").bounding_box() for name in ("connection", "users"))
+        assert right["x"] > left["x"] + 400  # two columns side by side on a desktop
+        screenshot(page, "staff-consumer-1366")
+        page.go_back()  # the search and its results come back
+        expect(page.get_by_text("2 connections found.")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_the_consumer_page_fits_a_supervisors_phone(browser, live_server, csrf_on, screenshot):
+    asha = consumers()
+    context = new_context(browser, live_server, viewport=SUPERVISOR_PHONE, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "billing")
+        page.goto(f"/staff/consumers/{asha.id}")
+        expect(page.get_by_role("heading", name="Ledger")).to_be_visible()
+        assert no_horizontal_scroll(page)
+        nav = page.get_by_role("navigation", name="Main")
+        for name in ("Staff home", "Consumers", "Payments", "Counter"):
+            expect(nav.get_by_role("link", name=name)).to_be_in_viewport()  # the menu is never cut off
+        screenshot(page, "staff-consumer-390")
+    finally:
+        context.close()
