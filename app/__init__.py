@@ -92,10 +92,11 @@ def register_blueprints(app: Flask) -> None:
     from app.portal.views import bp as portal_bp
     from app.pwa.views import bp as pwa_bp
     from app.staff.consumers import bp as staff_consumers_bp
+    from app.staff.readings import bp as staff_readings_bp
     from app.staff.views import bp as staff_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
-                      staff_bp, staff_consumers_bp, pwa_bp):
+                      staff_bp, staff_consumers_bp, staff_readings_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,6 +1,6 @@
 """The audit log: services call record() next to the write they audit, in the same transaction."""
 
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_login import current_user
 
 from app.audit.models import AuditLog
@@ -8,8 +8,10 @@ from app.extensions import db
 
 
 def record(action: str, obj, details: dict | None = None, actor=None) -> AuditLog:
-    """Add an audit row for `obj` (a model instance with an id). Never put secrets in details."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
+    """Add an audit row for `obj` (a model instance with an id), with who did it and from where (the client's
+    address, behind the configured proxies; none from the command line). Never put secrets in details."""
+    in_request = has_request_context()
+    if actor is None and in_request and current_user.is_authenticated:
         actor = current_user
     entry = AuditLog(
         actor_id=getattr(actor, "id", None),
@@ -17,6 +19,7 @@ def record(action: str, obj, details: dict | None = None, actor=None) -> AuditLo
         object_type=type(obj).__name__,
         object_id=str(obj.id),
         details=details or {},
+        ip=request.remote_addr if in_request else None,
     )
     db.session.add(entry)
     return entry

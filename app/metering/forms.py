@@ -45,3 +45,10 @@ class ReadingForm(FlaskForm):
     taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$"), _day])
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)
+
+
+class ReviewForm(FlaskForm):
+    """A staff member's decision on one reading: a note to approve with, or the reason to reject."""
+
+    note = StringField(_l("Note for the customer (needed to reject)"),
+                       validators=[Length(max=300, message=TOO_LONG)], render_kw={"autocomplete": "off"})

@@ -4,8 +4,10 @@ reading the consumer's page."""
 from datetime import date
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from app.extensions import db
+from app.metering.models import Meter, ReadingSource, ReadingStatus
 from tests import factories
 from tests.browser.conftest import new_context
 from tests.browser.test_sign_in_flow import no_horizontal_scroll
@@ -71,5 +73,29 @@ def test_the_consumer_page_fits_a_supervisors_phone(browser, live_server, csrf_o
         for name in ("Staff home", "Consumers", "Payments", "Counter"):
             expect(nav.get_by_role("link", name=name)).to_be_in_viewport()  # the menu is never cut off
         screenshot(page, "staff-consumer-390")
+    finally:
+        context.close()
+
+
+def test_a_flagged_reading_is_approved_from_the_queue(browser, live_server, csrf_on, screenshot):
+    asha = consumers()
+    meter = db.session.scalar(select(Meter).where(Meter.account_id == asha.id))
+    factories.make_reading(meter, date(2026, 11, 5), "1890", source=ReadingSource.SELF,
+                           status=ReadingStatus.NEEDS_REVIEW, review_note="much higher use than usual")
+    db.session.commit()
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Readings").click()
+        card = page.get_by_role("region", name="1,890 · 5 Nov 2026")
+        expect(card.get_by_text("Much higher use than usual")).to_be_visible()
+        expect(card.get_by_text("740 units in 31 days")).to_be_visible()
+        screenshot(page, "staff-readings-1366")
+        card.get_by_role("button", name="Reject").click()  # no reason given: refused, nothing changes
+        expect(page.get_by_text("Say why the reading is rejected: the customer is told.")).to_be_visible()
+        page.get_by_role("region", name="1,890 · 5 Nov 2026").get_by_role("button", name="Approve").click()
+        expect(page.get_by_text("Reading of 1,890 approved: the next bill uses it.")).to_be_visible()
+        expect(page.get_by_text("Nothing to review.")).to_be_visible()
     finally:
         context.close()
