@@ -91,12 +91,13 @@ def register_blueprints(app: Flask) -> None:
     from app.payments.views import bp as payments_bp
     from app.portal.views import bp as portal_bp
     from app.pwa.views import bp as pwa_bp
+    from app.staff.bill_runs import bp as staff_bill_runs_bp
     from app.staff.consumers import bp as staff_consumers_bp
     from app.staff.readings import bp as staff_readings_bp
     from app.staff.views import bp as staff_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
-                      staff_bp, staff_consumers_bp, staff_readings_bp, pwa_bp):
+                      staff_bp, staff_consumers_bp, staff_readings_bp, staff_bill_runs_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
 
@@ -118,7 +119,7 @@ def register_static_files(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app.auth.access import enforce_access, mark_public
+    from app.auth.access import enforce_access, mark_public, may_open
     from app.web.errors import commit_request, register_error_handlers
     from app.web.headers import (
         add_security_headers,
@@ -135,6 +136,7 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
     app.before_request(enforce_access)
+    app.jinja_env.globals["may_open"] = may_open
     app.after_request(add_security_headers)
     app.after_request(commit_request)  # runs before the headers hook: a failed commit still gets them
     register_error_handlers(app)

@@ -46,6 +46,13 @@ def policy_of(endpoint: str) -> frozenset | None:
     return getattr(current_app.view_functions[endpoint], "access_policy", None)
 
 
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user may open `endpoint` (menus show only what leads somewhere)."""
+    policy = policy_of(endpoint)
+    return policy is PUBLIC or (policy is not None and current_user.is_authenticated
+                                and current_user.role in policy)
+
+
 def enforce_access():
     if request.endpoint is None:  # no such URL: the 404 handler answers
         return None

@@ -91,6 +91,28 @@ def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
     return run
 
 
+def running_run(cycle: Cycle, region: str | None) -> BillRun | None:
+    """A run of this cycle and region that is alive (its heartbeat is recent), if any."""
+    return db.session.scalar(select(BillRun).where(
+        BillRun.cycle == str(cycle), BillRun.region == (region or ""), BillRun.status == BillRunStatus.RUNNING,
+        BillRun.heartbeat_at >= utcnow() - STALE_AFTER).limit(1))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    bills: int
+    units: Decimal
+    amount: Decimal
+
+
+def run_result(run: BillRun) -> RunResult:
+    """What a run has written so far: its bills, their units and current charges."""
+    bills, units, amount = db.session.execute(
+        select(func.count(Bill.id), func.coalesce(func.sum(Bill.units), 0),
+               func.coalesce(func.sum(Bill.current_charges), 0)).where(Bill.bill_run_id == run.id)).one()
+    return RunResult(bills, Decimal(units), Decimal(amount).quantize(Decimal("0.01")))
+
+
 def mark_interrupted(*which) -> int:
     """Runs still marked running that match `which` are interrupted: nothing runs them any more."""
     result = db.session.execute(update(BillRun).where(BillRun.status == BillRunStatus.RUNNING, *which)

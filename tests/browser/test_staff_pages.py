@@ -6,6 +6,8 @@ from datetime import date
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.billing.models import BillRun, BillRunStatus
+from app.db import begin_write, utcnow
 from app.extensions import db
 from app.metering.models import Meter, ReadingSource, ReadingStatus
 from tests import factories
@@ -97,5 +99,29 @@ def test_a_flagged_reading_is_approved_from_the_queue(browser, live_server, csrf
         page.get_by_role("region", name="1,890 · 5 Nov 2026").get_by_role("button", name="Approve").click()
         expect(page.get_by_text("Reading of 1,890 approved: the next bill uses it.")).to_be_visible()
         expect(page.get_by_text("Nothing to review.")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_a_bill_run_shows_its_progress_live_and_stops_watching_when_it_ends(browser, live_server, csrf_on,
+                                                                             screenshot):
+    run = BillRun(cycle="2026-10", region="", total=4, done=1, heartbeat_at=utcnow())
+    db.session.add(run)
+    db.session.commit()
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "billing")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Bill runs").click()
+        page.get_by_role("link", name="2026-10 · Every region").click()
+        expect(page.get_by_text("1 of 4 connections")).to_be_visible()
+        screenshot(page, "staff-bill-run-1366")
+        db.session.rollback()
+        begin_write(db.session)  # the server writes too (each poll): take the write lock first, as a run does
+        run.done, run.status = 4, BillRunStatus.FINISHED  # the task queue finishes the run meanwhile
+        db.session.commit()
+        expect(page.get_by_text("4 of 4 connections")).to_be_visible()  # no reload: htmx fetched it
+        expect(page.get_by_role("heading", name="Finished")).to_be_visible()
+        expect(page.locator("#run-progress[hx-trigger]")).to_have_count(0)  # and it stopped asking
     finally:
         context.close()

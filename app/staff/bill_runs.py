@@ -1,0 +1,112 @@
+"""Staff: start a bill run for a month and region (the task queue runs it), watch its progress live, see the
+connections it could not bill and why, and resume a run that was interrupted (it bills only what is left)."""
+
+from functools import partial
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import Account
+from app.accounts.offices import visible_to
+from app.auth.access import billing_staff
+from app.billing.compose import Cycle
+from app.billing.forms import BillRunForm
+from app.billing.models import BillRun, BillRunError, BillRunStatus
+from app.billing.runs import run_result, running_run, start_run
+from app.billing.tasks import bill_run
+from app.db import today_in_india
+from app.extensions import db
+from app.taskqueue import after_commit
+from app.web.pagination import page_of
+from app.web.templating import render
+
+bp = Blueprint("staff_bill_runs", __name__)
+
+ALL = ""  # the region choice "every region" (head office only)
+ERRORS_SHOWN = 200
+
+
+def _regions() -> list[tuple[str, str]]:
+    """The regions this staff member may bill: their office's, or any (and all at once) for head office."""
+    if current_user.office is not None:
+        return [(current_user.office, current_user.office)]
+    names = db.session.scalars(select(Account.region).distinct().order_by(Account.region))
+    return [(ALL, _("Every region")), *((name, name) for name in names)]
+
+
+def _runs_seen():
+    runs = select(BillRun).order_by(BillRun.started_at.desc(), BillRun.id.desc())
+    if current_user.office is not None:
+        runs = runs.where(BillRun.region == current_user.office)
+    return runs
+
+
+def _form(**data) -> BillRunForm:
+    form = BillRunForm(**data)
+    form.region.choices = _regions()
+    return form
+
+
+@bp.route("/staff/bill-runs")
+@billing_staff
+def index():
+    form = _form(formdata=None, cycle=str(Cycle(today_in_india().year, today_in_india().month)))
+    return render("staff/bill_runs.html", form=form, shown=page_of(_runs_seen(), 20))
+
+
+@bp.route("/staff/bill-runs", methods=["POST"])
+@billing_staff
+def start():
+    form = _form()
+    if form.validate_on_submit():
+        cycle, region = form.cycle.cycle, form.region.data or None
+        if cycle.first_day > today_in_india():
+            form.cycle.errors.append(_("%(month)s has not begun yet: it cannot be billed.", month=str(cycle)))
+        elif running_run(cycle, region) is not None:
+            form.cycle.errors.append(_("A run for %(month)s is already running.", month=str(cycle)))
+        else:
+            run = start_run(cycle, region, actor=current_user)
+            after_commit(partial(bill_run, run.id))
+            flash(_("Bill run for %(month)s started.", month=str(cycle)), "success")
+            return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
+    return render("staff/bill_runs.html", form=form, shown=page_of(_runs_seen(), 20)), 422
+
+
+def _seen_run(run_id: int) -> BillRun:
+    run = db.session.get(BillRun, run_id)
+    if run is None or (current_user.office is not None and run.region != current_user.office):
+        abort(404)
+    return run
+
+
+@bp.route("/staff/bill-runs/<int:run_id>")
+@billing_staff
+def run(run_id: int):
+    """The run's page; while it runs, htmx fetches its progress block every two seconds (and stops after)."""
+    run = _seen_run(run_id)
+    errors = db.session.execute(
+        select(BillRunError, Account).join(Account, Account.id == BillRunError.account_id)
+        .where(BillRunError.run_id == run.id, visible_to(current_user)).order_by(Account.consumer_number)
+        .limit(ERRORS_SHOWN)).all()
+    return render("staff/bill_run.html", fragment="progress", run=run, result=run_result(run), errors=errors,
+                  resumable=run.status in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED))
+
+
+@bp.route("/staff/bill-runs/<int:run_id>/resume", methods=["POST"])
+@billing_staff
+def resume(run_id: int):
+    earlier = _seen_run(run_id)
+    cycle, region = Cycle.parse(earlier.cycle), earlier.region or None
+    if earlier.status not in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED):
+        flash(_("Only an interrupted or failed run can be resumed."), "error")
+        return redirect(url_for("staff_bill_runs.run", run_id=earlier.id), 303)
+    if running_run(cycle, region) is not None:
+        flash(_("A run for %(month)s is already running.", month=str(cycle)), "error")
+        return redirect(url_for("staff_bill_runs.run", run_id=earlier.id), 303)
+    run = start_run(cycle, region, actor=current_user)
+    after_commit(partial(bill_run, run.id))
+    flash(_("Bill run for %(month)s resumed: it bills only the connections not yet billed.", month=str(cycle)),
+          "success")
+    return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
