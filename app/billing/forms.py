@@ -1,12 +1,15 @@
 """Staff forms of billing."""
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
 from app.billing.compose import Cycle
-from app.i18n import REQUIRED
+from app.i18n import REQUIRED, TOO_LONG
 
 
 def _cycle(_form, field) -> None:
@@ -20,3 +23,42 @@ class BillRunForm(FlaskForm):
     cycle = StringField(_l("Billing month"), validators=[DataRequired(REQUIRED), _cycle],
                         render_kw={"placeholder": "2026-11", "inputmode": "numeric", "autocomplete": "off"})
     region = SelectField(_l("Region"), choices=[], validate_choice=True)  # the choices come from the view
+
+
+def _decimal(_form, field) -> None:
+    try:
+        value = Decimal((field.data or "").replace(",", "").strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or abs(value) >= 10**8:
+        raise ValidationError(_l("Enter a number, like 221 or 0.35."))
+    field.decimal = value
+
+
+class TariffImportForm(FlaskForm):
+    document = TextAreaField(_l("Tariff document (dtech-tariff/1 JSON)"),
+                             validators=[DataRequired(REQUIRED), Length(max=200_000, message=TOO_LONG)],
+                             render_kw={"rows": 12, "spellcheck": "false", "autocomplete": "off"})
+
+
+class QuoteForm(FlaskForm):
+    """A what-if quote: it changes nothing, so it needs no CSRF token (it is sent with GET)."""
+
+    class Meta:
+        csrf = False
+
+    units = StringField(_l("Units"), default="221", validators=[DataRequired(REQUIRED), _decimal],
+                        render_kw={"inputmode": "decimal"})
+    days = IntegerField(_l("Days in the period"), default=30, validators=[NumberRange(min=1, max=400)])
+    load_kw = StringField(_l("Sanctioned load (kW)"), default="3", validators=[DataRequired(REQUIRED), _decimal],
+                          render_kw={"inputmode": "decimal"})
+    phase = SelectField(_l("Phase"), default="single", choices=[SelectChoice("single", _l("Single phase")),
+                                                  SelectChoice("three", _l("Three phase"))])
+
+
+class TariffParamForm(FlaskForm):
+    cycle = StringField(_l("Month"), validators=[DataRequired(REQUIRED), _cycle],
+                        render_kw={"placeholder": "2026-11", "autocomplete": "off"})
+    name = SelectField(_l("Parameter"), choices=[], validate_choice=True)  # the tariff's, from the view
+    value = StringField(_l("Value"), validators=[DataRequired(REQUIRED), _decimal],
+                        render_kw={"inputmode": "decimal", "autocomplete": "off"})

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Account
 from app.accounts.offices import visible_to
@@ -28,12 +29,12 @@ ALL = ""  # the region choice "every region" (head office only)
 ERRORS_SHOWN = 200
 
 
-def _regions() -> list[tuple[str, str]]:
+def _regions() -> list[SelectChoice]:
     """The regions this staff member may bill: their office's, or any (and all at once) for head office."""
     if current_user.office is not None:
-        return [(current_user.office, current_user.office)]
+        return [SelectChoice(current_user.office, current_user.office)]
     names = db.session.scalars(select(Account.region).distinct().order_by(Account.region))
-    return [(ALL, _("Every region")), *((name, name) for name in names)]
+    return [SelectChoice(ALL, _("Every region")), *(SelectChoice(name, name) for name in names)]
 
 
 def _runs_seen():

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.billing.models import BillRun, BillRunStatus
+from app.billing.services import BUNDLED_TARIFFS, import_tariff
 from app.db import begin_write, utcnow
 from app.extensions import db
 from app.metering.models import Meter, ReadingSource, ReadingStatus
@@ -123,5 +124,23 @@ def test_a_bill_run_shows_its_progress_live_and_stops_watching_when_it_ends(brow
         expect(page.get_by_text("4 of 4 connections")).to_be_visible()  # no reload: htmx fetched it
         expect(page.get_by_role("heading", name="Finished")).to_be_visible()
         expect(page.locator("#run-progress[hx-trigger]")).to_have_count(0)  # and it stopped asking
+    finally:
+        context.close()
+
+
+def test_a_tariffs_quote_follows_the_figures_as_they_are_typed(browser, live_server, csrf_on, screenshot):
+    version = import_tariff((BUNDLED_TARIFFS / "kseb-lt1a-2023-11.json").read_text())
+    db.session.commit()
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "billing")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Tariffs").click()
+        page.get_by_role("link", name="From 1 Nov 2023").first.click()
+        page.get_by_label("Days in the period").fill("60")
+        page.get_by_label("Units", exact=True).fill("200")  # TARIFF_FORMAT's case KL-2023-02
+        expect(page.locator("#quote")).to_contain_text("₹933.00")
+        screenshot(page, "staff-tariff-1366")
+        assert page.url.endswith(f"/staff/tariffs/versions/{version.id}")  # no page load: htmx
     finally:
         context.close()

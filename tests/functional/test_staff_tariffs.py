@@ -1,0 +1,93 @@
+"""Tariffs from the pages: the versions listed, a version as a readable schedule with a what-if quote that agrees
+with the format document's worked examples, import with the problems shown where they are, export exactly as
+stored, and the monthly parameters."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import AuditLog
+from app.billing.models import TariffParam, TariffVersion
+from app.billing.services import BUNDLED_TARIFFS, import_tariff
+from app.extensions import db
+
+
+@pytest.fixture
+def kseb():
+    version = import_tariff((BUNDLED_TARIFFS / "kseb-lt1a-2023-11.json").read_text())
+    db.session.commit()
+    return version
+
+
+def test_the_list_and_the_schedule_of_a_version(client, login_as, kseb):
+    login_as("support")  # support may look; only billing staff change
+    listing = client.get("/staff/tariffs").get_data(as_text=True)
+    assert "KL-KSEBL-LT1A" in listing and f"/staff/tariffs/versions/{kseb.id}" in listing
+    assert "Import a version" not in listing
+    page = client.get(f"/staff/tariffs/versions/{kseb.id}").get_data(as_text=True)
+    assert "Telescopic: each slab&#39;s units at its own rate" in page or "Telescopic: each slab's units" in page
+    assert "Payment terms" in page and "Set for the month" not in page
+    assert "above 200 units" in page  # the open last slab, named by where it starts
+    assert "Not a valid choice" not in page and "₹" in page  # the first visit quotes the form's own example
+
+
+def test_the_what_if_quote_agrees_with_the_worked_example(client, login_as, kseb):
+    login_as("billing")
+    # TARIFF_FORMAT's case KL-2023-02: 200 units over 60 days, single phase → ₹933.00.
+    fragment = client.get(f"/staff/tariffs/versions/{kseb.id}",
+                          query_string={"units": "200", "days": "60", "load_kw": "3", "phase": "single"},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<h1>" not in fragment and "₹933.00" in fragment
+    wrong = client.get(f"/staff/tariffs/versions/{kseb.id}", query_string={"units": "lots", "days": "60",
+                                                                           "load_kw": "3", "phase": "single"})
+    assert wrong.status_code == 200 and "Enter a number, like 221 or 0.35." in wrong.get_data(as_text=True)
+
+
+def test_an_import_with_problems_names_each_place_and_stores_nothing(client, login_as, kseb):
+    login_as("billing")
+    document = json.loads(kseb.document)
+    document["components"][0]["slabs"][0]["rate"] = "three"
+    response = client.post("/staff/tariffs", data={"document": json.dumps(document)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "The document was not stored:" in page
+    assert "components[0].slabs[0].rate" in page
+    assert client.post("/staff/tariffs", data={"document": "{not json"}).status_code == 422
+    assert db.session.scalar(select(func.count(TariffVersion.id))) == 1
+
+
+def test_a_new_version_is_imported_and_exported_exactly_as_written(client, login_as, kseb):
+    officer = login_as("billing")
+    document = json.loads(kseb.document)
+    document["effective_from"] = "2099-04-01"
+    document.pop("effective_to", None)
+    text = json.dumps(document, indent=1, ensure_ascii=False)
+    response = client.post("/staff/tariffs", data={"document": text})
+    assert response.status_code == 303
+    version = db.session.scalar(select(TariffVersion).order_by(TariffVersion.id.desc()))
+    assert version.imported_by_id == officer.id
+    exported = client.get(f"/staff/tariffs/versions/{version.id}.json")
+    assert exported.get_data(as_text=True) == text
+    assert "attachment" in exported.headers["Content-Disposition"]
+    again = client.post("/staff/tariffs", data={"document": text})  # the same document: stored once
+    assert again.status_code == 303 and db.session.scalar(select(func.count(TariffVersion.id))) == 2
+
+
+def test_a_monthly_parameter_is_set_and_audited(client, login_as):
+    version = import_tariff((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    db.session.commit()
+    officer = login_as("billing")
+    page = client.get(f"/staff/tariffs/versions/{version.id}").get_data(as_text=True)
+    assert '<option value="fac_rate"' in page
+    response = client.post(f"/staff/tariffs/versions/{version.id}/params",
+                           data={"cycle": "2026-11", "name": "fac_rate", "value": "0.35"}, follow_redirects=True)
+    assert "fac_rate for 2026-11 is now 0.35." in response.get_data(as_text=True)
+    param = db.session.scalar(select(TariffParam))
+    assert (param.month, param.value) == (date(2026, 11, 1), Decimal("0.35"))
+    assert db.session.scalar(select(AuditLog.actor_id).where(AuditLog.action == "tariff.param_set")) == officer.id
+    refused = client.post(f"/staff/tariffs/versions/{version.id}/params",
+                          data={"cycle": "2026-11", "name": "made_up", "value": "x"}, follow_redirects=True)
+    assert "Not a valid choice" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(TariffParam.id))) == 1
