@@ -1,7 +1,7 @@
 """Staff offices (a staff member sees one region's connections, or all), indexes for finding a consumer by name
 (trigrams on PostgreSQL) and by registered mobile, and where each audited action came from
 
-Revision ID: 0013
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 17:30:00
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
