@@ -18,7 +18,7 @@ from sqlalchemy import delete, inspect, select, update
 
 from app.db import utcnow
 from app.extensions import db
-from app.messaging.kinds import message_kind
+from app.messaging.kinds import check_variables, message_kind
 from app.messaging.models import MessageStatus, OutboundMessage
 from app.taskqueue import after_commit
 
@@ -39,8 +39,10 @@ def queue_message(to: str, subject: str, body: str, expires_at: datetime | None 
     instead of the body: give both, saying the same thing. A kind without a template configured is not sent by
     SMS (given up with that reason); an email address does not need one."""
     kind = message_kind(kind)
+    params = _checked_params(params)
+    check_variables(kind, set(params or ()))
     message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at, kind=kind.value,
-                              params=_checked_params(params))
+                              params=params)
     db.session.add(message)
     after_commit(functools.partial(send_after_commit, message))
     return message
@@ -151,7 +153,7 @@ def describe_error(error: Exception, message: ClaimedMessage) -> str:
     for address in (message.to, message.to.lstrip("+")):
         text = text.replace(address, mask_address(message.to))
     for secret in (message.body, *(message.params or {}).values()):
-        if secret:
+        if secret and len(secret) >= 4:  # a code or a link; not "30" (minutes), which would garble the text
             text = text.replace(secret, "…")
     return text[:300]
 

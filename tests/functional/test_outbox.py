@@ -98,8 +98,7 @@ def test_a_message_is_given_up_after_the_last_attempt_and_an_expired_one_is_not_
         for _ in range(outbox_service.MAX_ATTEMPTS):
             clock.shift(outbox_service.RETRY_MAX)
             sweep_outbox.call_local()
-        queue_message("+919811111111", "Reset", "a link", expires_at=NOW + timedelta(minutes=30),
-                      kind="password_reset")
+        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="otp")
         monkeypatch.undo()
         clock.shift(timedelta(hours=1))
         db.session.commit()
@@ -198,7 +197,7 @@ def test_a_savepoint_inside_the_transaction_does_not_send_its_messages_early(app
     """SQLAlchemy reports a released SAVEPOINT as a commit: the messages must still wait for the real one."""
     from app.messaging.outbox import queue_message
 
-    queue_message("+919811100001", "Reset", "a link", kind="password_reset")
+    queue_message("+919811100001", "Code", "a code", kind="otp")
     with db.session.begin_nested():  # as a service does around a write that may collide
         pass
     assert outbox == []  # not sent at the savepoint
@@ -230,6 +229,8 @@ def test_a_message_of_an_unknown_kind_or_with_odd_variables_is_refused_when_queu
         queue_message("+919811111111", "S", "b", kind="payment", params={"amount": 500})
     with pytest.raises(TypeError, match="template variable 'due date'"):
         queue_message("+919811111111", "S", "b", kind="payment", params={"due date": "1 Dec"})
+    with pytest.raises(ValueError, match="a password_reset message's template variables are link, minutes, not link"):
+        queue_message("+919811111111", "S", "b", kind="password_reset", params={"link": "https://x"})
     db.session.commit()
     assert messages() == [] and outbox == []
 
@@ -286,7 +287,8 @@ def msg91(app, monkeypatch):
 
 def test_through_msg91_a_kind_without_a_template_dies_with_its_reason_and_the_rest_are_sent(app, msg91):
     with time_machine.travel(NOW, tick=False):
-        queue_message("+919811111111", "Reset", "a link", kind="password_reset", params={"link": "x"})
+        queue_message("+919811111111", "Reset", "a link", kind="password_reset",
+                      params={"link": "https://x", "minutes": "30"})
         queue_message("+919811111112", "Your code", "Your code is 654321", kind="otp", params={"code": "654321"})
         queue_message("+919811111113", "Your code", "Your code is 111111", kind="otp", params={"code": "111111"})
         db.session.commit()
