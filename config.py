@@ -5,6 +5,7 @@ No secret has a default in this file.
 """
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -98,8 +99,12 @@ class Config:
             INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
             url = sqlite_url(INSTANCE_DIR / "dtech.sqlite3")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
-        # Where messages (password reset links, later SMS alerts) go: "console" or "module:Class".
-        self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console")
+        # Where messages (reset links, one-time codes, alerts) go: "console" (development), "msg91" or
+        # "module:Class" (app/messaging/senders.py). DTECH_SMS_SENDER, when set, takes those to mobile numbers and
+        # MESSAGE_SENDER keeps the rest (email addresses).
+        self.MESSAGE_SENDER = os.environ.get("DTECH_MESSAGE_SENDER", "console").strip()
+        self.SMS_SENDER = os.environ.get("DTECH_SMS_SENDER", "").strip()
+        self._read_sms_settings()
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
         # The task queue (Huey): Redis when REDIS_URL is set (consumers on several hosts share it), else a SQLite
         # file in instance/ (one host). TASKS_IMMEDIATE runs each task at once in the caller (tests).
@@ -132,6 +137,41 @@ class Config:
         self.PWA_SLOW_PAGE_MS = 3000
 
 
+    def _read_sms_settings(self) -> None:
+        """Indian SMS must use templates registered on the DLT platform (TRAI). Each message kind sent by SMS
+        (app/messaging/kinds.py) has its template id in DTECH_SMS_TEMPLATES, "kind=id" pairs separated by commas:
+            DTECH_SMS_TEMPLATES="password_reset=6571a1b2c3d4e5f6a7b8c9d0,otp=6571a1b2c3d4e5f6a7b8c9d1"
+        A kind without a template is not sent by SMS (given up with that reason; start-up warns of it).
+        MSG91 (DTECH_SMS_SENDER=msg91): the ids are MSG91 template ids. Register each DLT template (its DLT
+        template id, header and entity/PE id) in MSG91's panel as an MSG91 template whose variables carry the
+        names app/messaging/kinds.py lists (##link##, ##minutes##); MSG91 sends the DLT ids itself. The auth key
+        comes from MSG91_AUTH_KEY only (never logged). DTECH_SMS_SENDER_ID, the 6-letter DLT header (DTECHP), is
+        sent as the sender when set (else the template's own)."""
+        self.SMS_TEMPLATES = parse_sms_templates(os.environ.get("DTECH_SMS_TEMPLATES", ""))
+        self.SMS_SENDER_ID = os.environ.get("DTECH_SMS_SENDER_ID", "").strip().upper() or None
+        if self.SMS_SENDER_ID and not re.fullmatch(r"[A-Z]{6}", self.SMS_SENDER_ID):
+            raise ConfigError("DTECH_SMS_SENDER_ID is a DLT header: 6 letters, such as DTECHP.")
+        self.MSG91_AUTH_KEY = os.environ.get("MSG91_AUTH_KEY")
+        if "msg91" in (self.MESSAGE_SENDER, self.SMS_SENDER):
+            if not self.MSG91_AUTH_KEY:
+                raise ConfigError("The msg91 sender needs MSG91_AUTH_KEY.")
+            if not self.SMS_TEMPLATES:
+                raise ConfigError("The msg91 sender sends DLT templates only: set DTECH_SMS_TEMPLATES.")
+
+
+def parse_sms_templates(text: str) -> dict[str, str]:
+    """"otp=6571…,bill_issued=6572…" → {"otp": "6571…", "bill_issued": "6572…"}; ConfigError if malformed."""
+    templates: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, template_id = (piece.strip() for piece in entry.partition("="))
+        if not (re.fullmatch(r"[a-z][a-z0-9_]{0,39}", kind) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", template_id)):
+            raise ConfigError(f"DTECH_SMS_TEMPLATES: {entry!r} is not kind=template_id.")
+        if kind in templates:
+            raise ConfigError(f"DTECH_SMS_TEMPLATES names {kind} twice.")
+        templates[kind] = template_id
+    return templates
+
+
 class DevelopmentConfig(Config):
     DEMO_DATA_ALLOWED = True
     DEBUG = False  # the debugger is never on by default; set FLASK_DEBUG=1 to opt in
@@ -151,6 +191,7 @@ class TestingConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.MESSAGE_SENDER = "memory"
+        self.SMS_SENDER = ""
         self.TASKS_IMMEDIATE = True  # a task runs in the test's process when it is enqueued (after the commit)
         # A busy CI machine can take more than 3 s to answer: only the slow-page test relies on the short wait.
         self.PWA_SLOW_PAGE_MS = 60_000

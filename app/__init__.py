@@ -28,6 +28,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     register_logging(app)
     register_extensions(app)
+    check_messaging(app)
     register_models()
     register_tasks()
     register_signal_handlers()
@@ -59,6 +60,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     compress.init_app(app)  # its after_request is registered first, so it runs last, on the finished response
     init_huey(app)
+
+
+def check_messaging(app: Flask) -> None:
+    """Warn at start-up of message kinds the SMS provider would refuse (no DLT template configured)."""
+    from app.messaging.sms import warn_about_templates
+
+    warn_about_templates(app.config)
 
 
 def register_tasks() -> None:

@@ -20,6 +20,7 @@ from app.auth.signals import user_erased
 from app.auth.throttle import Limit
 from app.db import utcnow
 from app.extensions import db
+from app.messaging.kinds import MessageKind
 from app.messaging.outbox import queue_message
 
 
@@ -173,6 +174,8 @@ def request_password_reset(login: str, ip: str) -> None:
             body=_("Open this link within %(minutes)d minutes to choose a new password: %(link)s\n"
                    "If you did not ask for it, ignore this message.", minutes=minutes, link=link),
             expires_at=expires_at,
+            kind=MessageKind.PASSWORD_RESET,
+            params={"link": link, "minutes": str(minutes)},  # the DLT template's variables (SMS)
         )
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -20,7 +20,8 @@ class MessageStatus(StrEnum):
 class OutboundMessage(db.Model):
     """The message outbox: a text to a mobile number or an email address (a reset link, an SMS), written in the
     transaction that decided to send it and sent after its commit by the task queue. Once sent (or given up) the
-    body is wiped and the address masked: a reset link must not outlive its use."""
+    body and the template variables are wiped and the address masked: a reset link must not outlive its use.
+    `kind` (app.messaging.kinds) picks the DLT template of an SMS; `params` are that template's variables."""
 
     __tablename__ = "outbound_messages"
     __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
@@ -29,6 +30,8 @@ class OutboundMessage(db.Model):
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[MessageStatus] = mapped_column(enum_type(MessageStatus), default=MessageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -36,3 +39,4 @@ class OutboundMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_ref: Mapped[str | None] = mapped_column(String(100))  # the provider's id for it (delivery reports)

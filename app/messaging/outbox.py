@@ -5,8 +5,9 @@ it and leaves only after that transaction commits: never before, and never when 
 (app.messaging.tasks): the rows are claimed first (on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, on both a
 conditional UPDATE), so two consumers never send one message twice; a claim that was never settled (its consumer
 died) can be taken again once its lease runs out. A failed send waits 30 s, 1 min, 2 min … (at most an hour) and is
-given up after MAX_ATTEMPTS. Once sent or given up, the body (it may hold a reset token) is wiped and the address
-masked. Neither the body nor a full address is ever logged.
+given up after MAX_ATTEMPTS, or at once when the sender says trying again cannot help (PermanentSendError: no DLT
+template for the kind, an invalid number). Once sent or given up, the body and the template variables (they may
+hold a reset token or a one-time code) are wiped and the address masked. Neither is ever logged.
 """
 
 import functools
@@ -17,6 +18,7 @@ from sqlalchemy import delete, inspect, select, update
 
 from app.db import utcnow
 from app.extensions import db
+from app.messaging.kinds import check_variables, message_kind
 from app.messaging.models import MessageStatus, OutboundMessage
 from app.taskqueue import after_commit
 
@@ -28,12 +30,32 @@ KEEP_SETTLED = timedelta(days=30)  # sent and given-up rows (wiped) are kept thi
 _OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)
 
 
-def queue_message(to: str, subject: str, body: str, expires_at: datetime | None = None) -> OutboundMessage:
-    """Put a message in the outbox, in the caller's transaction: it is sent after the commit."""
-    message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at)
+def queue_message(to: str, subject: str, body: str, expires_at: datetime | None = None, *, kind: str,
+                  params: dict[str, str] | None = None) -> OutboundMessage:
+    """Put a message in the outbox, in the caller's transaction: it is sent after the commit.
+
+    `kind` (app.messaging.kinds.MessageKind) says what it is for: by SMS it picks the DLT template. `body` is the
+    whole text (console, email); `params` are the template's variables, which a template provider (MSG91) sends
+    instead of the body: give both, saying the same thing. A kind without a template configured is not sent by
+    SMS (given up with that reason); an email address does not need one."""
+    kind = message_kind(kind)
+    params = _checked_params(params)
+    check_variables(kind, set(params or ()))
+    message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at, kind=kind.value,
+                              params=params)
     db.session.add(message)
     after_commit(functools.partial(send_after_commit, message))
     return message
+
+
+def _checked_params(params: dict[str, str] | None) -> dict[str, str] | None:
+    """Template variables are named text (a number is formatted by the caller, as the text around it is)."""
+    if not params:
+        return None
+    for name, value in params.items():
+        if not (isinstance(name, str) and name.isidentifier() and isinstance(value, str)):
+            raise TypeError(f"template variable {name!r}: a name and a str value are needed")
+    return dict(params)
 
 
 def send_after_commit(message: OutboundMessage) -> None:
@@ -51,6 +73,8 @@ class ClaimedMessage:
     to: str
     subject: str
     body: str | None
+    kind: str
+    params: dict[str, str] | None
     expires_at: datetime | None
     attempts: int  # including this one
 
@@ -78,7 +102,7 @@ def claim_due_messages(ids: list[int] | None = None, limit: int = 50) -> list[Cl
         .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1,
                 next_attempt_at=now + CLAIM_LEASE)
         .returning(OutboundMessage.id, OutboundMessage.to, OutboundMessage.subject, OutboundMessage.body,
-                   OutboundMessage.expires_at, OutboundMessage.attempts)
+                   OutboundMessage.kind, OutboundMessage.params, OutboundMessage.expires_at, OutboundMessage.attempts)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
@@ -104,28 +128,40 @@ def _settle(message: ClaimedMessage, **values) -> None:
     )
 
 
-def mark_sent(message: ClaimedMessage) -> None:
-    _settle(message, status=MessageStatus.SENT, sent_at=utcnow(), body=None, to=mask_address(message.to),
-            last_error=None)
+def _wiped(message: ClaimedMessage) -> dict:
+    """What a settled message keeps of its text: nothing but a masked address."""
+    return {"body": None, "params": None, "to": mask_address(message.to)}
+
+
+def mark_sent(message: ClaimedMessage, provider_ref: str | None = None) -> None:
+    _settle(message, status=MessageStatus.SENT, sent_at=utcnow(), last_error=None,
+            provider_ref=provider_ref[:100] if provider_ref else None, **_wiped(message))
 
 
 def mark_expired(message: ClaimedMessage) -> None:
-    _settle(message, status=MessageStatus.DEAD, body=None, to=mask_address(message.to),
-            last_error="expired before it could be sent")
+    give_up(message, "expired before it could be sent")
+
+
+def give_up(message: ClaimedMessage, error: str) -> None:
+    _settle(message, status=MessageStatus.DEAD, last_error=error, **_wiped(message))
 
 
 def describe_error(error: Exception, message: ClaimedMessage) -> str:
-    """The error as stored: its type and text, with the address masked and the body left out."""
-    text = f"{type(error).__name__}: {error}".replace(message.to, mask_address(message.to))
-    if message.body:
-        text = text.replace(message.body, "…")
+    """The error as stored: its type and text, with the address masked (also as a provider writes it, without the
+    +) and the body and the template variables left out."""
+    text = f"{type(error).__name__}: {error}"
+    for address in (message.to, message.to.lstrip("+")):
+        text = text.replace(address, mask_address(message.to))
+    for secret in (message.body, *(message.params or {}).values()):
+        if secret and len(secret) >= 4:  # a code or a link; not "30" (minutes), which would garble the text
+            text = text.replace(secret, "…")
     return text[:300]
 
 
 def mark_failed(message: ClaimedMessage, error: str) -> MessageStatus:
     """Record a failed attempt: try again after retry_wait, or give up after MAX_ATTEMPTS."""
     if message.attempts >= MAX_ATTEMPTS:
-        _settle(message, status=MessageStatus.DEAD, body=None, to=mask_address(message.to), last_error=error)
+        give_up(message, error)
         return MessageStatus.DEAD
     _settle(message, status=MessageStatus.PENDING, next_attempt_at=utcnow() + retry_wait(message.attempts),
             last_error=error)

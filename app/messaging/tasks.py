@@ -14,7 +14,7 @@ from app.db import begin_write, utcnow
 from app.extensions import db
 from app.messaging import outbox
 from app.messaging.models import MessageStatus
-from app.messaging.senders import Message, message_sender
+from app.messaging.senders import Message, PermanentSendError, message_sender
 from app.taskqueue import in_own_transaction, periodic_task, task
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,20 @@ def _deliver(sender, message) -> MessageStatus:
         outbox.mark_expired(message)
         return MessageStatus.DEAD
     try:
-        sender.send(Message(to=message.to, subject=message.subject, body=message.body or ""))
+        provider_ref = sender.send(Message(to=message.to, subject=message.subject, body=message.body or "",
+                                           kind=message.kind, params=dict(message.params or {})))
+    except PermanentSendError as error:  # trying again cannot help
+        outbox.give_up(message, outbox.describe_error(error, message))
+        log.warning("message %s (%s) to %s: given up, it cannot be sent (%s)", message.id, message.kind,
+                    outbox.mask_address(message.to), outbox.describe_error(error, message))
+        return MessageStatus.DEAD
     except Exception as error:
         status = outbox.mark_failed(message, outbox.describe_error(error, message))
-        log.warning("message %s to %s: attempt %d failed (%s)%s", message.id, outbox.mask_address(message.to),
-                    message.attempts, type(error).__name__, "; given up" if status is MessageStatus.DEAD else "")
+        log.warning("message %s (%s) to %s: attempt %d failed (%s)%s", message.id, message.kind,
+                    outbox.mask_address(message.to), message.attempts, type(error).__name__,
+                    "; given up" if status is MessageStatus.DEAD else "")
         return status
-    outbox.mark_sent(message)
+    outbox.mark_sent(message, provider_ref)
     return MessageStatus.SENT
 
 

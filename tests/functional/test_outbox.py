@@ -66,7 +66,7 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 
     with time_machine.travel(NOW, tick=False) as clock:
         monkeypatch.setattr(sender, "send", refuse)
-        queue_message("+919811111111", "Subject", "secret body with a token")
+        queue_message("+919811111111", "Subject", "secret body with a token", kind="otp")
         db.session.commit()  # sent at once: it fails
         (row,) = messages()
         assert row.status is MessageStatus.PENDING and row.attempts == 1
@@ -93,12 +93,12 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 def test_a_message_is_given_up_after_the_last_attempt_and_an_expired_one_is_not_sent(outbox, monkeypatch):
     monkeypatch.setattr(message_sender(), "send", lambda message: 1 / 0)
     with time_machine.travel(NOW, tick=False) as clock:
-        queue_message("ravi@example.com", "Subject", "body")
+        queue_message("ravi@example.com", "Subject", "body", kind="otp")
         db.session.commit()
         for _ in range(outbox_service.MAX_ATTEMPTS):
             clock.shift(outbox_service.RETRY_MAX)
             sweep_outbox.call_local()
-        queue_message("+919811111111", "Reset", "a link", expires_at=NOW + timedelta(minutes=30))
+        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="otp")
         monkeypatch.undo()
         clock.shift(timedelta(hours=1))
         db.session.commit()
@@ -116,7 +116,7 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
         raise ConnectionError("queue unreachable")
 
     monkeypatch.setattr(huey, "enqueue", queue_down)
-    queue_message("+919811111111", "Subject", "body")
+    queue_message("+919811111111", "Subject", "body", kind="otp")
     db.session.commit()  # the commit stands although the enqueue failed
     assert outbox == [] and "could not start send_after_commit after the commit" in caplog.text
     monkeypatch.undo()
@@ -126,7 +126,8 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
 
 def unsent(count: int) -> None:
     """Rows put straight into the table (not through queue_message, so nothing sends them at the commit)."""
-    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}") for n in range(count))
+    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}", kind="otp")
+                       for n in range(count))
     db.session.commit()
 
 
@@ -196,9 +197,129 @@ def test_a_savepoint_inside_the_transaction_does_not_send_its_messages_early(app
     """SQLAlchemy reports a released SAVEPOINT as a commit: the messages must still wait for the real one."""
     from app.messaging.outbox import queue_message
 
-    queue_message("+919811100001", "Reset", "a link")
+    queue_message("+919811100001", "Code", "a code", kind="otp")
     with db.session.begin_nested():  # as a service does around a write that may collide
         pass
     assert outbox == []  # not sent at the savepoint
     db.session.rollback()
     assert outbox == [] and messages() == []  # and never, once the transaction is rolled back
+
+
+# --- kinds, template variables, and how a sender's failure is told
+
+
+def test_the_reset_message_carries_its_kind_and_template_variables_which_are_wiped_once_sent(app, outbox):
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    with app.test_request_context("/forgot", method="POST"):
+        services.request_password_reset("9811111111", "203.0.113.7")
+        db.session.commit()
+    (sent,) = outbox
+    assert sent.kind == "password_reset"
+    assert sent.params == {"link": sent.body.split(": ")[1].split()[0], "minutes": "30"}
+    assert sent.params["link"].startswith("http://localhost/reset?token=")
+    (row,) = messages()
+    assert row.kind == "password_reset" and row.params is None and row.body is None
+
+
+def test_a_message_of_an_unknown_kind_or_with_odd_variables_is_refused_when_queued(outbox):
+    with pytest.raises(ValueError, match="unknown message kind 'pasword_reset'"):
+        queue_message("+919811111111", "S", "b", kind="pasword_reset")
+    with pytest.raises(TypeError, match="template variable 'amount'"):
+        queue_message("+919811111111", "S", "b", kind="payment", params={"amount": 500})
+    with pytest.raises(TypeError, match="template variable 'due date'"):
+        queue_message("+919811111111", "S", "b", kind="payment", params={"due date": "1 Dec"})
+    with pytest.raises(ValueError, match="a password_reset message's template variables are link, minutes, not link"):
+        queue_message("+919811111111", "S", "b", kind="password_reset", params={"link": "https://x"})
+    db.session.commit()
+    assert messages() == [] and outbox == []
+
+
+def test_a_permanent_failure_is_given_up_at_once_and_never_tried_again(outbox, monkeypatch, caplog):
+    from app.messaging.senders import PermanentSendError
+
+    attempts = []
+
+    def refuse_for_good(message):
+        attempts.append(message)
+        raise PermanentSendError(f"provider refused {message.to.lstrip('+')} with code {message.params['code']}")
+
+    monkeypatch.setattr(message_sender(), "send", refuse_for_good)
+    with time_machine.travel(NOW, tick=False) as clock:
+        queue_message("+919811111111", "Your code", "Your code is 654321", kind="otp", params={"code": "654321"})
+        db.session.commit()
+        clock.shift(outbox_service.RETRY_MAX)
+        sweep_outbox.call_local()
+    (row,) = messages()
+    assert len(attempts) == 1 and row.status is MessageStatus.DEAD and row.attempts == 1
+    assert row.last_error == "PermanentSendError: provider refused +91…1111 with code …"  # no number, no code
+    assert row.body is None and row.params is None and row.to == "+91…1111"
+    assert "654321" not in caplog.text and "9811111111" not in caplog.text
+
+
+def test_a_temporary_failure_is_tried_again(outbox, monkeypatch):
+    from app.messaging.senders import TemporarySendError
+
+    def busy(message):
+        raise TemporarySendError("MSG91 answered 503; trying again later")
+
+    monkeypatch.setattr(message_sender(), "send", busy)
+    with time_machine.travel(NOW, tick=False):
+        queue_message("+919811111111", "Your code", "Your code is 654321", kind="otp", params={"code": "654321"})
+        db.session.commit()
+    (row,) = messages()
+    assert row.status is MessageStatus.PENDING and row.params == {"code": "654321"}
+    assert row.next_attempt_at == NOW + outbox_service.RETRY_FIRST
+
+
+@pytest.fixture
+def msg91(app, monkeypatch):
+    """The app's sender made MSG91 (with a template for otp only), answering from MSG91's documented samples."""
+    from app.messaging.sms.msg91 import Msg91Sender
+    from tests.unit.test_sms_msg91 import Replay, recorded
+
+    transport = Replay((200, recorded("flow_sent.json")), (503, b"busy"))
+    sender = Msg91Sender({"MSG91_AUTH_KEY": "key", "SMS_TEMPLATES": {"otp": "6571a1b2c3d4e5f6a7b8c9d1"}},
+                         transport=transport)
+    monkeypatch.setitem(app.extensions.setdefault("dtech_sender", {}), "sender", sender)
+    return transport
+
+
+def test_through_msg91_a_kind_without_a_template_dies_with_its_reason_and_the_rest_are_sent(app, msg91):
+    with time_machine.travel(NOW, tick=False):
+        queue_message("+919811111111", "Reset", "a link", kind="password_reset",
+                      params={"link": "https://x", "minutes": "30"})
+        queue_message("+919811111112", "Your code", "Your code is 654321", kind="otp", params={"code": "654321"})
+        queue_message("+919811111113", "Your code", "Your code is 111111", kind="otp", params={"code": "111111"})
+        db.session.commit()
+    no_template, sent, busy = messages()
+    assert no_template.status is MessageStatus.DEAD and no_template.attempts == 1
+    assert no_template.last_error == ("PermanentSendError: no DLT template configured for message kind "
+                                      "'password_reset' (DTECH_SMS_TEMPLATES)")
+    assert sent.status is MessageStatus.SENT and sent.provider_ref == "5762846b4f8d285d378b4567"
+    assert busy.status is MessageStatus.PENDING and busy.last_error == (
+        "TemporarySendError: MSG91 answered 503; trying again later")
+    assert [request["json"]["recipients"] for request in msg91.requests] == [
+        [{"code": "654321", "mobiles": "919811111112"}], [{"code": "111111", "mobiles": "919811111113"}]]
+
+
+def test_with_an_sms_sender_mobile_numbers_go_to_it_and_email_addresses_to_the_other():
+    from app.messaging.senders import MemorySender, Message, RoutingSender, build_sender
+
+    router = build_sender({"MESSAGE_SENDER": "memory", "SMS_SENDER": "memory"})
+    assert isinstance(router, RoutingSender)
+    to_phone = Message(to="+919811111111", subject="S", body="b", kind="otp")
+    to_email = Message(to="ravi@example.com", subject="S", body="b", kind="password_reset")
+    router.send(to_phone)
+    router.send(to_email)
+    assert router.sms.outbox == [to_phone] and router.default.outbox == [to_email]
+    assert isinstance(build_sender({"MESSAGE_SENDER": "memory", "SMS_SENDER": ""}), MemorySender)
+
+
+def test_the_console_sender_shows_the_kind_and_the_template_variables(capsys):
+    from app.messaging.senders import ConsoleSender, Message
+
+    ConsoleSender({}).send(Message(to="+919811111111", subject="Your code", body="Your code is 654321",
+                                   kind="otp", params={"code": "654321"}))
+    printed = capsys.readouterr().err
+    assert "otp message to +919811111111: Your code" in printed and "template variable code = 654321" in printed

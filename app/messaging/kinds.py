@@ -1,0 +1,43 @@
+"""What a message is for: every message in the outbox has a kind.
+
+The kind chooses the SMS template: Indian SMS must match a template registered on the DLT platform (TRAI), so
+each kind sent by SMS has a template id in the configuration (DTECH_SMS_TEMPLATES, see config.py). A template
+provider (MSG91) sends the template id and the message's `params` (the template's variables), not the body;
+the body is for the console, email and the memory sender.
+
+A new kind of message gets a member here, a DLT template registered for it, and its variables listed below.
+"""
+
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind's name, not a password
+    OTP = "otp"  # a one-time code (linking a connection, registering a mobile number)
+    LINK_NOTICE = "link_notice"  # to the registered mobile: a connection was linked to an account
+    BILL_ISSUED = "bill_issued"
+    DUE_REMINDER = "due_reminder"
+    PAYMENT = "payment"  # a payment confirmation, to the registered mobile
+
+
+# The variables each kind's template has (their names in the provider's template, e.g. MSG91's ##link##):
+# queue_message refuses a message of a listed kind whose params name others, so code and templates agree.
+# A kind gets its entry when its caller is written (until then its params are not checked).
+TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
+    MessageKind.PASSWORD_RESET: frozenset({"link", "minutes"}),
+}
+
+
+def check_variables(kind: MessageKind, names: set[str]) -> None:
+    expected = TEMPLATE_VARIABLES.get(kind)
+    if expected is not None and names != expected:
+        raise ValueError(f"a {kind} message's template variables are {', '.join(sorted(expected))}, "
+                         f"not {', '.join(sorted(names)) or 'none'}")
+
+
+def message_kind(value: str) -> MessageKind:
+    """The kind named by `value`; ValueError for an unknown one (a typo would otherwise fail only by SMS)."""
+    try:
+        return MessageKind(value)
+    except ValueError:
+        raise ValueError(f"unknown message kind {value!r}; add it to app.messaging.kinds.MessageKind") from None
