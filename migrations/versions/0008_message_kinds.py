@@ -1,8 +1,8 @@
 """outbound_messages: each message's kind (it picks the SMS's DLT template), the template's variables, and the
 provider's reference for a sent message
 
-Revision ID: 0012
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 17:00:00
 
 Messages already in the outbox were all password resets (the only kind sent until now).
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
