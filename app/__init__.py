@@ -14,7 +14,8 @@ DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billin
                    "support")
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
-TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.payments.tasks", "app.messaging.tasks")
+TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.metering.tasks", "app.payments.tasks",
+                "app.messaging.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:

@@ -52,3 +52,8 @@ class ReviewForm(FlaskForm):
 
     note = StringField(_l("Note for the customer (needed to reject)"),
                        validators=[Length(max=300, message=TOO_LONG)], render_kw={"autocomplete": "off"})
+
+
+class ReadingFileForm(FlaskForm):
+    file = FileField(_l("File of readings (CSV)"), validators=[FileRequired(_l("Choose the file to import."))],
+                     render_kw={"accept": ".csv,text/csv"})

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Units, UTCDateTime, enum_type, utcnow
@@ -71,3 +71,56 @@ class Reading(db.Model):
         """This reading as the consumption calculation takes it (`meter` is the reading's own meter)."""
         return RegisterRead(meter.id, self.read_on, self.id, self.value, self.rollover, meter.rollover_at,
                             meter.multiplying_factor)
+
+
+class ReaderStatus(StrEnum):
+    """What a meter reader writes instead of a number, as reading books do; the bill is then estimated."""
+
+    DOOR_LOCKED = "door_locked"
+    METER_FAULTY = "meter_faulty"
+    METER_NOT_FOUND = "meter_not_found"
+    NOT_POSSIBLE = "not_possible"
+
+
+class MeterVisit(db.Model):
+    """A meter reader's visit that brought no reading, and why (the billing engine estimates that period)."""
+
+    __tablename__ = "meter_visits"
+    __table_args__ = (Index("uq_meter_visits_day", "meter_id", "visited_on", "status", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    visited_on: Mapped[date]
+    status: Mapped[ReaderStatus] = mapped_column(enum_type(ReaderStatus))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("reading_imports.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportStatus(StrEnum):
+    CHECKED = "checked"  # validated; waits for the person to import the good rows or nothing
+    IMPORTING = "importing"  # the task queue is writing the rows
+    IMPORTED = "imported"
+    DISCARDED = "discarded"  # the person chose to import nothing
+    FAILED = "failed"
+
+
+class ReadingImport(db.Model):
+    """An uploaded file of readings (meter readers', smart meters'): its rows, what is wrong with which line,
+    and how far the import has got. The file is kept until it is imported or discarded."""
+
+    __tablename__ = "reading_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)  # emptied once imported or discarded
+    status: Mapped[ImportStatus] = mapped_column(enum_type(ImportStatus), default=ImportStatus.CHECKED)
+    office: Mapped[str | None] = mapped_column(String(40))  # the uploader's office: rows outside it are refused
+    total_rows: Mapped[int] = mapped_column(default=0)
+    good_rows: Mapped[int] = mapped_column(default=0)
+    done_rows: Mapped[int] = mapped_column(default=0)
+    recorded: Mapped[int] = mapped_column(default=0)  # readings and visits written (a re-import writes none)
+    problems: Mapped[list] = mapped_column(JSON, default=list)  # [[line, reason], …], the first MAX_PROBLEMS
+    problem_count: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

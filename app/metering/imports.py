@@ -1,0 +1,221 @@
+"""Readings from a file (meter readers' books, smart meters' exports): every row checked first, with a report
+naming each bad line and why; then the good rows imported (or nothing, as the person chooses) by the task
+queue in chunks, with progress. Importing the same file again changes nothing: a row already recorded is
+skipped, a visit is unique per meter, day and status.
+
+The file is CSV with a header: consumer_number, meter_serial, read_at, value, source, status_code. `source` is
+meter_reader (default) or smart; `status_code` is empty (or ok) with a value, or one of the reader's codes
+(door_locked, meter_faulty, meter_not_found, not_possible) without one."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import audit
+from app.accounts.models import Account
+from app.accounts.offices import can_see
+from app.db import INDIA, insert_ignore, today_in_india, utcnow
+from app.extensions import db
+from app.metering.checks import LastRead, ReadingRefused, check_reading
+from app.metering.models import (
+    ImportStatus,
+    Meter,
+    MeterVisit,
+    ReaderStatus,
+    Reading,
+    ReadingImport,
+    ReadingSource,
+    ReadingStatus,
+)
+from app.metering.services import last_accepted
+
+COLUMNS = ("consumer_number", "meter_serial", "read_at", "value", "source", "status_code")
+REQUIRED_COLUMNS = ("consumer_number", "meter_serial", "read_at")
+MAX_BYTES = 16 * 1024 * 1024  # about 200,000 rows
+MAX_PROBLEMS = 1000  # kept and shown; the count says how many there were in all
+CHUNK = 500
+SOURCES = {"": ReadingSource.METER_READER, "meter_reader": ReadingSource.METER_READER, "smart": ReadingSource.SMART}
+OK_CODES = ("", "ok")
+
+
+class ImportRefused(ValueError):
+    """The file as a whole cannot be read (not text, no header, too large)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    meter_id: int
+    read_on: date
+    value: Decimal | None  # None: a visit with a reader's status instead
+    source: ReadingSource
+    status: ReaderStatus | None
+
+
+def decode(data: bytes) -> str:
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(_("The file is larger than %(mb)s MB: split it.", mb=MAX_BYTES // (1024 * 1024)))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(_("The file is not UTF-8 text: save it as CSV (UTF-8).")) from None
+
+
+def check_file(text: str, staff) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The good rows and, for every bad line, its number and what is wrong (in the user's language)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise ImportRefused(_("The first line must name the columns; missing: %(names)s.",
+                              names=", ".join(missing)))
+    reader.fieldnames = header
+    records = [(reader.line_num, {k: (v or "").strip() for k, v in record.items() if k}) for record in reader]
+    meters = _meters({record["meter_serial"] for _line, record in records})
+    rows, problems, seen = [], [], {}
+    for line, record in records:
+        try:
+            row = _row(line, record, meters, staff)
+        except ValueError as problem:
+            problems.append((line, str(problem)))
+            continue
+        key = (row.meter_id, row.read_on, row.status)
+        if key in seen:
+            problems.append((line, _("The same meter and day as line %(line)s.", line=seen[key])))
+            continue
+        seen[key] = line
+        rows.append(row)
+    return rows, problems
+
+
+def _meters(serials: set[str]) -> dict[str, tuple[Meter, Account]]:
+    found = db.session.execute(select(Meter, Account).join(Account, Account.id == Meter.account_id)
+                               .where(Meter.serial.in_(serials))).all() if serials else []
+    return {meter.serial: (meter, account) for meter, account in found}
+
+
+def _row(line: int, record: dict[str, str], meters, staff) -> Row:
+    serial = record.get("meter_serial", "")
+    if serial not in meters:
+        raise ValueError(_("No meter %(serial)s.", serial=serial or "—"))
+    meter, account = meters[serial]
+    if account.consumer_number != record.get("consumer_number") or not can_see(staff, account):
+        raise ValueError(_("Meter %(serial)s is not on connection %(number)s.", serial=serial,
+                           number=record.get("consumer_number") or "—"))
+    read_on = _day(record.get("read_at", ""))
+    if read_on > today_in_india():
+        raise ValueError(_("%(day)s is in the future.", day=read_on.isoformat()))
+    if read_on < meter.installed_on or (meter.removed_on and read_on > meter.removed_on):
+        raise ValueError(_("Meter %(serial)s was not installed on %(day)s.", serial=serial, day=read_on.isoformat()))
+    source = SOURCES.get(record.get("source", "").lower())
+    if source is None:
+        raise ValueError(_("The source must be meter_reader or smart."))
+    code, text = record.get("status_code", "").lower(), record.get("value", "")
+    if code not in OK_CODES:
+        if code not in {status.value for status in ReaderStatus}:
+            raise ValueError(_("Unknown status code %(code)s.", code=code))
+        if text:
+            raise ValueError(_("A row with a status code has no value."))
+        return Row(line, meter.id, read_on, None, source, ReaderStatus(code))
+    return Row(line, meter.id, read_on, _value(text, meter.digits), source, None)
+
+
+def _day(text: str) -> date:
+    """2026-11-05, 2026-11-05T10:30+05:30 or 05/11/2026 (05-11-2026): the day in India."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.astimezone(INDIA).date() if moment.tzinfo else moment.date()
+    except ValueError:
+        pass
+    try:
+        day, month, year = (int(part) for part in text.replace("-", "/").split("/"))
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(_("%(text)s is not a date (2026-11-05 or 05/11/2026).", text=text or "—")) from None
+
+
+def _value(text: str, digits: int) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value >= Decimal(10) ** digits \
+            or value.as_tuple().exponent < -3:
+        raise ValueError(_("%(text)s is not a reading this meter can show.", text=text or "—"))
+    return value
+
+
+def store_checked(filename: str, text: str, staff) -> ReadingImport:
+    """Check the file and keep it with its report, waiting for the person's choice."""
+    rows, problems = check_file(text, staff)
+    upload = ReadingImport(filename=filename[:200], content=text, office=staff.office, total_rows=len(rows)
+                           + len(problems), good_rows=len(rows), problems=[list(p) for p in problems[:MAX_PROBLEMS]],
+                           problem_count=len(problems), uploaded_by_id=staff.id)
+    db.session.add(upload)
+    db.session.flush()
+    audit.record("readings.import_checked", upload, {"file": upload.filename, "good": len(rows),
+                                                     "bad": len(problems)}, actor=staff)
+    return upload
+
+
+def discard(upload: ReadingImport, staff) -> None:
+    upload.status, upload.content, upload.finished_at = ImportStatus.DISCARDED, None, utcnow()
+    audit.record("readings.import_discarded", upload, {"file": upload.filename}, actor=staff)
+
+
+def import_rows(upload: ReadingImport, staff) -> list[Row]:
+    """The good rows of a checked file, checked again now (the database may have changed since)."""
+    rows, _problems = check_file(upload.content or "", staff)
+    return sorted(rows, key=lambda row: (row.meter_id, row.read_on, row.line))
+
+
+def record_chunk(rows: list[Row], upload_id: int) -> int:
+    """Write one chunk's readings and visits; returns how many were new."""
+    recorded = 0
+    for row in rows:
+        if row.status is not None:
+            new_id = db.session.scalar(insert_ignore(db.session, MeterVisit.__table__).values(
+                meter_id=row.meter_id, visited_on=row.read_on, status=row.status.value, import_id=upload_id,
+                created_at=utcnow()).returning(MeterVisit.id))  # no row back: it was recorded before
+            recorded += new_id is not None
+        elif _record_reading(row):
+            recorded += 1
+    return recorded
+
+
+def _record_reading(row: Row) -> bool:
+    meter = db.session.get(Meter, row.meter_id)
+    already = select(func.count(Reading.id)).where(Reading.meter_id == meter.id, Reading.read_on == row.read_on,
+                                                   Reading.value == row.value)
+    if db.session.scalar(already):
+        return False  # imported before: nothing changes
+    last = last_accepted(meter)
+    try:
+        verdict = check_reading(row.value, row.read_on, LastRead(last.value, last.read_on) if last else None,
+                                meter.digits, _usual_daily(meter), confirm_rollover=True)
+        status, note, rollover = verdict.status, verdict.reason, verdict.rollover
+    except ReadingRefused:
+        status, note, rollover = ReadingStatus.NEEDS_REVIEW, "older than the last reading", False
+    if status is ReadingStatus.ACCEPTED and db.session.scalar(select(func.count(Reading.id)).where(
+            Reading.meter_id == meter.id, Reading.read_on == row.read_on, Reading.status == ReadingStatus.ACCEPTED)):
+        status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"
+    db.session.add(Reading(meter_id=meter.id, read_on=row.read_on, value=row.value, source=row.source,
+                           status=status, rollover=rollover, review_note=note))
+    db.session.flush()
+    return True
+
+
+def _usual_daily(meter: Meter) -> Decimal | None:
+    """Units a day between the meter's last two accepted actual readings (metering's own view of usual use)."""
+    two = db.session.scalars(
+        select(Reading).where(Reading.meter_id == meter.id, Reading.status == ReadingStatus.ACCEPTED,
+                              Reading.source != ReadingSource.ESTIMATED, Reading.rollover.is_(False))
+        .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(2)).all()
+    if len(two) < 2 or two[0].read_on == two[1].read_on:
+        return None
+    return (two[0].value - two[1].value) / (two[0].read_on - two[1].read_on).days
