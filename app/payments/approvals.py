@@ -83,7 +83,7 @@ def _decidable(approval_id: int, actor) -> MoneyApproval:
     if approval.proposed_by_id == actor.id:
         raise PaymentError.refused("approval_own")
     if approval.state != ApprovalState.PENDING:
-        raise PaymentError.refused("approval_decided", state=approval.state.value)
+        raise PaymentError.refused("approval_decided")
     return approval
 
 
@@ -94,7 +94,7 @@ def _claim(approval: MoneyApproval, state: ApprovalState, actor, note: str | Non
         .values(state=state, decided_by_id=actor.id, decided_at=utcnow(), decision_note=note)
         .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        raise PaymentError.refused("approval_decided", state="decided")
+        raise PaymentError.refused("approval_decided")
     db.session.refresh(approval)
 
 

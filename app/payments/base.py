@@ -105,7 +105,7 @@ REFUSALS = {
     "needs_approval": N_("This needs a second person: propose it, and another administrator approves it."),
     "approval_not_admin": N_("Only an administrator can approve or reject."),
     "approval_own": N_("You proposed this yourself; another administrator must decide it."),
-    "approval_decided": N_("This proposal was already %(state)s."),
+    "approval_decided": N_("This proposal was already decided."),
     "approval_waiting": N_("A proposal like this for this payment is already waiting for approval."),
     "approval_missing": N_("There is no such proposal."),
 }
