@@ -76,9 +76,10 @@ def test_the_approval_limit_comes_from_the_environment(monkeypatch):
     from decimal import Decimal
 
     monkeypatch.delenv("DTECH_APPROVAL_LIMIT", raising=False)
-    assert DevelopmentConfig().APPROVAL_LIMIT == Decimal("5000")
+    default = DevelopmentConfig().APPROVAL_LIMIT
     monkeypatch.setenv("DTECH_APPROVAL_LIMIT", "7500.50")
-    assert DevelopmentConfig().APPROVAL_LIMIT == Decimal("7500.50")
+    configured = DevelopmentConfig().APPROVAL_LIMIT
+    assert (default, configured) == (Decimal("5000"), Decimal("7500.50"))
     for wrong in ("five thousand", "-1", "NaN"):
         monkeypatch.setenv("DTECH_APPROVAL_LIMIT", wrong)
         with pytest.raises(ConfigError, match="DTECH_APPROVAL_LIMIT"):
