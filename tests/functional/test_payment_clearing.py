@@ -128,7 +128,7 @@ def test_the_counter_shows_whose_bill_it_is_before_recording(client, login_as):
     assert check.status_code == 200 and "Check before recording" in html
     assert account.holder_name in html and "Test Nagar" in html
     assert "₹1,234.50" in html and "₹500.00" in html  # the amount due and the amount being taken
-    assert 'name="confirmed" type="hidden" value="yes"' in html
+    assert 'name="confirmed" type="hidden" value="yes"' in html and 'name="change" value="1"' in html
     assert db.session.scalars(select(Payment)).all() == []  # nothing recorded yet
 
     changed = client.post("/staff/payments/counter", data={**form, "confirmed": "yes", "change": "1"})
