@@ -45,6 +45,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _rupees_setting(name: str, default: str) -> Decimal:
+    """A non-negative amount in rupees from the environment; a typo stops the start, never a silent 0."""
+    try:
+        value = Decimal(os.environ.get(name, default).strip())
+    except ArithmeticError:
+        raise ConfigError(f"{name} must be an amount in rupees, like 5000.") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{name} must be an amount in rupees, like 5000.")
+    return value
+
+
 class Config:
     """Settings common to every environment. Values from the environment are read when it is created."""
 
@@ -131,6 +142,8 @@ class Config:
             raise ConfigError("Razorpay needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET.")
         self.CASH_LIMIT = Decimal(os.environ.get("DTECH_CASH_LIMIT", "10000"))  # per connection and day, ₹
         self.CHEQUE_BOUNCE_CHARGE = Decimal(os.environ.get("DTECH_CHEQUE_BOUNCE_CHARGE", "0"))  # ₹; 0: none
+        # Refunds and UPI confirmations above this (₹), or proposed by support, need a second staff member.
+        self.APPROVAL_LIMIT = _rupees_setting("DTECH_APPROVAL_LIMIT", "5000")
         self.PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("DTECH_RECONCILE_AFTER_MINUTES", "15"))
         self.SANDBOX_LATE_AFTER_SECONDS = int(os.environ.get("DTECH_SANDBOX_LATE_SECONDS", "120"))
         # How long the service worker waits for a page before showing the copy kept on the phone.

@@ -14,7 +14,7 @@ from app.billing import tariff as engine
 from app.billing.compose import Cycle
 from app.billing.models import Bill, BillStatus, TariffVersion
 from app.billing.runs import compose_for, insert_bills
-from app.billing.signals import payment_link
+from app.billing.signals import payment_link, uncleared_money
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
 from app.db import today_in_india
 from app.extensions import db
@@ -80,6 +80,12 @@ def statuses(bills: list[Bill], balance: Decimal, today: date) -> dict[int, Bill
             if bill.id in shown}
 
 
+def uncleared(account_id: int) -> Decimal:
+    """What the ledger credits to the connection that a bank may still return (cheques clearing)."""
+    return sum((Decimal(value) for _receiver, value in uncleared_money.send(None, account_id=account_id)),
+               Decimal("0.00"))
+
+
 def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | None = None) -> BillStatus:
     """Paid, due or overdue for the latest bill, from what the account owes now; an older bill is paid when the
     next bill found nothing left of it, or else carried (its unpaid amount moved onto the next bill)."""
@@ -87,7 +93,8 @@ def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | Non
         left_over = following.total_due - following.current_charges - following.late_fee
         return BillStatus.PAID if left_over <= 0 else BillStatus.CARRIED
     if balance <= 0:
-        return BillStatus.PAID
+        # Settled only thanks to a cheque the bank may still return: not paid until it clears.
+        return BillStatus.CLEARING if balance + uncleared(bill.account_id) > 0 else BillStatus.PAID
     return BillStatus.OVERDUE if today > bill.due_date else BillStatus.DUE
 
 

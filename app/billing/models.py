@@ -57,6 +57,7 @@ class BillStatus(StrEnum):
     DUE = "due"
     OVERDUE = "overdue"
     CARRIED = "carried"  # its unpaid amount moved onto the next bill
+    CLEARING = "clearing"  # settled only by a cheque or draft the bank has not cleared yet
 
 
 class BillRunStatus(StrEnum):

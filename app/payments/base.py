@@ -10,9 +10,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from babel.numbers import format_currency
+from flask import current_app
 from sqlalchemy import select
 
 from app.accounts.models import Account
+from app.auth.models import Role
 from app.db import INDIA
 from app.extensions import db
 from app.i18n import N_
@@ -99,7 +101,32 @@ REFUSALS = {
     "refund_at_most": N_("At most %(amount)s of this payment can still be refunded."),
     "refund_gateway_error": N_("The gateway did not accept the refund: %(error)s"),
     "refund_refused": N_("The gateway refused the refund."),
+    "clear_not_clearing": N_("Only a cheque or draft that is still clearing can be marked as cleared."),
+    "needs_approval": N_("This needs a second person: propose it, and another administrator approves it."),
+    "approval_not_admin": N_("Only an administrator can approve or reject."),
+    "approval_own": N_("You proposed this yourself; another administrator must decide it."),
+    "approval_decided": N_("This proposal was already decided."),
+    "approval_waiting": N_("A proposal like this for this payment is already waiting for approval."),
+    "approval_missing": N_("There is no such proposal."),
 }
+
+
+def approval_limit() -> Decimal:
+    """Up to this an administrator may refund or confirm alone (APPROVAL_LIMIT, ₹)."""
+    return Decimal(current_app.config["APPROVAL_LIMIT"]).quantize(ONE_PAISA)
+
+
+def may_act_alone(actor, amount: Decimal) -> bool:
+    """Maker-checker: only an administrator moves money alone, and only up to the limit; anything else is a
+    proposal that a second administrator approves."""
+    return getattr(actor, "role", None) == Role.ADMIN and amount <= approval_limit()
+
+
+def signatories(approval, actor) -> dict:
+    """Who proposed and who approved a money-moving action, for its audit row (one person when acting alone)."""
+    acting = getattr(actor, "id", None)
+    return {"proposed_by": approval.proposed_by_id if approval is not None else acting, "approved_by": acting,
+            "approval": approval.id if approval is not None else None}
 
 
 class AmountOutOfRange(PaymentError):

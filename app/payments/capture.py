@@ -41,11 +41,14 @@ from app.payments.states import CREDITED, can_move, check_transition
 log = logging.getLogger(__name__)
 
 
-def _capture(payment: Payment, received: Decimal, source: str, actor=None) -> None:
-    check_transition(payment.state, PaymentState.CAPTURED)
+def _capture(payment: Payment, received: Decimal, source: str, actor=None,
+             state: PaymentState = PaymentState.CAPTURED) -> None:
+    """Credit the ledger with what was received and give the receipt; `state` CLEARING for a cheque or draft,
+    credited subject to clearing (the bank may still return it: see counter.bounce_instrument)."""
+    check_transition(payment.state, state)
     _lock_account(payment.account_id)  # a connection's balance and rebate decisions are taken one at a time
     balance_before = ledger.balance(payment.account_id)
-    payment.state = PaymentState.CAPTURED
+    payment.state = state
     payment.received_amount = received
     payment.captured_at = utcnow()
     payment.failure_reason = None
@@ -55,6 +58,8 @@ def _capture(payment: Payment, received: Decimal, source: str, actor=None) -> No
                 actor=actor)
     rebate = _grant_rebate(payment, balance_before, received, actor)
     details = {"amount": str(received), "receipt": payment.receipt_number, "source": source}
+    if state != PaymentState.CAPTURED:
+        details["state"] = state.value
     if rebate:
         details["rebate"] = str(rebate)
     audit.record("payment.captured", payment, details, actor=actor or SYSTEM)

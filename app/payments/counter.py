@@ -28,12 +28,15 @@ from app.payments.base import (
     _lock_account,
     _locked,
     lock_payment,
+    may_act_alone,
     new_reference,
     rupees,
+    signatories,
 )
 from app.payments.capture import _capture, _hold
 from app.payments.models import (
     COUNTER_METHODS,
+    MoneyApproval,
     Payment,
     PaymentMethod,
     PaymentState,
@@ -52,8 +55,9 @@ def cash_received_today(account_id: int) -> Decimal:
 
 def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, actor, idempotency_key: str,
                            instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
-    """Cash, a cheque or a demand draft taken at the counter: captured at once, with a receipt. Cash is limited
-    per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
+    """Cash, a cheque or a demand draft taken at the counter, with a receipt at once: cash is captured; a cheque
+    or draft is credited subject to clearing (`clearing`, until staff mark it cleared or bounced). Cash is
+    limited per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
     if method not in COUNTER_METHODS:
         raise PaymentError.refused("choose_counter_method")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
@@ -106,7 +110,8 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
     if payment.account_id != account_id:
         raise PaymentError.refused("form_expired")
     if payment.state == PaymentState.CREATED:
-        _capture(payment, amount, "counter", actor=actor)
+        _capture(payment, amount, "counter", actor=actor,
+                 state=PaymentState.CAPTURED if method == PaymentMethod.CASH else PaymentState.CLEARING)
         audit.record("payment.counter", payment, {"method": method.value, "amount": str(amount),
                                                   "instrument": instrument_number}, actor=actor)
     return payment
@@ -161,6 +166,22 @@ def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
     return payment
 
 
+def clear_instrument(payment_id: int, actor) -> Payment:
+    """The bank cleared a cheque or draft: it is paid for good (its ledger entry was posted on receipt). Once."""
+    payment = lock_payment(payment_id)
+    if payment is None:
+        raise PaymentError.refused("no_payment")
+    if payment.state == PaymentState.CAPTURED and payment.method in (PaymentMethod.CHEQUE,
+                                                                     PaymentMethod.DEMAND_DRAFT):
+        return payment
+    if payment.state != PaymentState.CLEARING:
+        raise PaymentError.refused("clear_not_clearing")
+    check_transition(payment.state, PaymentState.CAPTURED)
+    payment.state = PaymentState.CAPTURED
+    audit.record("payment.cleared", payment, {"instrument": payment.instrument_number}, actor=actor)
+    return payment
+
+
 def accept_held(payment_id: int, actor) -> Payment:
     """Staff checked a held payment: credit what was actually received (a refund of any excess may follow)."""
     payment = lock_payment(payment_id)
@@ -170,12 +191,10 @@ def accept_held(payment_id: int, actor) -> Payment:
     return payment
 
 
-def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> Payment:
-    """A UPI payment found on the bank statement (by its `tr` and the bank's UTR) confirmed by staff."""
-    utr = (utr or "").strip()
+def check_confirm_upi(payment: Payment | None, utr: str) -> Payment:
+    """Refuse a confirmation that cannot be made (asked when it is proposed, and again when it is made)."""
     if not UTR.match(utr):
         raise PaymentError.refused("utr_format")
-    payment = lock_payment(payment_id)
     if payment is None or payment.method != PaymentMethod.UPI:
         raise PaymentError.refused("confirm_not_upi")
     if payment.state not in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
@@ -184,8 +203,22 @@ def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor) -> P
                                                              Payment.instrument_number == utr))
     if used:  # one bank credit confirms one payment
         raise PaymentError.refused("utr_used", utr=utr, payment=used)
+    return payment
+
+
+def confirm_upi_by_staff(payment_id: int, utr: str, amount: Decimal, actor,
+                         approval: MoneyApproval | None = None) -> Payment:
+    """A UPI payment found on the bank statement (by its `tr` and the bank's UTR) confirmed by staff: by an
+    administrator within APPROVAL_LIMIT, or by the `approval` a second one gave (see approvals.py)."""
+    utr = (utr or "").strip()
+    if not UTR.match(utr):
+        raise PaymentError.refused("utr_format")
+    if approval is None and not may_act_alone(actor, amount):
+        raise PaymentError.refused("needs_approval")
+    payment = check_confirm_upi(lock_payment(payment_id), utr)
     payment.instrument_number = utr
-    audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount)}, actor=actor)
+    audit.record("payment.confirmed_by_staff", payment, {"utr": utr, "amount": str(amount),
+                                                         **signatories(approval, actor)}, actor=actor)
     if amount != payment.amount:
         _hold(payment, amount, f"the bank statement shows {rupees(amount)} for an attempt of "
               f"{rupees(payment.amount)}", "staff", actor=actor)

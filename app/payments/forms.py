@@ -52,6 +52,8 @@ class CounterPaymentForm(FlaskForm):
                                     render_kw={"inputmode": "numeric", "autocomplete": "off"})
     instrument_bank = StringField(_l("Bank and branch"), validators=[Optional(), Length(max=80)])
     idempotency_key = HiddenField(validators=[DataRequired()])
+    # Set by the confirmation page (holder, amount due, amount taken): only a confirmed form records a payment.
+    confirmed = HiddenField(validators=[Optional(), Regexp(r"^(yes)?$")])
 
 
 class RefundForm(FlaskForm):
@@ -68,6 +70,11 @@ class ConfirmUpiForm(FlaskForm):
     utr = StringField(_l("UTR (12 digits, from the bank statement)"), validators=[DataRequired(), Length(max=12)],
                       render_kw={"inputmode": "numeric", "autocomplete": "off"})
     amount = AmountField(_l("Amount credited (₹)"), validators=[DataRequired()], render_kw=AMOUNT_ATTRS)
+    idempotency_key = HiddenField(validators=[DataRequired()])
+
+
+class RejectForm(FlaskForm):
+    note = StringField(_l("Why it is rejected"), validators=[DataRequired(), Length(max=200)])
 
 
 class ActionForm(FlaskForm):

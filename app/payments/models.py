@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import ZERO, Money, UTCDateTime, enum_type, utcnow
@@ -29,6 +29,7 @@ COUNTER_METHODS = frozenset({PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMe
 class PaymentState(StrEnum):
     CREATED = "created"
     PENDING = "pending"
+    CLEARING = "clearing"  # a cheque or draft received and credited subject to clearing (until cleared or bounced)
     CAPTURED = "captured"
     FAILED = "failed"
     REFUNDED = "refunded"  # refunded in full; a partial refund leaves the payment captured (see refunded_amount)
@@ -126,6 +127,52 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The REFUND entry on the ledger (partial refunds of one payment each have their own).
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+
+
+class ApprovalAction(StrEnum):
+    REFUND = "refund"
+    CONFIRM_UPI = "confirm_upi"  # a UPI payment found on the bank statement, confirmed by its UTR
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+_WAITING = text("state = 'pending'")
+
+
+class MoneyApproval(db.Model):
+    """A money-moving action proposed by one staff member (maker) and decided by another (checker). The money
+    moves only when it is approved, once: the row leaves `pending` once (a conditional update), the refund it
+    makes is unique to it, and the proposer never decides it (a check constraint). An administrator acting alone
+    within APPROVAL_LIMIT makes no proposal: the audit log names them as proposer and approver."""
+
+    __tablename__ = "money_approvals"
+    __table_args__ = (
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id != proposed_by_id", name="second_person"),
+        Index("ix_money_approvals_state_proposed", "state", "proposed_at"),
+        # One proposal of a kind waits per payment at a time.
+        Index("uq_money_approvals_waiting", "payment_id", "action", unique=True, sqlite_where=_WAITING,
+              postgresql_where=_WAITING),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[ApprovalAction] = mapped_column(enum_type(ApprovalAction))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(200))  # the refund's reason, or the proposer's note
+    utr: Mapped[str | None] = mapped_column(String(30))  # for CONFIRM_UPI
+    state: Mapped[ApprovalState] = mapped_column(enum_type(ApprovalState), default=ApprovalState.PENDING)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)  # the proposing form's
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"), unique=True)  # the refund it made
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class SandboxRecord(db.Model):

@@ -7,12 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from app.accounts.models import Account
+from app.auth.models import User
 from app.billing.models import Bill, LedgerEntry, LedgerKind
 from app.db import ZERO, utcnow
 from app.extensions import db
-from app.payments.models import Payment, PaymentState, Refund
+from app.payments.models import ApprovalState, MoneyApproval, Payment, PaymentState, Refund
 
 PAGE_SIZE = 20
 
@@ -24,10 +26,11 @@ def history(account_id: int) -> Select:
 
 
 def open_payments(account_id: int, days: int = 7) -> list[Payment]:
-    """Attempts still waiting for the bank or for review: what a dashboard shows as "pending confirmation"."""
+    """Payments still waiting for the bank or for review (cheques clearing too): what a dashboard lists as waiting."""
     return list(db.session.scalars(
         select(Payment).where(Payment.account_id == account_id,
-                              Payment.state.in_([PaymentState.PENDING, PaymentState.HELD]),
+                              Payment.state.in_([PaymentState.PENDING, PaymentState.HELD,
+                                                 PaymentState.CLEARING]),
                               Payment.created_at > utcnow() - timedelta(days=days))
         .order_by(Payment.created_at.desc())))
 
@@ -45,15 +48,46 @@ def refunds_of(payment_id: int) -> list[Refund]:
 
 
 def payments_for_staff(consumer_number: str | None, limit: int = 50) -> tuple[Account | None, list[Payment]]:
-    """A connection's recent payments by consumer number; without one, the payments that need a person."""
+    """A connection's recent payments by consumer number; without one, the payments that need a person (held,
+    or cheques to mark cleared or returned)."""
     if consumer_number:
         account = db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip()))
         if account is None:
             return None, []
         return account, list(db.session.scalars(select(Payment).where(Payment.account_id == account.id)
                                                 .order_by(Payment.created_at.desc()).limit(limit)))
-    return None, list(db.session.scalars(select(Payment).where(Payment.state == PaymentState.HELD)
+    return None, list(db.session.scalars(select(Payment).where(Payment.state.in_([PaymentState.HELD,
+                                                                                  PaymentState.CLEARING]))
                                          .order_by(Payment.created_at).limit(limit)))
+
+
+def account_by_number(consumer_number: str) -> Account | None:
+    return db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip()))
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    approval: MoneyApproval
+    payment: Payment
+    consumer_number: str
+    proposer: str
+    decider: str | None
+
+
+def approvals(payment_id: int | None = None, waiting_only: bool = True, limit: int = 100) -> list[ApprovalRow]:
+    """Proposals with what a checker needs beside them (oldest waiting first), for one payment or all."""
+    decider = aliased(User)
+    statement = (select(MoneyApproval, Payment, Account.consumer_number, User.name, decider.name)
+                 .join(Payment, Payment.id == MoneyApproval.payment_id)
+                 .join(Account, Account.id == Payment.account_id)
+                 .join(User, User.id == MoneyApproval.proposed_by_id)
+                 .outerjoin(decider, decider.id == MoneyApproval.decided_by_id))
+    if payment_id is not None:
+        statement = statement.where(MoneyApproval.payment_id == payment_id)
+    if waiting_only:
+        statement = statement.where(MoneyApproval.state == ApprovalState.PENDING)
+    rows = db.session.execute(statement.order_by(MoneyApproval.proposed_at, MoneyApproval.id).limit(limit))
+    return [ApprovalRow(*row) for row in rows]
 
 
 def count_waiting_events() -> int:

@@ -37,6 +37,7 @@ LABELS = {
         "refunded_stamp": "REFUNDED",
         "bounced_stamp": "RETURNED UNPAID",
         "credited": "Credited to your account. Thank you.",
+        "clearing": "Received subject to clearing: it counts as paid once the bank clears it.",
         "footer": "A computer-generated receipt; it needs no signature. "
         "We never ask you to pay via links in SMS/WhatsApp.",
         "methods": {"upi": "UPI", "gateway": "Online (UPI, card or net banking)", "cash": "Cash",
@@ -62,6 +63,7 @@ LABELS = {
         "refunded_stamp": "वापस",
         "bounced_stamp": "अस्वीकृत",
         "credited": "आपके खाते में जमा कर दिया गया है। धन्यवाद।",
+        "clearing": "क्लियरिंग की शर्त पर प्राप्त: बैंक द्वारा क्लियर होने पर ही भुगतान माना जाएगा।",
         "footer": "यह कंप्यूटर द्वारा बनाई गई रसीद है; इस पर हस्ताक्षर की आवश्यकता नहीं है। "
         "हम SMS/WhatsApp में भेजे गए लिंक से भुगतान करने के लिए कभी नहीं कहते।",
         "methods": {"upi": "UPI", "gateway": "ऑनलाइन (UPI, कार्ड या नेट बैंकिंग)", "cash": "नकद", "cheque": "चेक",
@@ -150,6 +152,9 @@ def _payment(pdf, receipt: ReceiptView, language: str, y: float) -> None:
     if receipt.state == "captured":
         use_font(pdf, 10, bold=True, colour=GOOD)
         put(pdf, MARGIN, y, CONTENT_W, 6, label("credited", language))
+    elif receipt.state == "clearing":
+        use_font(pdf, 10, bold=True)
+        put(pdf, MARGIN, y, CONTENT_W, 6, label("clearing", language))
     stamp = {"refunded": "refunded_stamp", "bounced": "bounced_stamp"}.get(receipt.state)
     if stamp:
         use_font(pdf, 28, bold=True, colour=STAMP)

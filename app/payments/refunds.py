@@ -11,12 +11,22 @@ from app.billing import ledger
 from app.billing.models import LedgerKind
 from app.db import ZERO, today_in_india
 from app.extensions import db
-from app.payments.base import IDEMPOTENCY_KEY, ONE_PAISA, RefundError, lock_payment, rupees
+from app.payments.base import (
+    IDEMPOTENCY_KEY,
+    ONE_PAISA,
+    RefundError,
+    lock_payment,
+    may_act_alone,
+    rupees,
+    signatories,
+)
 from app.payments.gateways import (
     GatewayError,
     get_gateway,
 )
 from app.payments.models import (
+    MoneyApproval,
+    Payment,
     PaymentState,
     Refund,
     RefundState,
@@ -24,13 +34,34 @@ from app.payments.models import (
 from app.payments.states import check_transition
 
 
-def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempotency_key: str) -> Refund:
+def check_refund(payment: Payment | None, amount: Decimal, reason: str) -> Payment:
+    """Refuse a refund that cannot be made (asked when it is proposed, and again when it is made)."""
+    if not (reason or "").strip():
+        raise RefundError.refused("refund_reason")
+    if payment is None:
+        raise RefundError.refused("no_payment")
+    if payment.state != PaymentState.CAPTURED:
+        raise RefundError.refused("refund_state", state=payment.state.value)
+    if amount != amount.quantize(ONE_PAISA) or amount <= 0:
+        raise RefundError.refused("refund_amount")
+    if amount > payment.refundable_amount:
+        raise RefundError.refused("refund_at_most", amount=payment.refundable_amount)
+    return payment
+
+
+def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempotency_key: str,
+                   approval: MoneyApproval | None = None) -> Refund:
     """Give back some or all of a captured payment: through the gateway for gateway payments, and always as a
     REFUND entry on the ledger. Partial refunds add up to at most the amount credited; the payment becomes
-    `refunded` when all of it is. The same idempotency key returns the same refund."""
+    `refunded` when all of it is. The same idempotency key returns the same refund.
+
+    Money leaves only by an administrator within APPROVAL_LIMIT, or by the `approval` a second one gave (see
+    approvals.py); the audit names who proposed and who approved."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundError.refused("refund_reason")
+    if approval is None and not may_act_alone(actor, amount):
+        raise RefundError.refused("needs_approval")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise RefundError.refused("form_expired")
     payment = lock_payment(payment_id)
@@ -41,12 +72,7 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
         if existing.payment_id != payment.id:
             raise RefundError.refused("form_expired")
         return existing
-    if payment.state != PaymentState.CAPTURED:
-        raise RefundError.refused("refund_state", state=payment.state.value)
-    if amount != amount.quantize(ONE_PAISA) or amount <= 0:
-        raise RefundError.refused("refund_amount")
-    if amount > payment.refundable_amount:
-        raise RefundError.refused("refund_at_most", amount=payment.refundable_amount)
+    check_refund(payment, amount, reason)
     refund = Refund(payment_id=payment.id, amount=amount, idempotency_key=idempotency_key, reason=reason[:200],
                     created_by_id=getattr(actor, "id", None), state=RefundState.PROCESSED)
     db.session.add(refund)
@@ -70,6 +96,6 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
         check_transition(payment.state, PaymentState.REFUNDED)
         payment.state = PaymentState.REFUNDED
     audit.record("payment.refunded", payment, {"amount": str(amount), "reason": reason[:200],
-                                               "refund": refund.id, "left": str(payment.refundable_amount)},
-                 actor=actor)
+                                               "refund": refund.id, "left": str(payment.refundable_amount),
+                                               **signatories(approval, actor)}, actor=actor)
     return refund

@@ -9,18 +9,22 @@ Exactly once, and nothing lost:
 
 Services flush; the request or the CLI command commits (reconcile commits after each payment it checks).
 One module per use case: base (limits, refusals, references, locks), rebates, capture (state changes and
-paying online), webhooks, reconcile, counter (counter payments and staff decisions), refunds. This module is
-their public face for the views, the CLI and the jobs.
+paying online), webhooks, reconcile, counter (counter payments and staff decisions), refunds, approvals (the
+maker-checker for money leaving or credited by staff). This module is their public face for the views, the CLI
+and the jobs.
 """
 
+from app.payments.approvals import approve, confirm_or_propose, propose, refund_or_propose, reject
 from app.payments.base import (
     AmountOutOfRange,
     CashLimitExceeded,
     PaymentError,
     RefundError,
     amount_bounds,
+    approval_limit,
     check_amount,
     lock_payment,
+    may_act_alone,
     new_idempotency_key,
     new_reference,
     receipt_number_for,
@@ -32,6 +36,7 @@ from app.payments.counter import (
     bounce_charge,
     bounce_instrument,
     cash_received_today,
+    clear_instrument,
     confirm_upi_by_staff,
     record_counter_payment,
 )
@@ -42,8 +47,10 @@ from app.payments.webhooks import WebhookResult, receive_webhook
 
 __all__ = [
     "AmountOutOfRange", "CashLimitExceeded", "PaymentError", "RebateOffer", "ReconcileSummary", "RefundError",
-    "WebhookResult", "accept_held", "amount_bounds", "apply_gateway_payment", "bounce_charge", "bounce_instrument",
-    "cash_received_today", "check_amount", "checkout_returned", "confirm_upi_by_staff", "ensure_order",
-    "lock_payment", "new_idempotency_key", "new_reference", "rebate_offer", "receipt_number_for", "receive_webhook",
-    "reconcile", "record_counter_payment", "refund_payment", "rupees", "start_payment",
+    "WebhookResult", "accept_held", "amount_bounds", "apply_gateway_payment", "approval_limit", "approve",
+    "bounce_charge", "bounce_instrument", "cash_received_today", "check_amount", "checkout_returned",
+    "clear_instrument", "confirm_or_propose", "confirm_upi_by_staff", "ensure_order", "lock_payment",
+    "may_act_alone", "new_idempotency_key", "new_reference", "propose", "rebate_offer",
+    "receipt_number_for", "receive_webhook", "reconcile", "record_counter_payment", "refund_or_propose",
+    "refund_payment", "reject", "rupees", "start_payment",
 ]

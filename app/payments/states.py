@@ -3,6 +3,7 @@
     created ──► pending ──► captured ──► refunded      (refunded in full; a partial refund stays captured)
        │           │  ▲         │
        │           ▼  │         └──────► bounced       (a cheque or draft returned by the bank)
+       ├──► clearing ──► captured | bounced            (a cheque or draft: credited subject to clearing)
        ├─────────► failed ──► captured                 (late authorisation: the bank confirms after all)
        └──► held ◄─┘  (amount differs from ours) ──► captured (staff accept it)
     refunded ──► captured   (the gateway reports that a refund failed)
@@ -13,7 +14,8 @@ Pure: no Flask, no database.
 from app.payments.models import PaymentState as S
 
 ALLOWED: dict[S, frozenset[S]] = {
-    S.CREATED: frozenset({S.PENDING, S.CAPTURED, S.FAILED, S.HELD}),
+    S.CREATED: frozenset({S.PENDING, S.CLEARING, S.CAPTURED, S.FAILED, S.HELD}),
+    S.CLEARING: frozenset({S.CAPTURED, S.BOUNCED}),  # the bank cleared it, or returned it
     S.PENDING: frozenset({S.CAPTURED, S.FAILED, S.HELD}),
     S.FAILED: frozenset({S.CAPTURED, S.HELD}),  # late authorisation
     S.CAPTURED: frozenset({S.REFUNDED, S.BOUNCED}),
@@ -22,8 +24,8 @@ ALLOWED: dict[S, frozenset[S]] = {
     S.BOUNCED: frozenset(),
 }
 
-# States in which the money is with us (or owed back by us): the ledger has its PAYMENT entry.
-CREDITED = frozenset({S.CAPTURED, S.REFUNDED})
+# States in which the ledger has the payment's PAYMENT entry (a clearing cheque is credited subject to clearing).
+CREDITED = frozenset({S.CLEARING, S.CAPTURED, S.REFUNDED})
 # States in which we are still waiting for the gateway, the bank or a person.
 OPEN = frozenset({S.CREATED, S.PENDING, S.HELD})
 

@@ -31,9 +31,10 @@ from app.payments.forms import (
     CounterPaymentForm,
     PayForm,
     RefundForm,
+    RejectForm,
 )
 from app.payments.gateways import GatewayError, GatewayUnavailable, get_gateway
-from app.payments.models import Payment, PaymentMethod, PaymentState
+from app.payments.models import MoneyApproval, Payment, PaymentMethod, PaymentState
 from app.payments.receipts import render_receipt_pdf
 from app.payments.upi import upi_link
 from app.web.headers import CONTENT_SECURITY_POLICY, writes_on_get
@@ -288,14 +289,22 @@ def staff_index():
 @bp.route("/staff/payments/counter", methods=["GET", "POST"])
 @staff_only
 def counter():
+    """Two steps: the cashier types the consumer number and amount; a second page shows whose bill it is and what
+    is due, and only its Confirm button records the payment (once, by the form's idempotency key)."""
     form = CounterPaymentForm()
     if request.method == "GET":
         form.idempotency_key.data = services.new_idempotency_key()
         form.consumer_number.data = request.args.get("consumer_number", "")[:20]
     elif form.validate_on_submit():
-        account, _payments = queries.payments_for_staff(form.consumer_number.data)
+        account = queries.account_by_number(form.consumer_number.data)
         if account is None:
             form.consumer_number.errors.append(_("There is no connection with this number."))
+        elif "change" in request.form:
+            form.confirmed.data = ""
+        elif form.confirmed.data != "yes":
+            form.confirmed.data = "yes"
+            return render("payments/staff_counter_confirm.html", form=form, account=account,
+                          balance=ledger.balance(account.id))
         else:
             try:
                 payment = services.record_counter_payment(
@@ -303,6 +312,7 @@ def counter():
                     form.idempotency_key.data, form.instrument_number.data, form.instrument_bank.data)
             except services.PaymentError as refusal:
                 db.session.rollback()
+                form.confirmed.data = ""
                 form.amount.errors.append(refusal_text(refusal))
             else:
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
@@ -314,21 +324,25 @@ def counter():
 @bp.route("/staff/payments/<int:payment_id>")
 @staff_only
 def staff_payment(payment_id: int):
-    payment = _viewable(payment_id)
-    refund_form = RefundForm()
-    refund_form.idempotency_key.data = services.new_idempotency_key()
-    return _staff_page(payment, refund_form=refund_form)
+    return _staff_page(_viewable(payment_id))
 
 
 def _staff_page(payment: Payment, status: int = 200, **forms):
     forms.setdefault("refund_form", RefundForm(formdata=None, idempotency_key=services.new_idempotency_key()))
     forms.setdefault("bounce_form", BounceForm(formdata=None))
-    forms.setdefault("confirm_form", ConfirmUpiForm(formdata=None))
+    forms.setdefault("confirm_form", ConfirmUpiForm(formdata=None, idempotency_key=services.new_idempotency_key()))
     account = db.session.get(Account, payment.account_id)
     rebate, rebate_bill = queries.rebate_of(payment.id)
     return render("payments/staff_payment.html", payment=payment, account=account, refunds=queries.refunds_of(
         payment.id), rebate=rebate, rebate_bill=rebate_bill, action_form=ActionForm(),
-        bounce_charge=services.bounce_charge(), **forms), status
+        bounce_charge=services.bounce_charge(), approval_limit=services.approval_limit(),
+        proposals=queries.approvals(payment.id, waiting_only=False), **forms), status
+
+
+def _proposed(approval: MoneyApproval):
+    flash(_("Proposed: %(amount)s waits for a second administrator's approval (see Approvals).",
+            amount=services.rupees(approval.amount)), "info")
+    return _redirect("payments.staff_payment", payment_id=approval.payment_id)
 
 
 @bp.route("/staff/payments/<int:payment_id>/refund", methods=["POST"])
@@ -338,14 +352,16 @@ def staff_refund(payment_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         try:
-            refund = services.refund_payment(payment.id, form.amount.amount, form.reason.data, current_user,
-                                             form.idempotency_key.data)
+            done = services.refund_or_propose(payment.id, form.amount.amount, form.reason.data, current_user,
+                                              form.idempotency_key.data)
         except services.PaymentError as refusal:
             db.session.rollback()
             form.amount.errors.append(refusal_text(refusal))
         else:
-            flash(_("Refund of %(amount)s recorded (%(state)s).", amount=services.rupees(refund.amount),
-                    state=refund.state), "success")
+            if isinstance(done, MoneyApproval):
+                return _proposed(done)
+            flash(_("Refund of %(amount)s recorded (%(state)s).", amount=services.rupees(done.amount),
+                    state=done.state), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
     return _staff_page(db.session.get(Payment, payment_id), 422, refund_form=form)
 
@@ -365,6 +381,21 @@ def staff_bounce(payment_id: int):
             flash(_("Marked as returned unpaid; the account is debited again."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
     return _staff_page(db.session.get(Payment, payment_id), 422, bounce_form=form)
+
+
+@bp.route("/staff/payments/<int:payment_id>/cleared", methods=["POST"])
+@staff_only
+def staff_cleared(payment_id: int):
+    payment = _viewable(payment_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.clear_instrument(payment.id, current_user)
+        except services.PaymentError as refusal:
+            db.session.rollback()
+            flash(refusal_text(refusal), "error")
+        else:
+            flash(_("Marked as cleared by the bank: the payment is final."), "success")
+    return _redirect("payments.staff_payment", payment_id=payment_id)
 
 
 @bp.route("/staff/payments/<int:payment_id>/accept", methods=["POST"])
@@ -389,11 +420,57 @@ def staff_confirm_upi(payment_id: int):
     form = ConfirmUpiForm()
     if form.validate_on_submit():
         try:
-            services.confirm_upi_by_staff(payment.id, form.utr.data, form.amount.amount or Decimal(0), current_user)
+            done = services.confirm_or_propose(payment.id, form.utr.data, form.amount.amount or Decimal(0),
+                                               current_user, form.idempotency_key.data)
         except services.PaymentError as refusal:
             db.session.rollback()
             form.utr.errors.append(refusal_text(refusal))
         else:
+            if isinstance(done, MoneyApproval):
+                return _proposed(done)
             flash(_("Confirmed from the bank statement."), "success")
             return _redirect("payments.staff_payment", payment_id=payment_id)
     return _staff_page(db.session.get(Payment, payment_id), 422, confirm_form=form)
+
+
+# --- maker-checker ---
+
+
+@bp.route("/staff/approvals")
+@staff_only
+def staff_approvals():
+    return render("payments/staff_approvals.html", rows=queries.approvals(), action_form=ActionForm(),
+                  reject_form=RejectForm(formdata=None), approval_limit=services.approval_limit())
+
+
+def _decided(approval_id: int, decide, done_message: str):
+    if db.session.get(MoneyApproval, approval_id) is None:
+        abort(404)
+    try:
+        approval = decide()
+    except services.PaymentError as refusal:
+        db.session.rollback()
+        flash(refusal_text(refusal), "error")
+        return _redirect("payments.staff_approvals")
+    flash(done_message % {"amount": services.rupees(approval.amount)}, "success")
+    return _redirect("payments.staff_approvals")
+
+
+@bp.route("/staff/approvals/<int:approval_id>/approve", methods=["POST"])
+@staff_only
+def staff_approve(approval_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _decided(approval_id, lambda: services.approve(approval_id, current_user),
+                    _("Approved: %(amount)s has moved."))
+
+
+@bp.route("/staff/approvals/<int:approval_id>/reject", methods=["POST"])
+@staff_only
+def staff_reject(approval_id: int):
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for rejecting it."), "error")
+        return _redirect("payments.staff_approvals")
+    return _decided(approval_id, lambda: services.reject(approval_id, form.note.data, current_user),
+                    _("Rejected: nothing moved (%(amount)s)."))

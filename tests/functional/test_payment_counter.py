@@ -105,7 +105,8 @@ def test_a_bounced_cheque_is_reversed_with_its_rebate_and_the_charge(app, staff,
                                               "HDFC Aundh")
     db.session.commit()
     assert [e.amount for e in ledger_entries(account.id, LedgerKind.REBATE)] == [Decimal("-20.00")]  # prompt only
-    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    # Credited subject to clearing: the bill says so, not "paid" (issue 9, point 20).
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "clearing"
 
     services.bounce_instrument(payment.id, "Funds insufficient", staff)
     db.session.commit()
@@ -137,7 +138,8 @@ def test_cash_and_refunded_cheques_cannot_bounce(staff):
     with pytest.raises(services.PaymentError, match="Only a cheque or a demand draft"):
         services.bounce_instrument(cash.id, "?", staff)
     cheque = services.record_counter_payment(account.id, CHEQUE, Decimal("400.00"), staff, key(2), "123456", "SBI")
-    services.refund_payment(cheque.id, Decimal("10.00"), "overpaid", staff, key(3))
+    services.clear_instrument(cheque.id, staff)
+    services.refund_payment(cheque.id, Decimal("10.00"), "overpaid", factories.make_user(role="admin"), key(3))
     with pytest.raises(services.PaymentError, match="refunded"):
         services.bounce_instrument(cheque.id, "Funds insufficient", staff)
     with pytest.raises(services.PaymentError, match="reason"):
@@ -151,6 +153,10 @@ def test_staff_record_a_counter_payment_through_the_form(client, login_as):
     assert page.status_code == 200 and account.consumer_number in page.get_data(as_text=True)
     form = {"consumer_number": account.consumer_number, "method": "cash", "amount": "₹750",
             "idempotency_key": key(9)}
+    check = client.post("/staff/payments/counter", data=form)  # first the confirmation page
+    assert check.status_code == 200 and account.holder_name in check.get_data(as_text=True)
+    assert db.session.scalar(select(Payment)) is None
+    form["confirmed"] = "yes"
     response = client.post("/staff/payments/counter", data=form)
     payment = db.session.scalar(select(Payment))
     assert response.status_code == 303 and response.headers["Location"] == f"/staff/payments/{payment.id}"
@@ -184,7 +190,7 @@ def test_staff_confirm_a_upi_payment_from_the_bank_statement(client, login_as):
 
     start_checkout(client, method="upi")
     payment = db.session.scalar(select(Payment))
-    staff = factories.make_user(role="support")
+    staff = factories.make_user(role="admin")
     with pytest.raises(services.PaymentError, match="12-digit"):
         services.confirm_upi_by_staff(payment.id, "12345", Decimal("420.00"), staff)
     services.confirm_upi_by_staff(payment.id, "412345678901", Decimal("420.00"), staff)
@@ -241,7 +247,7 @@ def test_the_same_cheque_is_recorded_once_per_connection_until_it_bounces(staff)
     again = services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(4), "123456",
                                             "HDFC BANK")  # presented again after it bounced
     db.session.commit()
-    assert again.state == PaymentState.CAPTURED
+    assert again.state == PaymentState.CLEARING
 
 
 def test_the_database_refuses_a_twin_cheque_recorded_at_the_same_moment(staff):
@@ -260,6 +266,7 @@ def test_the_database_refuses_a_twin_cheque_recorded_at_the_same_moment(staff):
 
 def test_refunded_cash_does_not_count_against_the_days_limit(app, staff, monkeypatch):
     monkeypatch.setitem(app.config, "CASH_LIMIT", Decimal("10000"))
+    monkeypatch.setitem(app.config, "APPROVAL_LIMIT", Decimal("10000"))
     account, _bill = billed_account(total="20000.00", terms={"due_days": 15})
     taken = services.record_counter_payment(account.id, CASH, Decimal("9000.00"), staff, key(1))
     db.session.commit()

@@ -494,7 +494,7 @@ def test_an_unpaid_upi_attempt_waits_days_for_the_bank_statement_before_it_is_gi
     services.reconcile(older_than_minutes=0)
     db.session.expire_all()
     assert payment.state == PaymentState.FAILED
-    services.confirm_upi_by_staff(payment.id, "512345678901", Decimal("90.00"), factories.make_user(role="support"))
+    services.confirm_upi_by_staff(payment.id, "512345678901", Decimal("90.00"), factories.make_user(role="admin"))
     db.session.commit()
     assert payment.state == PaymentState.CAPTURED and ledger.balance(account.id) == Decimal("0.00")
 

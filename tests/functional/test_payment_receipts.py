@@ -43,7 +43,7 @@ def test_a_refunded_receipt_says_so(client, login_as):
     user = login_as("customer")
     billed_account(user, "100.00", terms={"due_days": 15})
     payment, _ = pay_in_full(client)
-    staff = factories.make_user(role="support")
+    staff = factories.make_user(role="admin")
     services.refund_payment(payment.id, Decimal("100.00"), "Duplicate", staff, "receipt-refund-key-01")
     db.session.commit()
     text = pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data)
@@ -111,7 +111,7 @@ def test_the_payment_page_explains_every_state(client, login_as, state):
     user = login_as("customer")
     account, _ = billed_account(user, "100.00", terms={"due_days": 15})
     payment, _ = attempt_with_order(account, "100.00", state=state, user=user)
-    if state in (PaymentState.CAPTURED, PaymentState.REFUNDED, PaymentState.BOUNCED):
+    if state in (PaymentState.CAPTURED, PaymentState.REFUNDED, PaymentState.BOUNCED, PaymentState.CLEARING):
         payment.receipt_number = f"RCP{payment.id:09d}"
     if state == PaymentState.HELD:
         payment.received_amount = Decimal("99.00")
@@ -119,7 +119,7 @@ def test_the_payment_page_explains_every_state(client, login_as, state):
     html = client.get(f"/payments/{payment.id}").get_data(as_text=True)
     expected = {"created": "You have not finished", "pending": "Pending confirmation", "captured": "See the receipt",
                 "failed": "did not go through", "refunded": "See the receipt", "held": "staff check",
-                "bounced": "returned this cheque"}[state.value]
+                "bounced": "returned this cheque", "clearing": "counts as paid once the bank clears it"}[state.value]
     assert expected in html
 
 

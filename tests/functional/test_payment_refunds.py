@@ -101,7 +101,8 @@ def test_a_cash_payment_is_refunded_at_the_counter_with_a_ledger_entry():
     staff = factories.make_user(role="support")
     account, _ = billed_account(total="400.00", terms={"due_days": 15})
     payment = services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal("400.00"), staff, key(1))
-    refund = services.refund_payment(payment.id, Decimal("400.00"), "Wrong connection", staff, key(2))
+    admin = factories.make_user(role="admin")
+    refund = services.refund_payment(payment.id, Decimal("400.00"), "Wrong connection", admin, key(2))
     db.session.commit()
     assert refund.gateway_refund_id is None and refund.state is RefundState.PROCESSED
     assert payment.state == PaymentState.REFUNDED
@@ -159,7 +160,7 @@ def test_a_refund_event_we_did_not_make_waits_then_is_flagged(paid_online):
 def test_staff_refund_through_the_form(client, paid_online):
     _account, payment, _staff = paid_online
     client.post("/logout")
-    factories.make_user(role="support", email="refunds@example.com")
+    factories.make_user(role="admin", email="refunds@example.com")
     db.session.commit()
     client.post("/login", data={"login": "refunds@example.com", "password": factories.PASSWORD})
     page = client.get(f"/staff/payments/{payment.id}").get_data(as_text=True)

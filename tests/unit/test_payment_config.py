@@ -70,3 +70,30 @@ def test_the_sandbox_secrets_are_derived_from_the_secret_key_and_never_the_same_
     assert one._key_secret == again._key_secret and one._webhook_secret == again._webhook_secret  # every worker
     assert one._key_secret != other._key_secret and one._key_secret != one._webhook_secret
     assert "a" * 40 not in (one._key_secret, one._webhook_secret)
+
+
+def test_the_approval_limit_comes_from_the_environment(monkeypatch):
+    from decimal import Decimal
+
+    monkeypatch.delenv("DTECH_APPROVAL_LIMIT", raising=False)
+    default = DevelopmentConfig().APPROVAL_LIMIT
+    monkeypatch.setenv("DTECH_APPROVAL_LIMIT", "7500.50")
+    configured = DevelopmentConfig().APPROVAL_LIMIT
+    assert (default, configured) == (Decimal("5000"), Decimal("7500.50"))
+    for wrong in ("five thousand", "-1", "NaN"):
+        monkeypatch.setenv("DTECH_APPROVAL_LIMIT", wrong)
+        with pytest.raises(ConfigError, match="DTECH_APPROVAL_LIMIT"):
+            DevelopmentConfig()
+
+
+def test_only_an_admin_acts_alone_and_only_up_to_the_limit(app, monkeypatch):
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from app.auth.models import Role
+    from app.payments.base import may_act_alone
+
+    monkeypatch.setitem(app.config, "APPROVAL_LIMIT", Decimal("5000"))
+    admin, support = SimpleNamespace(role=Role.ADMIN), SimpleNamespace(role=Role.SUPPORT)
+    assert may_act_alone(admin, Decimal("5000.00")) and not may_act_alone(admin, Decimal("5000.01"))
+    assert not may_act_alone(support, Decimal("0.01")) and not may_act_alone(None, Decimal("1"))

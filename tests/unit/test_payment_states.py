@@ -14,6 +14,7 @@ EXPECTED_ALLOWED = {
     (S.CAPTURED, S.REFUNDED), (S.CAPTURED, S.BOUNCED),
     (S.HELD, S.CAPTURED),
     (S.REFUNDED, S.CAPTURED),  # a refund that failed at the gateway
+    (S.CREATED, S.CLEARING), (S.CLEARING, S.CAPTURED), (S.CLEARING, S.BOUNCED),  # a cheque or draft
 }
 ALL_PAIRS = list(product(S, S))
 
@@ -38,5 +39,5 @@ def test_refused(current, wanted):
 
 def test_nothing_leaves_bounced_and_money_never_goes_back_to_waiting():
     assert ALLOWED[S.BOUNCED] == frozenset()
-    for credited in (S.CAPTURED, S.REFUNDED):
+    for credited in (S.CAPTURED, S.REFUNDED, S.CLEARING):
         assert not ALLOWED[credited] & {S.CREATED, S.PENDING, S.FAILED, S.HELD}
