@@ -5,11 +5,14 @@
     @customer_only     customers
     @staff_only        support and admin
     @admin_only        admin
+
+A customer who has not yet verified their mobile number (or email) with a code may open only the views marked
+@unverified_ok (verifying, signing out); every other page sends them to verify first.
 """
 
 import logging
 
-from flask import abort, current_app, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.models import Role
@@ -38,6 +41,11 @@ staff_only = _with_policy(frozenset({Role.SUPPORT, Role.ADMIN}))
 admin_only = _with_policy(frozenset({Role.ADMIN}))
 
 
+def unverified_ok(view):
+    view.unverified_ok = True
+    return view
+
+
 def policy_of(endpoint: str) -> frozenset | None:
     return getattr(current_app.view_functions[endpoint], "access_policy", None)
 
@@ -55,4 +63,7 @@ def enforce_access():
         return current_app.login_manager.unauthorized()
     if current_user.role not in policy:
         abort(403)
+    if not current_user.is_staff and not current_user.is_verified \
+            and not getattr(current_app.view_functions[request.endpoint], "unverified_ok", False):
+        return redirect(url_for("auth.verify"))
     return None
