@@ -28,10 +28,11 @@ def mask_mobile(mobile: str | None) -> str:
 
 
 def hint_mobile(mobile: str | None) -> str:
-    """+919876543210 → +91 98XXXXX210: enough for its holder to recognise, as utilities' apps show it."""
+    """+919876543210 → +91 98XXXXX210: enough for its holder to recognise, as utilities' apps show it (with a
+    no-break space, so a line never breaks inside the number)."""
     if not mobile or len(mobile) != 13:
         return ""
-    return f"{mobile[:3]} {mobile[3:5]}XXXXX{mobile[-3:]}"
+    return f"{mobile[:3]}\u00a0{mobile[3:5]}XXXXX{mobile[-3:]}"
 
 
 def hint_email(email: str | None) -> str:

@@ -35,7 +35,7 @@ def test_registration_sends_a_code_to_the_mobile_and_nothing_works_until_it_is_t
     assert user.verified_at is None
 
     page = client.get("/verify").get_data(as_text=True)
-    assert "We sent a 6-digit code to +91 98XXXXX210" in page
+    assert "We sent a 6-digit code to +91\u00a098XXXXX210" in page
     for path in ("/", "/connections", "/connections/link", "/profile", "/pay", "/password"):
         assert client.get(path).headers["Location"] == "/verify", path
     assert client.post("/connections/link", data={"consumer_number": "1700000001"}).headers["Location"] == "/verify"
