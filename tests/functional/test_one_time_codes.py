@@ -7,6 +7,7 @@ import pytest
 
 from app.auth import codes
 from app.auth.codes import Outcome, Purpose
+from app.extensions import db
 from tests import factories
 
 
@@ -35,3 +36,22 @@ def test_wrong_codes_from_one_address_are_throttled_but_not_those_of_another(app
         codes.check(guesser, Purpose.LINK, "7", code, "6.6.6.6")
     mine = codes.issue(holder, Purpose.LINK, "7").code
     assert codes.check(holder, Purpose.LINK, "7", mine, "10.0.0.1") is Outcome.ACCEPTED
+
+
+def test_old_codes_are_pruned(app, clock):
+    from sqlalchemy import func, select
+
+    from app.auth.models import OneTimeCode
+    from app.auth.tasks import prune_security_records
+    from app.db import utcnow
+
+    user = factories.make_user()
+    codes.issue(user, Purpose.VERIFY, "mobile")
+    db.session.commit()
+    clock.move_to(utcnow() + timedelta(hours=23), tick=False)
+    prune_security_records.call_local()
+    assert db.session.scalar(select(func.count(OneTimeCode.id))) == 1  # expired, but kept a day for the record
+    clock.move_to(utcnow() + timedelta(hours=2), tick=False)
+    assert "1 one-time codes removed" in prune_security_records.call_local()
+    db.session.rollback()  # a fresh look, after the task's own transaction
+    assert db.session.scalar(select(func.count(OneTimeCode.id))) == 0

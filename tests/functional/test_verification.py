@@ -103,3 +103,18 @@ def test_staff_need_no_code(client, login_as):
     db.session.commit()
     client.post("/login", data={"login": user.email, "password": factories.PASSWORD})
     assert client.get("/staff").status_code == 200
+
+
+def test_someone_who_registered_my_mobile_cannot_keep_me_out(app, client, outbox, clock):
+    squatter = app.test_client()
+    register(squatter, mobile="9876543210")  # the code goes to my phone: they cannot confirm
+    assert register(client, mobile="9876543210").status_code == 422  # "already registered": so I reset the password
+    client.post("/forgot", data={"login": "9876543210"})
+    path = re.search(r"http://localhost(/reset\?token=[\w-]+)", outbox[-1].body).group(1)
+    client.post(path, data={"password": "my-own-meter-77", "confirm": "my-own-meter-77"})
+    client.post("/login", data={"login": "9876543210", "password": "my-own-meter-77"})
+    assert squatter.get("/verify").headers["Location"].startswith("/login")  # their session ended
+    clock.move_to(utcnow() + timedelta(minutes=1), tick=False)
+    client.post("/verify/resend")
+    assert confirm(client, code_in(outbox[-1])).status_code == 302
+    assert client.get("/connections").status_code == 200
