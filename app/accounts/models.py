@@ -60,9 +60,11 @@ class Account(db.Model):
 
 
 class LinkFactor(StrEnum):
-    BILL_AMOUNT = "bill_amount"
-    MOBILE = "mobile"
-    STAFF = "staff"
+    """How a link was proven (links made before one-time codes: the factor as typed then)."""
+
+    BILL_AMOUNT = "bill_amount"  # the latest bill's amount, then a staff approval (no registered mobile)
+    MOBILE = "mobile"  # a one-time code sent to the connection's registered mobile number
+    STAFF = "staff"  # made by staff (demo seed, office)
 
 
 class AccountLink(db.Model):
