@@ -99,8 +99,19 @@ class Config:
     # Per IP the limits are generous: behind carrier NAT many customers share one address.
     LOGIN_LIMIT_PER_IP = (100, timedelta(minutes=15))
     REGISTER_LIMIT_PER_IP = (20, timedelta(hours=1))
+    # Linking: unknown consumer numbers and wrong bill amounts, per user and per address. Never per connection:
+    # guessers must not be able to block its real holder.
     LINK_LIMIT_PER_USER = (5, timedelta(hours=1))
-    LINK_LIMIT_PER_CONNECTION = (10, timedelta(days=1))
+    LINK_LIMIT_PER_IP = (50, timedelta(hours=1))
+    LINK_REQUESTS_PER_USER = (3, timedelta(days=1))  # bill-amount requests that staff must look at
+    # One-time codes (app/auth/codes.py): how long one works, how many wrong tries it takes, how soon another may
+    # be sent; how many are sent per user, and how many wrong codes a user or an address may type.
+    CODE_TTL = timedelta(minutes=10)
+    CODE_MAX_ATTEMPTS = 5
+    CODE_RESEND_AFTER = timedelta(seconds=60)
+    CODE_SENDS_PER_USER = (5, timedelta(hours=1))
+    CODE_WRONG_PER_USER = (10, timedelta(hours=1))
+    CODE_WRONG_PER_IP = (100, timedelta(minutes=15))
     RESET_LIMIT_PER_IP = (10, timedelta(hours=1))
     RESET_LIMIT_PER_USER = (3, timedelta(hours=1))
 
@@ -117,6 +128,8 @@ class Config:
         self.SMS_SENDER = os.environ.get("DTECH_SMS_SENDER", "").strip()
         self._read_sms_settings()
         self.UTILITY_NAME = os.environ.get("DTECH_UTILITY_NAME", "D-Tech Power")
+        # The number a customer calls about their connection (1912: India's electricity complaint line).
+        self.UTILITY_HELPLINE = os.environ.get("DTECH_UTILITY_HELPLINE", "1912")
         # The task queue (Huey): Redis when REDIS_URL is set (consumers on several hosts share it), else a SQLite
         # file in instance/ (one host). TASKS_IMMEDIATE runs each task at once in the caller (tests).
         self.REDIS_URL = os.environ.get("REDIS_URL") or None

@@ -9,6 +9,7 @@ from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.billing.models import Bill, BillLine, LedgerEntry, LedgerKind, Tariff, TariffVersion
 from app.billing.services import BUNDLED_TARIFFS, import_tariff
+from app.db import utcnow
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 
@@ -25,6 +26,7 @@ def make_user(role: str | Role = Role.CUSTOMER, password: str = PASSWORD, **fiel
     fields.setdefault("name", f"Test User {n}")
     if "mobile" not in fields and "email" not in fields:
         fields["mobile"] = f"+9198{n:08d}"
+    fields.setdefault("verified_at", utcnow())  # a user who confirmed their contact; verified_at=None if not
     user = User(role=Role(role), password_hash=hash_password(password), **fields)
     db.session.add(user)
     db.session.flush()

@@ -4,7 +4,6 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
-from app.accounts.models import LinkFactor
 from app.i18n import REQUIRED, TOO_LONG
 
 
@@ -15,17 +14,12 @@ class LinkForm(FlaskForm):
                     Regexp(r"^[A-Za-z0-9\-/ ]+$", message=_l("Use the consumer number as printed on your bill."))],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
-    factor = RadioField(
-        _l("How shall we check it is yours?"),
-        choices=[SelectChoice(LinkFactor.BILL_AMOUNT.value, _l("Amount of the latest bill")),
-                 SelectChoice(LinkFactor.MOBILE.value, _l("Mobile number registered with the connection"))],
-        default=LinkFactor.BILL_AMOUNT.value,
-        validators=[DataRequired(REQUIRED)],
-    )
-    answer = StringField(_l("Latest bill amount or registered mobile number"),
-                         validators=[DataRequired(REQUIRED), Length(max=40, message=TOO_LONG)],
-                         render_kw={"autocomplete": "off"})
 
+
+class BillAmountForm(FlaskForm):
+    amount = StringField(_l("Amount of the latest bill"),
+                         validators=[DataRequired(REQUIRED), Length(max=40, message=TOO_LONG)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
 class LanguageForm(FlaskForm):

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import DDL, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import DDL, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -68,9 +68,11 @@ event.listen(Account.__table__, "before_create",
 
 
 class LinkFactor(StrEnum):
-    BILL_AMOUNT = "bill_amount"
-    MOBILE = "mobile"
-    STAFF = "staff"
+    """How a link was proven (links made before one-time codes: the factor as typed then)."""
+
+    BILL_AMOUNT = "bill_amount"  # the latest bill's amount, then a staff approval (no registered mobile)
+    MOBILE = "mobile"  # a one-time code sent to the connection's registered mobile number
+    STAFF = "staff"  # made by staff (demo seed, office)
 
 
 class AccountLink(db.Model):
@@ -87,3 +89,34 @@ class AccountLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account = relationship("Account", lazy="joined")
+
+
+class LinkRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+PENDING_ONLY = text("status = 'pending'")
+
+
+class LinkRequest(db.Model):
+    """A customer asks to link a connection that has no registered mobile number: they gave its latest bill's
+    amount (which matched), and staff approve or reject. No access to the connection until approved."""
+
+    __tablename__ = "link_requests"
+    __table_args__ = (Index("uq_link_requests_pending", "user_id", "account_id", unique=True,
+                            sqlite_where=PENDING_ONLY, postgresql_where=PENDING_ONLY),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    bill_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[LinkRequestStatus] = mapped_column(enum_type(LinkRequestStatus), default=LinkRequestStatus.PENDING,
+                                                      index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    account = relationship("Account", lazy="joined")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")

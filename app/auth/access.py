@@ -8,11 +8,13 @@
     @admin_only        admin
 
 A staff member with an office sees that office's connections only (app.accounts.offices).
+A customer who has not yet verified their mobile number (or email) with a code may open only the views marked
+@unverified_ok (verifying, signing out); every other page sends them to verify first.
 """
 
 import logging
 
-from flask import abort, current_app, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.models import Role
@@ -42,6 +44,11 @@ billing_staff = _with_policy(frozenset({Role.BILLING, Role.ADMIN}))
 admin_only = _with_policy(frozenset({Role.ADMIN}))
 
 
+def unverified_ok(view):
+    view.unverified_ok = True
+    return view
+
+
 def policy_of(endpoint: str) -> frozenset | None:
     return getattr(current_app.view_functions[endpoint], "access_policy", None)
 
@@ -66,4 +73,7 @@ def enforce_access():
         return current_app.login_manager.unauthorized()
     if current_user.role not in policy:
         abort(403)
+    if not current_user.is_staff and not current_user.is_verified \
+            and not getattr(current_app.view_functions[request.endpoint], "unverified_ok", False):
+        return redirect(url_for("auth.verify"))
     return None

@@ -25,3 +25,17 @@ def normalise_email(text: str) -> str | None:
 def mask_mobile(mobile: str | None) -> str:
     """+919876543210 → ••••••3210, for pages and logs that must not show the whole number."""
     return f"••••••{mobile[-4:]}" if mobile else ""
+
+
+def hint_mobile(mobile: str | None) -> str:
+    """+919876543210 → +91 98XXXXX210: enough for its holder to recognise, as utilities' apps show it (with a
+    no-break space, so a line never breaks inside the number)."""
+    if not mobile or len(mobile) != 13:
+        return ""
+    return f"{mobile[:3]}\u00a0{mobile[3:5]}XXXXX{mobile[-3:]}"
+
+
+def hint_email(email: str | None) -> str:
+    """asha.patil@example.com → a…@example.com."""
+    local, _at, domain = (email or "").partition("@")
+    return f"{local[:1]}…@{domain}" if domain else ""

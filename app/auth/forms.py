@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TelField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.passwords import MAX_LENGTH, password_problem
@@ -79,3 +79,11 @@ class ForgotPasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = new_password_field(_l("New password"))
     confirm = confirm_field(_l("New password again"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code"),
+                       validators=[DataRequired(REQUIRED),
+                                   Regexp(r"^\s*\d{6}\s*$", message=_l("Type the 6 digits of the code."))],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 8,
+                                  "pattern": "[0-9 ]*"})

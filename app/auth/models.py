@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     quiet_hours_end: Mapped[time | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the customer proved, with a one-time code, that they hold their mobile number (or email, if they gave
+    # only that). Until then they may do nothing but verify (access.py). Staff are verified when created.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
@@ -56,6 +59,10 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role.is_staff
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class PasswordResetToken(db.Model):
@@ -81,3 +88,21 @@ class ThrottleEvent(db.Model):
     scope: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OneTimeCode(db.Model):
+    """A six-digit code sent to a mobile number (or an email) to prove the person holds it (codes.py). Only an
+    HMAC of the code is stored; it works once, until expires_at, for a few attempts, and only for its user."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (Index("ix_one_time_codes_lookup", "user_id", "purpose", "subject", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(20))  # what it proves: "verify" (the user's contact), "link" …
+    subject: Mapped[str] = mapped_column(String(40))  # what it is for: a connection's id, the contact's kind
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)  # wrong codes typed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # used, or replaced by a newer code

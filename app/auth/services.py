@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth import devices, throttle
+from app.auth import codes, devices, throttle
+from app.auth.codes import Outcome, Purpose
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.models import PasswordResetToken, Role, User
 from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
@@ -62,6 +63,8 @@ def register_user(name: str, password: str, mobile: str | None = None, email: st
         email=normalise_email(email) if email else None,
         password_hash=hash_password(password),
         role=role,
+        # A customer proves their mobile number (or email) with a code first; staff are made by an admin.
+        verified_at=utcnow() if role.is_staff else None,
     )
     if not (user.mobile or user.email):
         raise AuthError(_("Give a mobile number or an email address."))
@@ -72,6 +75,40 @@ def register_user(name: str, password: str, mobile: str | None = None, email: st
         raise AuthError(_("This mobile number or email is already registered. Sign in instead.")) from None
     audit.record("user.registered", user, {"role": user.role.value}, actor=user)
     return user
+
+
+def _contact_kind(user: User) -> str:
+    return "mobile" if user.mobile else "email"
+
+
+def send_verification_code(user: User) -> None:
+    """A code to the user's mobile number (or email, if they gave only that). codes.TooSoon if asked too often."""
+    issued = codes.issue(user, Purpose.VERIFY, _contact_kind(user))
+    minutes = int(current_app.config["CODE_TTL"].total_seconds() // 60)
+    with force_locale(user.locale):
+        queue_message(
+            to=user.mobile or user.email,
+            subject=_("Your D-Tech code"),
+            body=_("%(code)s is your code to confirm your D-Tech account. It works for %(minutes)d minutes. Never "
+                   "share it with anyone, not even our staff.", code=issued.code, minutes=minutes),
+            expires_at=issued.expires_at, kind=MessageKind.OTP, params={"code": issued.code},
+        )
+
+
+def verify_contact(user: User, typed_code: str, ip: str) -> None:
+    """The user typed the code we sent them: they hold that mobile number (or email). AuthError if not."""
+    try:
+        outcome = codes.check(user, Purpose.VERIFY, _contact_kind(user), typed_code, ip)
+    except codes.TooSoon as wait:
+        raise LoginLocked(wait.retry_at) from None
+    if outcome is Outcome.WRONG:
+        raise AuthError(_("That code is not right. Check the message and try again."))
+    if outcome is Outcome.SPENT:
+        raise AuthError(_("That code is not right, and it was the last try for it. Ask for a new code."))
+    if outcome is Outcome.EXPIRED:
+        raise AuthError(_("This code has expired. Ask for a new code."))
+    user.verified_at = utcnow()
+    audit.record("user.verified", user, {"contact": _contact_kind(user)}, actor=user)
 
 
 def _login_key(login: str) -> str:

@@ -6,7 +6,7 @@ from huey import crontab
 from sqlalchemy import delete
 
 from app.auth import throttle
-from app.auth.models import PasswordResetToken
+from app.auth.models import OneTimeCode, PasswordResetToken
 from app.db import utcnow
 from app.extensions import db
 from app.taskqueue import periodic_task
@@ -14,9 +14,9 @@ from app.taskqueue import periodic_task
 
 @periodic_task(crontab(minute="7"), retries=2, retry_delay=60)
 def prune_security_records() -> str:
-    """Drop throttle events older than a day and reset tokens a day past expiry (idempotent)."""
+    """Drop throttle events older than a day, and reset tokens and one-time codes a day past expiry (idempotent)."""
     events = throttle.prune(older_than=timedelta(days=1))
-    tokens = db.session.execute(
-        delete(PasswordResetToken).where(PasswordResetToken.expires_at < utcnow() - timedelta(days=1))
-    ).rowcount
-    return f"{events} throttle events, {tokens} reset tokens removed"
+    day_ago = utcnow() - timedelta(days=1)
+    tokens = db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < day_ago)).rowcount
+    codes = db.session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < day_ago)).rowcount
+    return f"{events} throttle events, {tokens} reset tokens, {codes} one-time codes removed"

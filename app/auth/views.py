@@ -4,9 +4,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import devices, services
-from app.auth.access import public, signed_in
-from app.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth import codes, devices, services
+from app.auth.access import customer_only, public, signed_in, unverified_ok
+from app.auth.codes import Purpose
+from app.auth.contacts import hint_email, hint_mobile
+from app.auth.forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.extensions import db, login_manager
 from app.i18n import indian_time
 from app.web.templating import render
@@ -90,16 +92,65 @@ def register():
         except services.AuthError as refusal:
             form.mobile.errors.append(str(refusal))
         else:
+            services.send_verification_code(user)
             start_session(user)
-            flash(_("Welcome, %(name)s. Now link your electricity connection.", name=user.name), "success")
-            response = redirect(url_for("accounts.link"))
+            response = redirect(url_for("auth.verify"))
             devices.remember(response, user.id)
             return response
     return render("auth/register.html", form=form), 200 if not form.errors else 422
 
 
+def _verify_page(form: CodeForm, status: int = 200):
+    user = current_user
+    resend_at = codes.next_send_at(user, Purpose.VERIFY, "mobile" if user.mobile else "email")
+    return render("auth/verify.html", form=form,
+                  contact=hint_mobile(user.mobile) if user.mobile else hint_email(user.email),
+                  sent=codes.live_code(user, Purpose.VERIFY, "mobile" if user.mobile else "email") is not None,
+                  resend_at=indian_time(resend_at) if resend_at else None,
+                  minutes=int(current_app.config["CODE_TTL"].total_seconds() // 60)), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@customer_only
+@unverified_ok
+def verify():
+    """A new customer types the code sent to their mobile number (or email): until then they can do nothing else."""
+    if current_user.is_verified:
+        return redirect(home_url())
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_contact(current_user, form.code.data, client_ip())
+        except services.LoginLocked as locked:
+            form.code.errors.append(_("Too many wrong codes. Try again after %(time)s.",
+                                      time=indian_time(locked.retry_at)))
+            return _verify_page(form, 429)
+        except services.AuthError as refusal:
+            form.code.errors.append(str(refusal))
+        else:
+            flash(_("Welcome, %(name)s. Now link your electricity connection.", name=current_user.name), "success")
+            return redirect(url_for("accounts.link"))
+    return _verify_page(form, 200 if not form.errors else 422)
+
+
+@bp.route("/verify/resend", methods=["POST"])
+@customer_only
+@unverified_ok
+def verify_resend():
+    if current_user.is_verified:
+        return redirect(home_url())
+    try:
+        services.send_verification_code(current_user)
+    except codes.TooSoon as wait:
+        flash(_("You can ask for a new code after %(time)s.", time=indian_time(wait.retry_at)), "error")
+    else:
+        flash(_("A new code is on its way. The earlier one no longer works."), "info")
+    return redirect(url_for("auth.verify"))
+
+
 @bp.route("/logout", methods=["POST"])
 @signed_in
+@unverified_ok
 def logout():
     # Ends this user's sessions everywhere: a copied cookie stops working too.
     current_user.session_version += 1

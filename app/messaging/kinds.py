@@ -15,6 +15,7 @@ class MessageKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind's name, not a password
     OTP = "otp"  # a one-time code (linking a connection, registering a mobile number)
     LINK_NOTICE = "link_notice"  # to the registered mobile: a connection was linked to an account
+    LINK_REQUEST = "link_request"  # to the customer: staff approved or rejected their request to link
     BILL_ISSUED = "bill_issued"
     DUE_REMINDER = "due_reminder"
     PAYMENT = "payment"  # a payment confirmation, to the registered mobile
@@ -25,6 +26,9 @@ class MessageKind(StrEnum):
 # A kind gets its entry when its caller is written (until then its params are not checked).
 TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.PASSWORD_RESET: frozenset({"link", "minutes"}),
+    MessageKind.OTP: frozenset({"code"}),  # "…is your code; it works for 10 minutes": the time is the template's
+    MessageKind.LINK_NOTICE: frozenset({"number", "date", "helpline"}),
+    MessageKind.LINK_REQUEST: frozenset({"number", "outcome"}),
 }
 
 

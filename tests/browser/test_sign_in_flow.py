@@ -1,5 +1,7 @@
 """A customer on a 360 px phone: sign up, link, sign in, switch connections, sign out; and without JavaScript."""
 
+import re
+
 from playwright.sync_api import expect
 
 from app.extensions import db
@@ -49,7 +51,12 @@ def test_sign_in_switch_connection_and_sign_out(page, screenshot):
     expect(page).to_have_url("/login?next=%2Fconnections")
 
 
-def test_register_with_a_mistake_then_link_a_connection(page, screenshot):
+def last_code(outbox, to: str) -> str:
+    """The code in the latest message to `to` (the server thread's memory sender)."""
+    return re.match(r"(\d{6}) is ", [m for m in outbox if m.to == to][-1].body).group(1)
+
+
+def test_register_verify_then_link_a_connection_by_a_code(page, screenshot, outbox):
     account = factories.make_account(registered_mobile="+919812345678")
     db.session.commit()
     page.goto("/register")
@@ -65,18 +72,28 @@ def test_register_with_a_mistake_then_link_a_connection(page, screenshot):
     page.get_by_label("Password (at least 8 characters)").fill("monsoon-meter-42")
     page.get_by_label("Password again").fill("monsoon-meter-42")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Confirm your account")).to_be_visible()
+    expect(page.get_by_text("+91 98XXXXX210")).to_be_visible()
+    page.get_by_label("6-digit code").fill(last_code(outbox, "+919876543210"))
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Link a connection")).to_be_visible()
 
     page.get_by_label("Consumer number").fill(account.consumer_number)
-    page.get_by_label("Mobile number registered with the connection").check()
-    page.get_by_label("Latest bill amount or registered mobile number").fill("9800000000")
-    page.get_by_role("button", name="Link").click()
-    expect(page.get_by_text("do not match our records")).to_be_visible()
-    screenshot(page, "link-error-360")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Enter the code")).to_be_visible()
+    expect(page.get_by_text("+91 98XXXXX678")).to_be_visible()
+    code = last_code(outbox, "+919812345678")
+    page.get_by_label("6-digit code").fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    page.get_by_role("button", name="Link", exact=True).click()
+    expect(page.get_by_text("That code is not right")).to_be_visible()
+    screenshot(page, "link-code-error-360")
+    assert no_horizontal_scroll(page)
+    assert [t for t in small_tap_targets(page) if 'class="btn' in t or "<input" in t] == []  # this page's own
 
-    page.get_by_label("Latest bill amount or registered mobile number").fill("98123 45678")
-    page.get_by_role("button", name="Link").click()
+    page.get_by_label("6-digit code").fill(code)
+    page.get_by_role("button", name="Link", exact=True).click()
     expect(page.locator("#conn-title")).to_have_text(account.consumer_number)
+    assert "was linked to a D-Tech account" in outbox[-1].body
 
 
 def test_everything_works_without_javascript_at_320_px(browser, live_server, csrf_on):

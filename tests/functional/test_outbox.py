@@ -66,7 +66,7 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 
     with time_machine.travel(NOW, tick=False) as clock:
         monkeypatch.setattr(sender, "send", refuse)
-        queue_message("+919811111111", "Subject", "secret body with a token", kind="otp")
+        queue_message("+919811111111", "Subject", "secret body with a token", kind="bill_issued")
         db.session.commit()  # sent at once: it fails
         (row,) = messages()
         assert row.status is MessageStatus.PENDING and row.attempts == 1
@@ -93,12 +93,12 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 def test_a_message_is_given_up_after_the_last_attempt_and_an_expired_one_is_not_sent(outbox, monkeypatch):
     monkeypatch.setattr(message_sender(), "send", lambda message: 1 / 0)
     with time_machine.travel(NOW, tick=False) as clock:
-        queue_message("ravi@example.com", "Subject", "body", kind="otp")
+        queue_message("ravi@example.com", "Subject", "body", kind="bill_issued")
         db.session.commit()
         for _ in range(outbox_service.MAX_ATTEMPTS):
             clock.shift(outbox_service.RETRY_MAX)
             sweep_outbox.call_local()
-        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="otp")
+        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="bill_issued")
         monkeypatch.undo()
         clock.shift(timedelta(hours=1))
         db.session.commit()
@@ -116,7 +116,7 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
         raise ConnectionError("queue unreachable")
 
     monkeypatch.setattr(huey, "enqueue", queue_down)
-    queue_message("+919811111111", "Subject", "body", kind="otp")
+    queue_message("+919811111111", "Subject", "body", kind="bill_issued")
     db.session.commit()  # the commit stands although the enqueue failed
     assert outbox == [] and "could not start send_after_commit after the commit" in caplog.text
     monkeypatch.undo()
@@ -126,7 +126,7 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
 
 def unsent(count: int) -> None:
     """Rows put straight into the table (not through queue_message, so nothing sends them at the commit)."""
-    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}", kind="otp")
+    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}", kind="bill_issued")
                        for n in range(count))
     db.session.commit()
 
@@ -197,7 +197,7 @@ def test_a_savepoint_inside_the_transaction_does_not_send_its_messages_early(app
     """SQLAlchemy reports a released SAVEPOINT as a commit: the messages must still wait for the real one."""
     from app.messaging.outbox import queue_message
 
-    queue_message("+919811100001", "Code", "a code", kind="otp")
+    queue_message("+919811100001", "Code", "a code", kind="bill_issued")
     with db.session.begin_nested():  # as a service does around a write that may collide
         pass
     assert outbox == []  # not sent at the savepoint
@@ -308,7 +308,7 @@ def test_with_an_sms_sender_mobile_numbers_go_to_it_and_email_addresses_to_the_o
 
     router = build_sender({"MESSAGE_SENDER": "memory", "SMS_SENDER": "memory"})
     assert isinstance(router, RoutingSender)
-    to_phone = Message(to="+919811111111", subject="S", body="b", kind="otp")
+    to_phone = Message(to="+919811111111", subject="S", body="b", kind="bill_issued")
     to_email = Message(to="ravi@example.com", subject="S", body="b", kind="password_reset")
     router.send(to_phone)
     router.send(to_email)

@@ -146,7 +146,7 @@ def consume_one_message(app, tmp_path, monkeypatch, storage, extra_env: dict[str
     with log_file.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        queue_message("+919811111111", "Consumer test", "sent by another process", kind="otp")
+        queue_message("+919811111111", "Consumer test", "sent by another process", kind="bill_issued")
         db.session.commit()  # enqueued after the commit, into the consumer's queue
         for _ in range(300):  # at most about a minute (start-up included); no clock is read
             if sent_file.exists() or process.poll() is not None:

@@ -60,3 +60,12 @@ def test_ten_thousand_common_passwords_are_known():
 def test_password_rules(app, password, refused):
     with app.test_request_context():
         assert (password_problem(password) is not None) is refused
+
+
+def test_hints_show_enough_of_a_contact_to_recognise_it():
+    from app.auth.contacts import hint_email, hint_mobile
+
+    assert hint_mobile("+919876543210") == "+91\u00a098XXXXX210"
+    assert hint_mobile(None) == "" and hint_mobile("12345") == ""
+    assert hint_email("asha.patil@example.com") == "a…@example.com"
+    assert hint_email(None) == ""

@@ -1,0 +1,133 @@
+"""One-time codes: six digits sent by SMS (or email) to prove that a person holds a mobile number, for one purpose
+(verifying the user's own contact, linking a connection) and one subject (which connection).
+
+A code belongs to the user who asked for it: nobody else can use it. Only an HMAC (keyed with SECRET_KEY) is
+stored, so a copy of the table does not give the codes away even though there are only a million of them. A code
+works once, for CODE_TTL, and dies after CODE_MAX_ATTEMPTS wrong tries; asking for a new one replaces it, at most
+every CODE_RESEND_AFTER and CODE_SENDS_PER_USER an hour. Wrong codes are throttled per user and per address,
+never per connection or per phone number: a guesser slows down only himself, and the holder's code always works.
+The callers write the message (what it is for) and queue it; this module never sees where it goes.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.auth import throttle
+from app.auth.models import OneTimeCode, User
+from app.auth.throttle import Limit
+from app.db import utcnow
+from app.extensions import db
+
+LENGTH = 6
+
+
+class Purpose(StrEnum):
+    VERIFY = "verify"  # the user's own mobile number (or email)
+    LINK = "link"  # a connection, by a code sent to its registered mobile number
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"  # try again
+    SPENT = "spent"  # that was the last try for this code: ask for a new one
+    EXPIRED = "expired"  # no code that works (expired, used, replaced, never sent): ask for a new one
+
+
+@dataclass
+class TooSoon(Exception):
+    """No new code yet (the last one was sent moments ago, or many were sent this hour); or too many wrong codes."""
+
+    retry_at: datetime
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: str  # to put in the message, and nowhere else
+    expires_at: datetime
+
+
+def _digest(user_id: int, purpose: Purpose, subject: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{user_id}:{subject}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _config_limit(name: str) -> Limit:
+    return Limit.from_config(current_app.config[name])
+
+
+def _codes(user: User, purpose: Purpose, subject: str):
+    return select(OneTimeCode).where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose.value,
+                                     OneTimeCode.subject == subject)
+
+
+def live_code(user: User, purpose: Purpose, subject: str, lock: bool = False) -> OneTimeCode | None:
+    """The user's code that still works for this, if any (with `lock`, locked for this transaction)."""
+    query = _codes(user, purpose, subject).where(
+        OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > utcnow(),
+        OneTimeCode.attempts < current_app.config["CODE_MAX_ATTEMPTS"],
+    ).order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc()).limit(1)
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def next_send_at(user: User, purpose: Purpose, subject: str) -> datetime | None:
+    """When the user may ask for another code for this, or None if they may now."""
+    last_sent = db.session.scalar(
+        select(OneTimeCode.created_at).where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose.value,
+                                             OneTimeCode.subject == subject)
+        .order_by(OneTimeCode.created_at.desc()).limit(1))
+    cool_down_ends = last_sent + current_app.config["CODE_RESEND_AFTER"] if last_sent else None
+    hourly = throttle.blocked_until("code_sent", str(user.id), _config_limit("CODE_SENDS_PER_USER"))
+    waits = [moment for moment in (cool_down_ends, hourly) if moment and moment > utcnow()]
+    return max(waits) if waits else None
+
+
+def issue(user: User, purpose: Purpose, subject: str) -> Issued:
+    """A new code for the user (any older one for the same thing stops working), or TooSoon."""
+    retry_at = next_send_at(user, purpose, subject)
+    if retry_at:
+        raise TooSoon(retry_at)
+    throttle.record_failure("code_sent", str(user.id))  # every code sent counts
+    now = utcnow()
+    db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose.value,
+               OneTimeCode.subject == subject, OneTimeCode.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+    code = f"{secrets.randbelow(10 ** LENGTH):0{LENGTH}d}"
+    expires_at = now + current_app.config["CODE_TTL"]
+    db.session.add(OneTimeCode(user_id=user.id, purpose=purpose.value, subject=subject, created_at=now,
+                               expires_at=expires_at, code_hash=_digest(user.id, purpose, subject, code)))
+    db.session.flush()
+    return Issued(code, expires_at)
+
+
+def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Outcome:
+    """Whether `typed` is the user's live code for this; a right one is used up. Raises TooSoon when this user or
+    this address typed too many wrong codes lately (their own guesses only: nobody else's code is affected)."""
+    limits = [("code_wrong", str(user.id), _config_limit("CODE_WRONG_PER_USER")),
+              ("code_wrong_ip", ip, _config_limit("CODE_WRONG_PER_IP"))]
+    for scope, key, limit in limits:
+        retry_at = throttle.blocked_until(scope, key, limit)
+        if retry_at:
+            raise TooSoon(retry_at)
+    row = live_code(user, purpose, subject, lock=True)
+    if row is None:
+        return Outcome.EXPIRED
+    typed = "".join((typed or "").split())
+    if hmac.compare_digest(row.code_hash, _digest(user.id, purpose, subject, typed)):
+        # Conditional: of two requests with the same code, only one uses it.
+        used = db.session.execute(
+            update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
+            .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        return Outcome.ACCEPTED if used == 1 else Outcome.EXPIRED
+    row.attempts += 1
+    for scope, key, _limit in limits:
+        throttle.record_failure(scope, key)
+    return Outcome.SPENT if row.attempts >= current_app.config["CODE_MAX_ATTEMPTS"] else Outcome.WRONG
