@@ -207,3 +207,8 @@ def amount_in_words(amount: Decimal, language: str) -> str:
     if not rupee_count:  # paise only: "Fifty Paise Only", never "Rupees Zero and …"
         return paise_part + only
     return rupee_part + joiner + paise_part + only
+
+
+def in_words(amount: Decimal) -> str:
+    """An amount in words on a page, in the page's language."""
+    return amount_in_words(amount, "hi" if _page_locale().startswith("hi") else "en")
