@@ -234,6 +234,11 @@ def test_the_hindi_receipt_speaks_hindi_from_the_catalogue(client, login_as):
                   "बिल DT-2026-09-0000001", "इस भुगतान के बाद शेष", "कुछ देय नहीं", "नकद", "भुगतान की तिथि"):
         assert squeezed(words) in text, words
     assert "Paid towards" not in text and "Receipt number" not in text
+    # The page too, in Hindi.
+    client.post("/language", data={"language": "hi_IN", "next": "/"})
+    html = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    for words in ("दो हज़ार पाँच सौ रुपये मात्र", "किस बिल के लिए", "इस भुगतान के बाद शेष", "कुछ देय नहीं"):
+        assert words in html, words
 
 
 def test_the_receipt_pdf_has_no_hindi_of_its_own():
