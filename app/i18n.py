@@ -132,3 +132,83 @@ def chart_month_label(value: date) -> str:
 def indian_time(value: datetime) -> str:
     """14:05 IST, 24 Nov 2026."""
     return format_datetime(value, "HH:mm 'IST', d MMM yyyy")
+
+
+# --- amounts in words, as Indian receipts and cheques write them ---
+# English words compose from a table of 0–19 and the tens; Hindi numbers 1–99 are irregular (तेईस, छप्पन,
+# निन्यानवे), so each has its own word. Both group the Indian way: crore, lakh, thousand, hundred.
+_ENGLISH_UNDER_20 = (
+    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine",
+    "Ten", "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen",
+)
+_ENGLISH_TENS = (
+    "_", "_", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety",
+)
+_HINDI_UNDER_100 = (
+    "शून्य", "एक", "दो", "तीन", "चार", "पाँच", "छह", "सात", "आठ", "नौ",
+    "दस", "ग्यारह", "बारह", "तेरह", "चौदह", "पंद्रह", "सोलह", "सत्रह", "अठारह", "उन्नीस",
+    "बीस", "इक्कीस", "बाईस", "तेईस", "चौबीस", "पच्चीस", "छब्बीस", "सत्ताईस", "अट्ठाईस", "उनतीस",
+    "तीस", "इकतीस", "बत्तीस", "तैंतीस", "चौंतीस", "पैंतीस", "छत्तीस", "सैंतीस", "अड़तीस", "उनतालीस",
+    "चालीस", "इकतालीस", "बयालीस", "तैंतालीस", "चवालीस", "पैंतालीस", "छियालीस", "सैंतालीस", "अड़तालीस", "उनचास",
+    "पचास", "इक्यावन", "बावन", "तिरपन", "चौवन", "पचपन", "छप्पन", "सत्तावन", "अट्ठावन", "उनसठ",
+    "साठ", "इकसठ", "बासठ", "तिरसठ", "चौंसठ", "पैंसठ", "छियासठ", "सड़सठ", "अड़सठ", "उनहत्तर",
+    "सत्तर", "इकहत्तर", "बहत्तर", "तिहत्तर", "चौहत्तर", "पचहत्तर", "छिहत्तर", "सतहत्तर", "अठहत्तर", "उन्यासी",
+    "अस्सी", "इक्यासी", "बयासी", "तिरासी", "चौरासी", "पचासी", "छियासी", "सत्तासी", "अट्ठासी", "नवासी",
+    "नब्बे", "इक्यानवे", "बानवे", "तिरानवे", "चौरानवे", "पचानवे", "छियानवे", "सत्तानवे", "अट्ठानवे", "निन्यानवे",
+)
+# (size, English word, Hindi word), largest first; a crore count above 99 is itself composed (सौ करोड़).
+_INDIAN_GROUPS = ((10_000_000, "Crore", "करोड़"), (100_000, "Lakh", "लाख"), (1_000, "Thousand", "हज़ार"),
+                  (100, "Hundred", "सौ"))
+
+
+def _under_100(number: int, language: str) -> str:
+    if language == "hi":
+        return _HINDI_UNDER_100[number]
+    if number < 20:
+        return _ENGLISH_UNDER_20[number]
+    tens, ones = divmod(number, 10)
+    return _ENGLISH_TENS[tens] + (f"-{_ENGLISH_UNDER_20[ones]}" if ones else "")
+
+
+def number_in_words(number: int, language: str) -> str:
+    """123456 → "One Lakh Twenty-Three Thousand Four Hundred Fifty-Six" / "एक लाख तेईस हज़ार चार सौ छप्पन"."""
+    if number < 0:
+        raise ValueError(f"no words for a negative number ({number})")
+    if number < 100:
+        return _under_100(number, language)
+    words = []
+    for size, english, hindi in _INDIAN_GROUPS:
+        count, number = divmod(number, size)
+        if count:
+            words += [number_in_words(count, language), hindi if language == "hi" else english]
+    if number:
+        words.append(_under_100(number, language))
+    return " ".join(words)
+
+
+def amount_in_words(amount: Decimal, language: str) -> str:
+    """₹1,23,456.50 in words, as a receipt writes it:
+    "Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only" /
+    "एक लाख तेईस हज़ार चार सौ छप्पन रुपये और पचास पैसे मात्र". Rounded half-up to the paisa."""
+    paise_total = int(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
+    rupee_count, paise = divmod(paise_total, 100)
+    if paise_total < 0:
+        raise ValueError(f"no words for a negative amount ({amount})")
+    if language == "hi":
+        rupee_part = f"{number_in_words(rupee_count, 'hi')} {'रुपया' if rupee_count == 1 else 'रुपये'}"
+        paise_part = f"{number_in_words(paise, 'hi')} {'पैसा' if paise == 1 else 'पैसे'}"
+        joiner, only = " और ", " मात्र"
+    else:
+        rupee_part = f"Rupees {number_in_words(rupee_count, 'en')}"
+        paise_part = f"{number_in_words(paise, 'en')} {'Paisa' if paise == 1 else 'Paise'}"
+        joiner, only = " and ", " Only"
+    if not paise:
+        return rupee_part + only
+    if not rupee_count:  # paise only: "Fifty Paise Only", never "Rupees Zero and …"
+        return paise_part + only
+    return rupee_part + joiner + paise_part + only
+
+
+def in_words(amount: Decimal) -> str:
+    """An amount in words on a page, in the page's language."""
+    return amount_in_words(amount, "hi" if _page_locale().startswith("hi") else "en")

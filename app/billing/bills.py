@@ -100,7 +100,7 @@ def bill_status(bill: Bill, balance: Decimal, today: date, following: Bill | Non
 
 def _reads(bill: Bill) -> tuple[MeterRead, ...]:
     if bill.estimated or bill.closing_reading_id is None:
-        return ()
+        return _estimated_from(bill)
     opening = db.session.get(Reading, bill.opening_reading_id)
     closing = db.session.get(Reading, bill.closing_reading_id)
     meters = {m.id: m for m in db.session.scalars(select(Meter).where(Meter.id.in_({opening.meter_id,
@@ -116,6 +116,15 @@ def _reads(bill: Bill) -> tuple[MeterRead, ...]:
                       old.multiplying_factor),
             MeterRead(new.serial, first and first.read_on, first and first.value, closing.read_on, closing.value,
                       new.multiplying_factor))
+
+
+def _estimated_from(bill: Bill) -> tuple[MeterRead, ...]:
+    """An estimate's meter and the last actual reading it was estimated from (its opening reading)."""
+    opening = db.session.get(Reading, bill.opening_reading_id) if bill.opening_reading_id else None
+    if opening is None:
+        return ()
+    meter = db.session.get(Meter, opening.meter_id)
+    return (MeterRead(meter.serial, opening.read_on, opening.value, None, None, meter.multiplying_factor),)
 
 
 def _edge_reading(meter_id: int, newest: bool, by: date) -> Reading | None:
@@ -143,6 +152,22 @@ def recorded_units(bill: Bill) -> Decimal | None:
     return register_advance(reads)
 
 
+def _slab_row(detail: dict) -> SlabRow:
+    def number(key: str) -> Decimal | None:
+        return None if detail.get(key) is None else Decimal(detail[key])
+
+    return SlabRow(Decimal(detail["quantity"]), Decimal(detail["rate"]), Decimal(detail["amount"]),
+                   number("above"), number("upto"))
+
+
+def after_due_amount(bill: Bill, terms: engine.PaymentTerms) -> Decimal | None:
+    """The amount due plus the surcharge the next bill charges on it if it is paid in the first month after the
+    due date (the tariff's rule, as bill runs apply it); None when the tariff has no late payment surcharge."""
+    if terms.late_surcharge is None:
+        return None
+    return bill.total_due + terms.late_surcharge.amount(bill.total_due, bill.current_charges, months=1)
+
+
 def build_statement(bill: Bill, today: date | None = None) -> Statement:
     today = today or today_in_india()
     account = db.session.get(Account, bill.account_id)
@@ -164,14 +189,14 @@ def build_statement(bill: Bill, today: date | None = None) -> Statement:
         consumer_number=account.consumer_number, holder_name=account.holder_name, address=account.address,
         category=account.category, tariff_name=priced_by.name, sanctioned_load_kw=account.sanctioned_load_kw,
         units=bill.units, estimated=bill.estimated, reads=_reads(bill),
-        lines=tuple(StatementLine(line.code, line.label, line.amount,
-                                  tuple(SlabRow(Decimal(d["quantity"]), Decimal(d["rate"]), Decimal(d["amount"]))
-                                        for d in line.details)) for line in bill.lines),
+        lines=tuple(StatementLine(line.code, line.label, line.amount, tuple(_slab_row(d) for d in line.details))
+                    for line in bill.lines),
         current_charges=bill.current_charges, previous_balance=bill.previous_balance,
         payments_since=bill.payments_since, arrears=bill.previous_balance - bill.payments_since,
         late_fee=bill.late_fee, total_due=bill.total_due, prompt_rebate=rebate, prompt_by=pay_by,
         upi_uri=pay_link(pay_amount, bill.number, f"Bill {bill.number}") if payable else "",
         payable=payable, pay_amount=pay_amount,
+        after_due_amount=after_due_amount(bill, priced_by.payment_terms) if payable else None,
         history=tuple(UsagePoint(f"{b.period_end:%b %y}", b.units, b.period_end) for b in history),
         revision=bill.revision, cancelled=cancelled, recorded_units=recorded_units(bill),
     )

@@ -276,8 +276,12 @@ def _detail_row(detail: engine.Detail) -> dict:
     def tidy(value: Decimal, places: str) -> str:
         return str(value.quantize(Decimal(places), rounding=ROUND_HALF_UP).normalize() + 0)
 
-    return {"quantity": tidy(detail.quantity, "0.001"), "rate": str(detail.rate),
-            "amount": tidy(detail.amount, "0.0001")}
+    row = {"quantity": tidy(detail.quantity, "0.001"), "rate": str(detail.rate),
+           "amount": tidy(detail.amount, "0.0001")}
+    if detail.lower is not None:  # the slab's range, so the bill can say "101–300 units"
+        row["above"] = tidy(detail.lower, "0.001")
+        row["upto"] = None if detail.upper is None else tidy(detail.upper, "0.001")
+    return row
 
 
 def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentTerms) -> Decimal:
@@ -286,8 +290,5 @@ def _late_fee(inp: BillingInputs, prev: PriorBill | None, terms: engine.PaymentT
     if prev is None or surcharge is None or prev.due_date >= inp.issued_on:
         return Decimal("0.00")
     unpaid = prev.total_due - inp.paid_by_previous_due_date
-    if unpaid <= 0:
-        return Decimal("0.00")
-    base = min(unpaid, prev.current_charges) if surcharge.on == "bill" else unpaid
     months = max(1, -(-(inp.issued_on - prev.due_date).days // 30))  # each started month counts
-    return (base * surcharge.percent_per_month / 100 * months).quantize(PAISA, rounding=ROUND_HALF_UP)
+    return surcharge.amount(unpaid, prev.current_charges, months)

@@ -147,7 +147,7 @@ class BillLine(db.Model):
     code: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(120))
     amount: Mapped[Decimal] = mapped_column(Money)
-    details: Mapped[list] = mapped_column(JSON, default=list)  # slab rows: quantity × rate = amount
+    details: Mapped[list] = mapped_column(JSON, default=list)  # slab rows: quantity × rate = amount, slab range
 
 
 class LedgerKind(StrEnum):

@@ -14,7 +14,7 @@ from babel.numbers import format_decimal
 from fpdf import FPDF
 
 from app.billing.statement import MeterRead, Statement, StatementLine, UsagePoint
-from app.billing.wording import translated_line_label
+from app.billing.wording import slab_range, translated_line_label
 from app.i18n import N_, catalogue
 from app.pdf.fonts import new_pdf
 from app.pdf.formats import LOCALES, money, rate
@@ -45,6 +45,7 @@ from app.pdf.text import (
     section_title,
     shrink_to_fit,
     use_font,
+    wrap,
     write_lines,
 )
 
@@ -67,6 +68,7 @@ LABELS = {
     "amount_due": N_("Amount due"),
     "bill_total": N_("Total of this bill"),
     "pay_by": N_("Pay by %(due_date)s"),
+    "after_due": N_("Amount payable after the due date"),
     "rebate": N_("Pay by %(date)s to save %(amount)s"),
     "meter_readings": N_("Meter readings"),
     "meter": N_("Meter"),
@@ -228,14 +230,16 @@ def draw_consumer(pdf: FPDF, statement: Statement, language: str, y: float) -> f
 
 def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) -> float:
     x, w, pad = RIGHT_X, RIGHT_W, 4
-    offers_rebate = statement.prompt_rebate > 0 and statement.prompt_by is not None and is_payable(statement)
-    height = 46 if offers_rebate else 36
+    payable = is_payable(statement)
+    offers_rebate = statement.prompt_rebate > 0 and statement.prompt_by is not None and payable
+    after_due = statement.after_due_amount if payable else None
+    height = 36 + (11 if after_due is not None else 0) + (10 if offers_rebate else 0)
     pdf.set_fill_color(*BRAND_LIGHT)
     pdf.rect(x, y, w, height, style="F", round_corners=True, corner_radius=2)
 
     use_font(pdf, 9, bold=True, colour=BRAND)
     # "Amount due" only where money is asked for: a paid or superseded bill states its total.
-    put(pdf, x + pad, y + 3, w - 2 * pad, 5, label("amount_due" if is_payable(statement) else "bill_total", language))
+    put(pdf, x + pad, y + 3, w - 2 * pad, 5, label("amount_due" if payable else "bill_total", language))
     amount = money(statement.total_due, language)
     pdf.set_text_color(*TEXT)
     shrink_to_fit(pdf, amount, w - 2 * pad, 22, bold=True)
@@ -245,14 +249,23 @@ def draw_amount_due(pdf: FPDF, statement: Statement, language: str, y: float) ->
     put(pdf, x + pad, y + 21, w - 2 * pad, 5, label("due_date", language))
     use_font(pdf, 11, bold=True)
     put(pdf, x + pad, y + 25.5, w - 2 * pad, 6, day(statement.due_date, language))
+    bottom = y + 33.5
+
+    if after_due is not None:  # every Indian bill states it: the surcharge is no surprise
+        use_font(pdf, 8, colour=MUTED)
+        shrink_to_fit(pdf, label("after_due", language), w - 2 * pad, 8)
+        put(pdf, x + pad, bottom, w - 2 * pad, 5, label("after_due", language))
+        use_font(pdf, 11, bold=True)
+        put(pdf, x + pad, bottom + 4.5, w - 2 * pad, 6, money(after_due, language))
+        bottom += 11
 
     if offers_rebate:
-        rule(pdf, x + pad, y + 33.5, w - 2 * pad, RULE)
+        rule(pdf, x + pad, bottom, w - 2 * pad, RULE)
         text = label(
             "rebate", language, date=day(statement.prompt_by, language), amount=money(statement.prompt_rebate, language)
         )
         use_font(pdf, 8.5, bold=True, colour=GOOD)
-        write_lines(pdf, x + pad, y + 35, w - 2 * pad, text, 4.2, max_lines=2)
+        write_lines(pdf, x + pad, bottom + 1.5, w - 2 * pad, text, 4.2, max_lines=2)
     return y + height
 
 
@@ -293,13 +306,22 @@ def draw_meter_header(pdf: FPDF, language: str, xs: list[float], columns: tuple[
     put(pdf, xs[0] + 1.5, y, columns[0], 10, label("meter", language))
     put(pdf, xs[1], y, columns[1] + columns[2], 5, label("previous_reading", language), align="C")
     put(pdf, xs[3], y, columns[3] + columns[4], 5, label("current_reading", language), align="C")
-    put(pdf, xs[5], y, columns[5] - 1.5, 10, label("multiplying_factor", language), align="R")
+    draw_column_title(pdf, xs[5] + 1, y, columns[5] - 2.5, label("multiplying_factor", language))
     rule(pdf, xs[1] + 2, y + 5, columns[1] + columns[2] - 4)
     rule(pdf, xs[3] + 2, y + 5, columns[3] + columns[4] - 4)
     use_font(pdf, 7.5, colour=MUTED)
     for column in (1, 3):
         put(pdf, xs[column], y + 5, columns[column], 5, label("date", language), align="C")
         put(pdf, xs[column + 1], y + 5, columns[column + 1], 5, label("reading", language), align="C")
+
+
+def draw_column_title(pdf: FPDF, x: float, y: float, w: float, text: str) -> None:
+    """A title kept inside its column (right-aligned): one line if it fits, else two, never over its neighbour."""
+    lines = wrap(pdf, text, w)
+    if len(lines) == 1:
+        put(pdf, x, y, w, 10, text, align="R")
+    else:
+        write_lines(pdf, x, y + 0.5, w, text, 4.5, max_lines=2, align="R")
 
 
 def draw_meter_row(
@@ -313,18 +335,20 @@ def draw_meter_row(
 ) -> None:
     use_font(pdf, 9)
     put(pdf, xs[0] + 1.5, y, columns[0] - 1.5, 5.5, read.meter_serial if read else "—")
-    if statement.estimated or read is None:
+    if read is None:
         use_font(pdf, 9, bold=True, colour=WARN)
         put(pdf, xs[1], y, sum(columns[1:5]), 5.5, label("estimated_reading", language), align="C")
     else:
-        cells = (
-            day(read.previous_date, language),
-            reading(read.previous_value, language),
-            day(read.current_date, language),
-            reading(read.current_value, language),
-        )
+        cells = [day(read.previous_date, language), reading(read.previous_value, language)]
+        if not statement.estimated:
+            cells += [day(read.current_date, language), reading(read.current_value, language)]
         for column, text in enumerate(cells, start=1):
             put(pdf, xs[column], y, columns[column], 5.5, text, align="C")
+        if statement.estimated:  # the previous (actual) reading is known; the current one was estimated
+            text = label("estimated_reading", language)
+            shrink_to_fit(pdf, text, columns[3] + columns[4] - 2, 9, bold=True)
+            pdf.set_text_color(*WARN)
+            put(pdf, xs[3], y, columns[3] + columns[4], 5.5, text, align="C")
     use_font(pdf, 9)
     factor = number(read.multiplying_factor, language) if read else "—"
     put(pdf, xs[5], y, columns[5] - 1.5, 5.5, factor, align="R")
@@ -372,6 +396,9 @@ def charge_row_heights(statement: Statement, available: float) -> tuple[float, f
 def draw_slab_rows(pdf: FPDF, line: StatementLine, language: str, x: float, y: float, w: float, h: float) -> float:
     for row in line.rows:
         text = f"{number(row.quantity, language)} × {rate(row.rate, language)} = {money(row.amount, language)}"
+        span = slab_range(row, lambda value: number(value, language), lambda words: translate(words, language))
+        if span:
+            text = f"{span}: {text}"
         use_font(pdf, 7.5, colour=MUTED)
         shrink_to_fit(pdf, text, w, 7.5)
         put(pdf, x, y, w, h, text)

@@ -13,6 +13,10 @@ class SlabRow:
     quantity: Decimal  # units (or kW, or 1 for a connection) charged at this rate
     rate: Decimal
     amount: Decimal  # exact quantity × rate; the line amount is rounded once
+    # The slab's range of units: above `above`, up to `upto` (None: no upper end). `above` None: no range
+    # (a flat charge, or a bill issued before bills kept it).
+    above: Decimal | None = None
+    upto: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class MeterRead:
+    """One meter's readings over the period; an estimated bill has the previous (actual) reading it estimated
+    from, and no current one."""
+
     meter_serial: str
     previous_date: date | None
     previous_value: Decimal | None
@@ -75,3 +82,6 @@ class Statement:
     # Whether this bill still asks for money (the latest bill standing, with something owed), and how much.
     payable: bool = True
     pay_amount: Decimal | None = None
+    # What paying after the due date costs: the amount due and the tariff's late payment surcharge on it for the
+    # first month late. None when the tariff charges none, or the bill asks for nothing.
+    after_due_amount: Decimal | None = None

@@ -11,9 +11,10 @@ from app.billing import ledger
 from app.billing.bills import bill_status, build_statement, comparisons, next_bill, statuses
 from app.billing.models import Bill, BillStatus
 from app.billing.pdf import render_bill_pdf
-from app.billing.wording import translated_line_label
+from app.billing.wording import slab_range, translated_line_label
 from app.db import today_in_india
 from app.extensions import db
+from app.i18n import quantity
 from app.web.pagination import page_of
 from app.web.templating import render
 
@@ -26,6 +27,12 @@ def line_label(line) -> str:
     if str(get_locale() or "en").startswith("en"):
         return line.label
     return translated_line_label(line.code, line.label, gettext)
+
+
+@bp.app_template_filter("slab_range")
+def slab_range_filter(row) -> str:
+    """"101–300 units" for a slab row that knows its range; "" otherwise."""
+    return slab_range(row, quantity, gettext) or ""
 
 
 BILLS_PER_PAGE = 10

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.models import Account
 from app.auth.models import User
+from app.billing import ledger
 from app.billing.models import Bill, LedgerEntry, LedgerKind
 from app.db import ZERO, utcnow
 from app.extensions import db
@@ -97,6 +98,72 @@ def count_waiting_events() -> int:
 
 
 @dataclass(frozen=True)
+class BillPaid:
+    """A bill a payment went to: its number and period."""
+
+    number: str
+    period_start: date
+    period_end: date
+
+
+MAX_BILLS_PAID = 12  # a payment that clears a year of unpaid bills names them all; older ones are history
+
+
+@dataclass(frozen=True)
+class Application:
+    """Where a payment went on the ledger: the bills it paid (all or part of), oldest first (none when nothing was
+    owed: an advance), and the account's balance right after it (with any rebate it earned)."""
+
+    bills: tuple[BillPaid, ...]
+    balance_after: Decimal
+
+
+def application_of(payment: Payment) -> Application | None:
+    """Read from the ledger in its own order (entry ids; captures on one account are taken one at a time), so a
+    receipt says the same tomorrow as today. None for a payment that never reached the ledger."""
+    first, last = db.session.execute(
+        select(func.min(LedgerEntry.id), func.max(LedgerEntry.id))
+        .where(LedgerEntry.payment_id == payment.id, LedgerEntry.kind.in_([LedgerKind.PAYMENT, LedgerKind.REBATE]))
+    ).one()
+    if first is None:
+        return None
+    owed_before = _ledger_sum(payment.account_id, LedgerEntry.id < first)
+    balance_after = _ledger_sum(payment.account_id, LedgerEntry.id <= last)
+    credited = owed_before - balance_after
+    return Application(_bills_paid(payment.account_id, owed_before, credited, first), balance_after)
+
+
+def _ledger_sum(account_id: int, condition) -> Decimal:
+    total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                              .where(LedgerEntry.account_id == account_id, condition))
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def _bills_paid(account_id: int, owed: Decimal, credited: Decimal, before_entry: int) -> tuple[BillPaid, ...]:
+    """Money received pays the oldest charges first. So what was owed is the newest bills' charges (the oldest of
+    them perhaps in part), and `credited` pays those, oldest first, as far as it goes."""
+    posted = aliased(LedgerEntry)  # in_force() has its own subquery on the ledger
+    bills = db.session.scalars(
+        select(Bill).join(posted, (posted.bill_id == Bill.id) & (posted.kind == LedgerKind.BILL))
+        .where(Bill.account_id == account_id, ledger.in_force(), posted.id < before_entry)
+        .order_by(Bill.period_start.desc()).limit(MAX_BILLS_PAID))
+    owing = []  # (bill, what is still owed of it), newest first
+    for bill in bills:
+        if owed <= 0:
+            break
+        part = min(owed, bill.current_charges + bill.late_fee)
+        owing.append((bill, part))
+        owed -= part
+    paid = []
+    for bill, part in reversed(owing):
+        if credited <= 0:
+            break
+        paid.append(BillPaid(bill.number, bill.period_start, bill.period_end))
+        credited -= part
+    return tuple(paid)
+
+
+@dataclass(frozen=True)
 class ReceiptView:
     """Everything a receipt shows, as plain values (the page and the PDF draw from it)."""
 
@@ -116,6 +183,8 @@ class ReceiptView:
     rebate_bill: str | None
     refunded: Decimal
     state: str
+    bills_paid: tuple[BillPaid, ...] = ()
+    balance_after: Decimal | None = None  # None: the payment is not on the ledger (yet)
 
 
 def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
@@ -123,6 +192,7 @@ def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
         return None
     account = db.session.get(Account, payment.account_id)
     rebate, rebate_bill = rebate_of(payment.id)
+    application = application_of(payment)
     return ReceiptView(
         utility_name=utility_name, receipt_number=payment.receipt_number, paid_at=payment.captured_at,
         consumer_number=account.consumer_number, holder_name=account.holder_name, address=account.address,
@@ -130,4 +200,6 @@ def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
         gateway_payment_id=payment.gateway_payment_id, instrument_number=payment.instrument_number,
         instrument_bank=payment.instrument_bank, rebate=rebate, rebate_bill=rebate_bill,
         refunded=payment.refunded_amount or ZERO, state=payment.state.value,
+        bills_paid=application.bills if application else (),
+        balance_after=application.balance_after if application else None,
     )

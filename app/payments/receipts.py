@@ -6,74 +6,63 @@ Pure: no Flask request, no database; it draws a `ReceiptView`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from app.db import INDIA
-from app.payments.queries import ReceiptView
+from app.i18n import N_, amount_in_words, catalogue
+from app.payments.queries import BillPaid, ReceiptView
 from app.pdf.fonts import new_pdf
 from app.pdf.formats import LOCALES, money
 from app.pdf.page import BRAND, CONTENT_W, FOOTER_Y, GOOD, HEADER_H, HEADER_MUTED, MARGIN, MUTED, PAGE_W, STAMP
 from app.pdf.text import draw_utility_name, draw_wrapped, put, rule, section_title, shrink_to_fit, use_font, write_lines
 
+# Customer-facing words, in English; Hindi comes from the gettext catalogue (app/translations), as the bill's does,
+# so the receipt PDF says what the receipt page says.
 LABELS = {
-    "en": {
-        "title": "Payment receipt",
-        "receipt_number": "Receipt number",
-        "paid_on": "Paid on",
-        "received_from": "Received from",
-        "consumer_number": "Consumer number",
-        "holder": "Name",
-        "address": "Address",
-        "payment": "Payment",
-        "amount": "Amount received",
-        "method": "Paid by",
-        "reference": "Our reference",
-        "gateway_id": "Gateway payment ID",
-        "instrument": "Cheque / draft",
-        "utr": "Bank reference (UTR)",
-        "rebate": "Rebate credited on bill {bill}",
-        "refunded": "Refunded",
-        "refunded_stamp": "REFUNDED",
-        "bounced_stamp": "RETURNED UNPAID",
-        "credited": "Credited to your account. Thank you.",
-        "clearing": "Received subject to clearing: it counts as paid once the bank clears it.",
-        "footer": "A computer-generated receipt; it needs no signature. "
-        "We never ask you to pay via links in SMS/WhatsApp.",
-        "methods": {"upi": "UPI", "gateway": "Online (UPI, card or net banking)", "cash": "Cash",
-                    "cheque": "Cheque", "demand_draft": "Demand draft"},
-    },
-    "hi": {
-        "title": "भुगतान रसीद",
-        "receipt_number": "रसीद संख्या",
-        "paid_on": "भुगतान तिथि",
-        "received_from": "भुगतानकर्ता",
-        "consumer_number": "उपभोक्ता संख्या",
-        "holder": "नाम",
-        "address": "पता",
-        "payment": "भुगतान",
-        "amount": "प्राप्त राशि",
-        "method": "भुगतान का तरीका",
-        "reference": "हमारा संदर्भ",
-        "gateway_id": "गेटवे भुगतान आईडी",
-        "instrument": "चेक / ड्राफ्ट",
-        "utr": "बैंक संदर्भ (UTR)",
-        "rebate": "बिल {bill} पर छूट जमा की गई",
-        "refunded": "वापस की गई राशि",
-        "refunded_stamp": "वापस",
-        "bounced_stamp": "अस्वीकृत",
-        "credited": "आपके खाते में जमा कर दिया गया है। धन्यवाद।",
-        "clearing": "क्लियरिंग की शर्त पर प्राप्त: बैंक द्वारा क्लियर होने पर ही भुगतान माना जाएगा।",
-        "footer": "यह कंप्यूटर द्वारा बनाई गई रसीद है; इस पर हस्ताक्षर की आवश्यकता नहीं है। "
-        "हम SMS/WhatsApp में भेजे गए लिंक से भुगतान करने के लिए कभी नहीं कहते।",
-        "methods": {"upi": "UPI", "gateway": "ऑनलाइन (UPI, कार्ड या नेट बैंकिंग)", "cash": "नकद", "cheque": "चेक",
-                    "demand_draft": "डिमांड ड्राफ्ट"},
-    },
+    "title": N_("Payment receipt"),
+    "receipt_number": N_("Receipt number"),
+    "paid_on": N_("Paid on"),
+    "received_from": N_("Received from"),
+    "consumer_number": N_("Consumer number"),
+    "holder": N_("Name"),
+    "address": N_("Address"),
+    "payment": N_("Payment"),
+    "amount": N_("Amount received"),
+    "in_words": N_("Amount in words"),
+    "method": N_("Paid by"),
+    "reference": N_("Our reference"),
+    "gateway_id": N_("Gateway payment ID"),
+    "instrument": N_("Cheque / draft"),
+    "utr": N_("Bank reference (UTR)"),
+    "applied_to": N_("Paid towards"),
+    "bill_paid": N_("Bill %(number)s (%(start)s – %(end)s)"),
+    "advance": N_("Advance: no bill was due"),
+    "balance_after": N_("Balance after this payment"),
+    "still_due": N_("%(amount)s still due"),
+    "in_credit": N_("%(amount)s in credit"),
+    "nothing_due": N_("Nothing due"),
+    "rebate": N_("Rebate on bill %(bill)s"),
+    "refunded": N_("Refunded"),
+    "refunded_stamp": N_("REFUNDED"),
+    "bounced_stamp": N_("RETURNED UNPAID"),
+    "credited": N_("Credited to your account. Thank you."),
+    "clearing": N_("Received subject to clearing: it counts as paid once the bank clears it."),
+    "footer": N_("A computer-generated receipt; it needs no signature. "
+                 "We never ask you to pay via links in SMS/WhatsApp."),
 }
+METHODS = {"upi": N_("UPI"), "gateway": N_("Online"), "cash": N_("Cash"), "cheque": N_("Cheque"),
+           "demand_draft": N_("Demand draft")}
+
+
+def translate(text: str, language: str) -> str:
+    return catalogue(LOCALES[language]).gettext(text)
 
 
 def label(key: str, language: str, **values: object) -> str:
-    return LABELS[language][key].format(**values)
+    text = translate(LABELS[key], language)
+    return text % values if values else text
 
 
 def when(moment: datetime | None, language: str) -> str:
@@ -82,9 +71,26 @@ def when(moment: datetime | None, language: str) -> str:
     return format_datetime(moment, "d MMM yyyy, HH:mm 'IST'", tzinfo=INDIA, locale=LOCALES[language])
 
 
+def bill_paid(bill: BillPaid, language: str) -> str:
+    """Bill DT-2026-11-0012345 (25 Oct 2026 – 24 Nov 2026)."""
+    def day(value):
+        return format_date(value, "d MMM yyyy", locale=LOCALES[language])
+
+    return label("bill_paid", language, number=bill.number, start=day(bill.period_start), end=day(bill.period_end))
+
+
+def balance_words(balance: Decimal, language: str) -> str:
+    """₹1,000.00 still due / ₹500.00 in credit / Nothing due."""
+    if balance > 0:
+        return label("still_due", language, amount=money(balance, language))
+    if balance < 0:
+        return label("in_credit", language, amount=money(-balance, language))
+    return label("nothing_due", language)
+
+
 def render_receipt_pdf(receipt: ReceiptView, language: str = "en") -> bytes:
-    if language not in LABELS:
-        raise ValueError(f"unsupported language {language!r}: use one of {', '.join(LABELS)}")
+    if language not in LOCALES:
+        raise ValueError(f"unsupported language {language!r}: use one of {', '.join(LOCALES)}")
     created = receipt.paid_at or datetime(2000, 1, 1, tzinfo=UTC)  # the same receipt always gives the same bytes
     pdf = new_pdf(f"{receipt.utility_name}: {label('title', language)} {receipt.receipt_number}",
                   receipt.utility_name, created, language)
@@ -117,8 +123,10 @@ def _header(pdf, receipt: ReceiptView, language: str) -> None:
 def _rows(pdf, rows: list[tuple[str, str]], y: float, key_w: float = 50) -> float:
     for key, value in rows:
         use_font(pdf, 9, colour=MUTED)
+        shrink_to_fit(pdf, key, key_w - 2, 9)  # "Rebate on bill DT-2026-10-0000001" must not run into its value
         put(pdf, MARGIN, y, key_w, 5, key)
-        y = draw_wrapped(pdf, MARGIN + key_w, y, CONTENT_W - key_w, value, max_lines=3, size=10) + 1
+        lines = max(3, value.count("\n") + 1)  # a payment that cleared several bills names each on its line
+        y = draw_wrapped(pdf, MARGIN + key_w, y, CONTENT_W - key_w, value, max_lines=lines, size=10) + 1
     return y
 
 
@@ -135,20 +143,8 @@ def _payment(pdf, receipt: ReceiptView, language: str, y: float) -> None:
     put(pdf, MARGIN, y, 50, 9, label("amount", language))
     use_font(pdf, 20, bold=True, colour=BRAND)
     put(pdf, MARGIN + 50, y, CONTENT_W - 50, 9, money(receipt.amount, language))
-    y += 12
-    rows = [(label("method", language), LABELS[language]["methods"].get(receipt.method, receipt.method)),
-            (label("reference", language), receipt.reference)]
-    if receipt.gateway_payment_id:
-        rows.append((label("gateway_id", language), receipt.gateway_payment_id))
-    if receipt.instrument_number and receipt.method in ("cheque", "demand_draft"):
-        rows.append((label("instrument", language), f"{receipt.instrument_number}, {receipt.instrument_bank or ''}"))
-    elif receipt.instrument_number:
-        rows.append((label("utr", language), receipt.instrument_number))
-    if receipt.rebate:
-        rows.append((label("rebate", language, bill=receipt.rebate_bill or ""), money(receipt.rebate, language)))
-    if receipt.refunded:
-        rows.append((label("refunded", language), money(receipt.refunded, language)))
-    y = _rows(pdf, rows, y) + 4
+    y += 11
+    y = _rows(pdf, _payment_rows(receipt, language), y) + 4
     if receipt.state == "captured":
         use_font(pdf, 10, bold=True, colour=GOOD)
         put(pdf, MARGIN, y, CONTENT_W, 6, label("credited", language))
@@ -159,3 +155,26 @@ def _payment(pdf, receipt: ReceiptView, language: str, y: float) -> None:
     if stamp:
         use_font(pdf, 28, bold=True, colour=STAMP)
         put(pdf, MARGIN, y + 8, CONTENT_W, 14, label(stamp, language), align="C")
+
+
+def _payment_rows(receipt: ReceiptView, language: str) -> list[tuple[str, str]]:
+    rows = [(label("in_words", language), amount_in_words(receipt.amount, language)),
+            (label("method", language), translate(METHODS[receipt.method], language) if receipt.method in METHODS
+             else receipt.method),
+            (label("reference", language), receipt.reference)]
+    if receipt.gateway_payment_id:
+        rows.append((label("gateway_id", language), receipt.gateway_payment_id))
+    if receipt.instrument_number and receipt.method in ("cheque", "demand_draft"):
+        rows.append((label("instrument", language), f"{receipt.instrument_number}, {receipt.instrument_bank or ''}"))
+    elif receipt.instrument_number:
+        rows.append((label("utr", language), receipt.instrument_number))
+    if receipt.balance_after is not None:  # on the ledger: where it went, and what is left
+        paid = "\n".join(bill_paid(bill, language) for bill in receipt.bills_paid) or label("advance", language)
+        rows.append((label("applied_to", language), paid))
+    if receipt.rebate:
+        rows.append((label("rebate", language, bill=receipt.rebate_bill or ""), money(receipt.rebate, language)))
+    if receipt.balance_after is not None:
+        rows.append((label("balance_after", language), balance_words(receipt.balance_after, language)))
+    if receipt.refunded:
+        rows.append((label("refunded", language), money(receipt.refunded, language)))
+    return rows

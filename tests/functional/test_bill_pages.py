@@ -10,6 +10,7 @@ from app.db import INDIA
 from app.extensions import db
 from tests import factories
 from tests.functional.test_customer_pages import billed_customer
+from tests.unit.test_bill_pdf import page_text, squeeze_lines
 
 
 def billed_connection():
@@ -130,3 +131,51 @@ def test_the_next_bill_is_the_nearest_later_one_however_long_the_history(login_a
     for earlier, later in zip(bills, bills[1:], strict=False):
         assert next_bill(earlier).id == later.id  # January's next bill is February's, not April's
     assert next_bill(bills[-1]) is None
+
+
+def test_the_bill_page_shows_slab_ranges_and_the_amount_after_the_due_date(client, login_as):
+    """The page, like the PDF: each slab row says which slab; the amount after the due date comes from the tariff's
+    late payment surcharge (1.25% a month on the whole amount due: ₹2,424.12 + ₹30.30)."""
+    from tests.functional.test_payment_helpers import tariff_with_terms
+
+    user = login_as("customer")
+    tariff = tariff_with_terms({"due_days": 15, "late_surcharge": {"percent_per_month": "1.25", "on": "arrears"}})
+    account = factories.make_read_connection(tariff)
+    factories.link(user, account)
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    bill = db.session.scalar(select(Bill).where(Bill.account_id == account.id))
+
+    page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    assert "up to 103 units: 103 × ₹4.71" in page and "104–309 units: 118 × ₹10.29" in page
+    assert "Amount payable after the due date" in page and "₹2,454.42" in page
+    text = squeeze_lines(page_text(client.get(f"/bills/{bill.id}.pdf").data))
+    assert "Amount payable after the due date ₹2,454.42" in text and "104–309 units: 118 × ₹10.29" in text
+
+    # Paid: nothing is asked for, so no amount after the due date either.
+    from app.billing.ledger import post
+    from app.billing.models import LedgerKind
+
+    post(account.id, LedgerKind.PAYMENT, -bill.total_due, date(2024, 11, 15), "paid")
+    db.session.commit()
+    assert "Amount payable after the due date" not in client.get(f"/bills/{bill.id}").get_data(as_text=True)
+
+
+def test_an_estimated_bill_shows_its_meter_and_the_reading_it_estimated_from(client, login_as):
+    user = login_as("customer")
+    account = factories.make_account(tariff=factories.make_tariff())
+    factories.link(user, account)
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 9, 5), "800")
+    factories.make_reading(meter, date(2024, 10, 5), "1000")
+    db.session.commit()
+    for month in (10, 11):
+        run_bills(Cycle(2024, month), issued_on=date(2024, month, 12))
+    november = db.session.scalar(select(Bill).where(Bill.cycle == "2024-11"))
+    assert november.estimated
+
+    page = client.get(f"/bills/{november.id}").get_data(as_text=True)
+    assert f"Meter {meter.serial}" in page and "1,000 (5 Oct 2024) → estimated" in page
+    text = page_text(client.get(f"/bills/{november.id}.pdf").data)
+    assert meter.serial in text and "5 Oct 2024" in text and "1,000" in text
+    assert "Estimated — no reading this period" in text

@@ -46,7 +46,9 @@ def test_a_run_bills_each_due_connection_once_with_lines_and_ledger(app):
     assert bill.units == Decimal("221") and bill.current_charges == Decimal("2424.12")
     assert sum(line.amount for line in bill.lines) == bill.current_charges
     energy = next(line for line in bill.lines if line.code == "energy")
-    assert energy.details[0] == {"quantity": "103", "rate": "4.71", "amount": "485.13"}  # 100 × 1.03 → 103
+    # 100 × 1.03 → 103, and the slab's range as scaled to the period, for the bill to show
+    assert energy.details[0] == {"quantity": "103", "rate": "4.71", "amount": "485.13", "above": "0", "upto": "103"}
+    assert energy.details[1]["above"] == "103" and energy.details[1]["upto"] == "309"
     assert ledger.balance(accounts[0].id) == Decimal("2424.12")
     run = db.session.scalar(select(BillRun))
     assert (run.status, run.total, run.done, run.error_count) == (BillRunStatus.FINISHED, 3, 3, 0)

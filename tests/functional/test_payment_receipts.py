@@ -1,7 +1,10 @@
 """Receipts (page and PDF in English and Hindi), the payment history, and who may see which payment."""
 
 import io
+import re
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -12,6 +15,7 @@ from app.payments import services
 from app.payments.models import Payment, PaymentMethod, PaymentState
 from tests import factories
 from tests.functional.test_payment_helpers import attempt_with_order, billed_account, pay_in_full
+from tests.unit.test_bill_pdf import hindi_text, squeeze_lines, squeezed
 
 
 def pdf_text(data: bytes) -> str:
@@ -149,3 +153,95 @@ def test_lists_show_the_day_a_payment_was_made_not_the_day_its_record_was_writte
     login_as("support")
     staff_page = client.get(f"/staff/payments?consumer_number={account.consumer_number}").get_data(as_text=True)
     assert "3 Sept 2026" in staff_page and "18 Nov 2026" not in staff_page
+
+
+# --- what a receipt says about the money: the bills it paid, the balance after it, the amount in words ---
+
+
+def two_unpaid_bills(user):
+    """September's bill (₹1,000) unpaid, then October's (₹1,500 of charges, ₹2,500 due in all)."""
+    from tests.functional.test_payment_helpers import tariff_with_terms
+
+    account = factories.make_account(tariff_with_terms({"due_days": 15}))
+    factories.make_bill(account, "1000.00", period_start=date(2026, 8, 25), period_end=date(2026, 9, 24),
+                        issued_on=date(2026, 9, 26), due_date=date(2026, 10, 11), number="DT-2026-09-0000001")
+    factories.make_bill(account, "1500.00", period_start=date(2026, 9, 25), period_end=date(2026, 10, 24),
+                        issued_on=date(2026, 10, 26), due_date=date(2026, 11, 10), number="DT-2026-10-0000001")
+    factories.link(user, account)
+    db.session.commit()
+    return account
+
+
+def counter_payment(account, amount: str, key: str) -> Payment:
+    staff = factories.make_user(role="support")
+    payment = services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal(amount), staff, key)
+    db.session.commit()
+    return payment
+
+
+def test_a_receipt_names_the_bills_it_paid_and_the_balance_after_it(client, login_as):
+    account = two_unpaid_bills(login_as("customer"))
+    payment = counter_payment(account, "2500.00", "receipt-bills-key-0001")
+
+    html = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    assert "Paid towards" in html
+    assert "Bill DT-2026-09-0000001 (25 Aug 2026 – 24 Sept 2026)" in html
+    assert "Bill DT-2026-10-0000001 (25 Sept 2026 – 24 Oct 2026)" in html
+    assert "Balance after this payment" in html and "Nothing due" in html
+    assert "Rupees Two Thousand Five Hundred Only" in html
+
+    text = squeeze_lines(pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data))
+    assert "Bill DT-2026-09-0000001 (25 Aug 2026 – 24 Sept 2026)" in text
+    assert "Bill DT-2026-10-0000001" in text
+    assert "Balance after this payment Nothing due" in text
+    assert "Amount in words Rupees Two Thousand Five Hundred Only" in text
+
+
+def test_a_part_payment_goes_to_the_oldest_bill_and_leaves_the_rest_due(client, login_as):
+    account = two_unpaid_bills(login_as("customer"))
+    payment = counter_payment(account, "800.50", "receipt-bills-key-0002")
+
+    text = squeeze_lines(pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data))
+    assert "Bill DT-2026-09-0000001" in text and "DT-2026-10-0000001" not in text
+    assert "₹1,699.50 still due" in text
+    assert "Rupees Eight Hundred and Fifty Paise Only" in text
+    # A second payment clears what is left of September's bill and then October's.
+    second = counter_payment(account, "1699.50", "receipt-bills-key-0003")
+    html = client.get(f"/payments/{second.id}/receipt").get_data(as_text=True)
+    assert "DT-2026-09-0000001" in html and "DT-2026-10-0000001" in html and "Nothing due" in html
+    # The first receipt still says what it said: the ledger is read up to its own payment.
+    again = squeeze_lines(pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data))
+    assert "₹1,699.50 still due" in again
+
+
+def test_a_payment_with_nothing_owed_is_an_advance_in_credit(client, login_as):
+    user = login_as("customer")
+    account = two_unpaid_bills(user)
+    counter_payment(account, "2500.00", "receipt-bills-key-0004")
+    advance = counter_payment(account, "500.00", "receipt-bills-key-0005")
+
+    html = client.get(f"/payments/{advance.id}/receipt").get_data(as_text=True)
+    assert "Advance: no bill was due" in html and "₹500.00 in credit" in html
+    assert "DT-2026-10-0000001" not in html
+
+
+def test_the_hindi_receipt_speaks_hindi_from_the_catalogue(client, login_as):
+    account = two_unpaid_bills(login_as("customer"))
+    payment = counter_payment(account, "2500.00", "receipt-bills-key-0006")
+
+    text = squeezed(hindi_text(client.get(f"/payments/{payment.id}/receipt.pdf?lang=hi").data))
+    for words in ("भुगतान रसीद", "राशि शब्दों में", "दो हज़ार पाँच सौ रुपये मात्र", "किस बिल के लिए",
+                  "बिल DT-2026-09-0000001", "इस भुगतान के बाद शेष", "कुछ देय नहीं", "नकद", "भुगतान की तिथि"):
+        assert squeezed(words) in text, words
+    assert "Paid towards" not in text and "Receipt number" not in text
+    # The page too, in Hindi.
+    client.post("/language", data={"language": "hi_IN", "next": "/"})
+    html = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    for words in ("दो हज़ार पाँच सौ रुपये मात्र", "किस बिल के लिए", "इस भुगतान के बाद शेष", "कुछ देय नहीं"):
+        assert words in html, words
+
+
+def test_the_receipt_pdf_has_no_hindi_of_its_own():
+    """Its Hindi was once written into the code; now every word comes from the catalogue, like the bill's."""
+    source = (Path(__file__).resolve().parents[2] / "app" / "payments" / "receipts.py").read_text()
+    assert not re.search("[\u0900-\u097f]", source)

@@ -111,6 +111,18 @@ ESTIMATED = {
     "estimated": True,
     "reads": (MeterRead("DL8834521", date(2026, 10, 24), D("48210"), None, None),),
 }
+def ranged(statement: Statement) -> Statement:
+    """The sample with its energy slabs' ranges, as bills issued now keep them."""
+    energy = statement.lines[0]
+    bounds = ((0, 200), (200, 400), (400, 800), (800, 1200), (1200, None))
+    rows = tuple(replace(row, above=D(above), upto=None if upto is None else D(upto))
+                 for row, (above, upto) in zip(energy.rows, bounds, strict=True))
+    return replace(statement, lines=(replace(energy, rows=rows), *statement.lines[1:]))
+
+
+AFTER_DUE = {"after_due_amount": D("125000.49")}
+
+
 LATE = {"late_fee": D("150.00"), "total_due": D("123606.78"), "prompt_rebate": D("0"), "prompt_by": None}
 LONG_TEXTS = {
     "utility_name": "Maharashtra State Electricity Distribution Company Limited (MSEDCL)",
@@ -149,6 +161,8 @@ VARIANTS = {
     "zero-usage": ZERO_USAGE,
     "no-history": {"history": ()},
     "no-reads": {"reads": ()},
+    "after-due-and-ranges": {**AFTER_DUE, "lines": ranged(sample_statement()).lines},
+    "estimated-after-due": {**ESTIMATED, **AFTER_DUE},
 }
 
 
@@ -212,11 +226,14 @@ def test_meter_readings_show_dates_values_and_factor():
     assert "Estimated" not in text
 
 
-def test_estimated_bill_says_so_instead_of_readings():
+def test_estimated_bill_shows_its_meter_and_the_reading_it_estimated_from():
+    """An estimated bill showed the meter as "—" and no previous reading, although both are known."""
     text = page_text(render_bill_pdf(sample_statement(**ESTIMATED), "en"))
 
     assert "Estimated — no reading this period" in text
-    assert "48,210" not in text
+    assert "DL8834521" in text
+    assert "24 Oct 2026" in text and "48,210" in text  # the previous, actual reading
+    assert "24 Nov 2026 49,660" not in text
 
 
 def test_hindi_bill_has_hindi_labels_and_indian_amounts():
@@ -253,6 +270,63 @@ def test_hindi_estimated_wording():
     text = hindi_text(render_bill_pdf(sample_statement(**ESTIMATED), "hi"))
 
     assert squeezed("अनुमानित — इस अवधि में रीडिंग नहीं ली गई") in squeezed(text)
+    assert "DL8834521" in text and "48,210" in text
+
+
+def test_slab_rows_say_which_slab():
+    """Slab rows showed units × rate but not the slab's range."""
+    text = squeeze_lines(page_text(render_bill_pdf(ranged(sample_statement()), "en")))
+
+    assert "up to 200 units: 200 × ₹3.00 = ₹600.00" in text
+    assert "201–400 units: 200 × ₹4.50 = ₹900.00" in text
+    assert "801–1,200 units: 400 × ₹7.00 = ₹2,800.00" in text
+    assert "above 1,200 units: 250 × ₹8.00 = ₹2,000.00" in text
+    assert "units: 10,650 × ₹0.107" not in text  # a flat charge has no range
+
+    hindi = squeezed(hindi_text(render_bill_pdf(ranged(sample_statement()), "hi")))
+    for words in ("200 यूनिट तक", "201–400 यूनिट", "1,200 यूनिट से ऊपर"):
+        assert squeezed(words) in hindi, words
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_the_amount_payable_after_the_due_date_is_stated(language):
+    data = render_bill_pdf(sample_statement(**AFTER_DUE), language)
+    if language == "en":
+        text = page_text(data)
+        assert "Amount payable after the due date" in text and "₹1,25,000.49" in text
+    else:
+        text = squeezed(hindi_text(data))
+        assert squeezed("देय तिथि के बाद देय राशि") in text and "₹1,25,000.49" in text
+
+
+def test_no_after_due_amount_without_a_surcharge_or_anything_to_pay():
+    assert "after the due date" not in page_text(render_bill_pdf(sample_statement(), "en"))
+    paid = sample_statement(**AFTER_DUE, payable=False, pay_amount=D("0.00"), upi_uri="")
+    assert "after the due date" not in page_text(render_bill_pdf(paid, "en"))
+
+
+def word_boxes(data: bytes) -> list[tuple[str, float, float]]:
+    """(word, left, right) in millimetres, as poppler lays the page out."""
+    if shutil.which("pdftotext") is None:
+        missing("pdftotext (apt-get install poppler-utils)")
+    html = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=data, capture_output=True, check=True).stdout
+    points_to_mm = 25.4 / 72
+    return [(word, float(left) * points_to_mm, float(right) * points_to_mm) for left, right, word in
+            re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+                       html.decode())]
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_the_multiplying_factor_title_keeps_clear_of_the_current_reading_rule(language):
+    """The "Current reading" header's underline touched its neighbour, "Multiplying factor"."""
+    from app.billing.pdf import LABELS, translate
+
+    rule_end = 12 + 40 + 30 + 30 + 2 + 56  # the underline under "Current reading" ends at 170 mm
+    title = translate(LABELS["multiplying_factor"], language).split()
+    boxes = [box for box in word_boxes(render_bill_pdf(sample_statement(), language)) if box[0] in title]
+    assert boxes
+    assert all(left >= rule_end + 1 for _word, left, _right in boxes), boxes
+    assert all(right <= 210 - 12 + 0.5 for _word, _left, right in boxes), boxes
 
 
 def test_rebate_sentence_only_when_there_is_a_rebate():

@@ -172,6 +172,32 @@ def test_slabs_are_telescopic_with_exact_detail_rows() -> None:
     assert energy.amount == D("3256.50")
 
 
+def test_detail_rows_carry_their_slab_or_band_range_as_scaled() -> None:
+    """The bill prints "101–300 units" beside each slab row: the engine says which range a row charges."""
+    msedcl = real("msedcl-lt1b-2024-25.json")
+    energy = bill(msedcl, "600").lines[0]
+    assert [(d.lower, d.upper) for d in energy.details] == [(0, 100), (100, 300), (300, 500), (500, None)]
+    t = tariff(slabs(("200", "1"), (None, "2")), period=period(factor="calendar", places=4))
+    scaled = quote(t, QuoteInput(D("250"), period_from=date(2022, 6, 25), period_to=date(2022, 7, 24))).lines[0]
+    assert [(d.lower, d.upper) for d in scaled.details] == [(0, 195), (195, None)]  # 200 × 0.9742 → 195
+    banded = bill(tariff(bands(("100", "3"), ("200", "5"), (None, "7"))), "150").lines[0]
+    assert [(d.lower, d.upper) for d in banded.details] == [(100, 200)]
+    assert bill(tariff(fixed("50")), "150").lines[0].details == []
+
+
+@pytest.mark.parametrize(("on", "unpaid", "months", "expected"), [
+    ("arrears", "2424.12", 1, "30.30"),  # 1.25% of the whole amount unpaid
+    ("arrears", "2424.12", 2, "60.60"),
+    ("bill", "5000.00", 1, "25.00"),  # on the bill's own charges (₹2,000) only
+    ("bill", "1000.00", 1, "12.50"),  # or less, when less is unpaid
+    ("arrears", "0", 1, "0.00"),
+    ("arrears", "-50", 3, "0.00"),  # in credit: nothing
+])
+def test_the_late_payment_surcharge(on, unpaid, months, expected) -> None:
+    surcharge = engine.LateSurcharge(D("1.25"), on)
+    assert surcharge.amount(D(unpaid), D("2000.00"), months) == D(expected)
+
+
 def test_detail_rows_are_exact_and_the_line_is_rounded_once() -> None:
     t = tariff(slabs(("1", "0.005"), (None, "0.005")))
     line = bill(t, "2").lines[0]

@@ -126,6 +126,14 @@ class LateSurcharge:
     percent_per_month: Decimal
     on: str = "arrears"
 
+    def amount(self, unpaid: Decimal, bill_charges: Decimal, months: int) -> Decimal:
+        """The surcharge on `unpaid` (the whole of it, or with `on: "bill"` no more than the bill's own charges),
+        for `months` started months late, rounded half-up to the paisa."""
+        if unpaid <= 0:
+            return Decimal("0.00")
+        base = min(unpaid, bill_charges) if self.on == "bill" else unpaid
+        return (base * self.percent_per_month / 100 * months).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
 
 @dataclass(frozen=True)
 class PaymentTerms:
@@ -267,6 +275,10 @@ class Detail:
     quantity: Decimal
     rate: Decimal
     amount: Decimal
+    # The slab's or band's range of units (scaled to the period): above `lower`, up to `upper` (None: open).
+    # None and None for a charge that has no range.
+    lower: Decimal | None = None
+    upper: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,11 @@ def _telescope(units: Decimal, uppers: list[Decimal | None]) -> Iterator[tuple[i
             lower = max(lower, upper)
 
 
+def _range(uppers: list[Decimal | None], index: int) -> tuple[Decimal, Decimal | None]:
+    """(above, up to) of slab or band `index`: from the bound before it (0 for the first) to its own."""
+    return (uppers[index - 1] if index else Decimal(0)), uppers[index]
+
+
 def _band_index(measure: Decimal, uppers: list[Decimal | None]) -> int:
     """The first band whose upper bound the measure does not exceed (the last one is open)."""
     return next(i for i, upper in enumerate(uppers) if upper is None or measure <= upper)
@@ -233,8 +238,9 @@ class Slabs(Component):
     def evaluate(self, q: _Quoting) -> Line:
         path = f"{self.path}.slabs"
         rates = q.rates(self.slabs, path)
-        slab_units = _telescope(q.units, q.uppers(self.slabs, path, scaled=True))
-        details = [Detail(units, rates[i], units * rates[i]) for i, units in slab_units]
+        uppers = q.uppers(self.slabs, path, scaled=True)
+        details = [Detail(units, rates[i], units * rates[i], *_range(uppers, i))
+                   for i, units in _telescope(q.units, uppers)]
         return q.line(self, sum((d.amount for d in details), Decimal(0)), details)
 
 
@@ -247,8 +253,10 @@ class Bands(Component):
     def evaluate(self, q: _Quoting) -> Line:
         path = f"{self.path}.bands"
         rates = q.rates(self.bands, path)
-        rate = rates[_band_index(q.units, q.uppers(self.bands, path, scaled=True))]
-        details = [Detail(q.units, rate, q.units * rate)] if q.units > 0 else []
+        uppers = q.uppers(self.bands, path, scaled=True)
+        band = _band_index(q.units, uppers)
+        rate = rates[band]
+        details = [Detail(q.units, rate, q.units * rate, *_range(uppers, band))] if q.units > 0 else []
         return q.line(self, q.units * rate, details)
 
 
