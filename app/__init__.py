@@ -14,7 +14,8 @@ DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billin
                    "support")
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
-TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.payments.tasks", "app.messaging.tasks")
+TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.payments.tasks", "app.messaging.tasks",
+                "app.notifications.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
     from app.metering.views import bp as metering_bp
+    from app.notifications.views import bp as notifications_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
     from app.portal.views import bp as portal_bp
@@ -94,7 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.views import bp as staff_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
-                      staff_bp, pwa_bp):
+                      staff_bp, pwa_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,28 @@
+"""Tasks that send notifications and find the ones that are due.
+
+A transaction that wrote deliveries enqueues `send_deliveries` for them once it has committed;
+`sweep_deliveries` runs every minute for retries, deliveries held through quiet hours and lost enqueues.
+"""
+
+from huey import crontab
+
+from app.notifications import delivery
+from app.notifications.models import DeliveryStatus
+from app.taskqueue import periodic_task, task
+
+
+def _summary(outcomes) -> str:
+    return (f"{outcomes[DeliveryStatus.SENT]} notifications sent, {outcomes[DeliveryStatus.FAILED]} to retry, "
+            f"{outcomes[delivery.HELD]} held for quiet hours, {outcomes[DeliveryStatus.DEAD]} given up")
+
+
+@task(retries=5, retry_delay=30)
+def send_deliveries(ids: list[int]) -> str:
+    """Send these just-committed deliveries now."""
+    return _summary(delivery.deliver_due(ids))
+
+
+@periodic_task(crontab(minute="*"), retries=2, retry_delay=20)
+def sweep_deliveries() -> str:
+    """Send every delivery that is due (a retry, one held through quiet hours, a lost enqueue, an expired claim)."""
+    return _summary(delivery.deliver_all_due())
