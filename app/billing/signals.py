@@ -6,3 +6,7 @@ _signals = Namespace()
 
 payment_link = _signals.signal("payment-link", doc="""Asked for a bill's pay link (its QR code and button):
 sender is None, keywords amount, reference and note. A receiver returns a link (payments: a UPI link).""")
+
+bills_issued = _signals.signal("bills-issued", doc="""Bills were issued (a bill run's chunk, a revision): sender
+is None, keyword bill_ids. Sent inside the transaction that wrote them; receivers write in it too (the
+notifications that the bills are ready).""")

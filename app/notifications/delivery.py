@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.auth.models import User
+from app.billing import ledger
 from app.db import begin_write, utcnow
 from app.extensions import db
 from app.messaging.outbox import claim_due_rows, queue_message, retry_wait
@@ -111,12 +112,21 @@ def _send(delivery: ClaimedDelivery):
         _settle(delivery, status=DeliveryStatus.PENDING, next_attempt_at=held_until,
                 attempts=NotificationDelivery.attempts - 1)
         return HELD
+    if _paid_meanwhile(notification):
+        _settle(delivery, status=DeliveryStatus.DEAD, last_error="not sent: the bill was paid meanwhile")
+        return DeliveryStatus.DEAD
     try:
         _send_on_channel(delivery.channel, notification, user)
     except Exception as error:
         return _failed(delivery, user, error)
     _settle(delivery, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
     return DeliveryStatus.SENT
+
+
+def _paid_meanwhile(notification: Notification) -> bool:
+    """A reminder held through the night (or retried) is not sent once the bill is paid."""
+    return (notification.kind is NotificationKind.DUE_REMINDER and notification.account_id is not None
+            and ledger.balance(notification.account_id) <= 0)
 
 
 def _send_on_channel(channel: Channel, notification: Notification, user: User) -> None:

@@ -3,8 +3,12 @@
 from sqlalchemy import delete
 
 from app.auth.signals import user_erased
+from app.billing.signals import bills_issued
 from app.extensions import db
+from app.notifications import payment_notices
 from app.notifications.models import Notification, NotificationPreference, PushSubscription
+from app.notifications.reminders import notify_bills_issued
+from app.payments.signals import payment_captured, payment_failed, payment_refunded
 
 
 def forget_user(user, **_kwargs) -> None:
@@ -13,5 +17,13 @@ def forget_user(user, **_kwargs) -> None:
         db.session.execute(delete(model).where(model.user_id == user.id))
 
 
+def bills_ready(_sender, bill_ids, **_kwargs) -> None:
+    notify_bills_issued(bill_ids)
+
+
 def connect() -> None:
     user_erased.connect(forget_user)
+    bills_issued.connect(bills_ready)
+    payment_captured.connect(payment_notices.payment_captured)
+    payment_failed.connect(payment_notices.payment_failed)
+    payment_refunded.connect(payment_notices.payment_refunded)

@@ -6,7 +6,7 @@ A transaction that wrote deliveries enqueues `send_deliveries` for them once it 
 
 from huey import crontab
 
-from app.notifications import delivery
+from app.notifications import delivery, reminders
 from app.notifications.models import DeliveryStatus
 from app.taskqueue import periodic_task, task
 
@@ -26,3 +26,9 @@ def send_deliveries(ids: list[int]) -> str:
 def sweep_deliveries() -> str:
     """Send every delivery that is due (a retry, one held through quiet hours, a lost enqueue, an expired claim)."""
     return _summary(delivery.deliver_all_due())
+
+
+@periodic_task(crontab(minute="*/15"), retries=2, retry_delay=60)
+def remind_due_bills() -> str:
+    """Write the due-date reminders that are due (each once: a run beside this one, or after it, adds none)."""
+    return f"{reminders.send_due_reminders()} due-date reminders written"
