@@ -2,12 +2,13 @@
 hours), are retried with growing waits and recorded, never sent twice; the inbox pages show a customer only their
 own notifications."""
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.messaging.models import OutboundMessage
@@ -18,6 +19,7 @@ from app.notifications.models import (
     Notification,
     NotificationDelivery,
     NotificationKind,
+    NotificationPreference,
     PushSubscription,
 )
 from app.notifications.services import notify, release_time
@@ -319,3 +321,43 @@ def test_a_customer_never_sees_or_opens_another_users_notifications(client, logi
     assert client.get(f"/notifications/{theirs.id}").status_code == 404
     client.post("/notifications/read-all")
     assert db.session.get(Notification, theirs.id).read_at is None
+
+
+# --- preferences --------------------------------------------------------------------------------------------------
+
+def test_the_choices_page_shows_the_defaults_and_saves_per_kind_and_channel(client, login_as, pushed, outbox):
+    user = subscribed(login_as(mobile="+919811122222"))
+    db.session.commit()
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    checked = set(re.findall(r'name="([a-z]+-[a-z]+)" checked', page))
+    assert checked == {"bills-push", "bills-sms", "payments-push", "usage-push", "announcements-push"}
+    assert 'href="/notifications/settings"' in client.get("/profile").get_data(as_text=True)
+
+    response = client.post("/notifications/settings", data={"bills-push": "on", "payments-sms": "on"})
+    assert response.status_code == 302
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert set(re.findall(r'name="([a-z]+-[a-z]+)" checked', page)) == {"bills-push", "payments-sms"}
+
+    notify(user, K.DUE_REMINDER, "Due", "b")  # push only now
+    notify(user, K.BILL_ISSUED, "Bill", "b")  # push only now (bills: issued and reminders together)
+    notify(user, K.PAYMENT, "Paid", "b")  # SMS only now
+    notify(user, K.ANNOUNCEMENT, "Outage", "b")  # inbox only
+    db.session.commit()
+    assert [payload["title"] for _u, payload, _t, _g in pushed] == ["Due", "Bill"]
+    assert [m.subject for m in outbox] == ["Paid"]
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 4  # the inbox gets everything
+
+
+def test_choices_are_a_customers_own_and_need_the_csrf_token(app, client, login_as):
+    other = factories.make_user()
+    db.session.commit()
+    user = login_as()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert client.post("/notifications/settings", data={}).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    client.post("/notifications/settings", data={})
+    rows = db.session.scalars(select(NotificationPreference)).all()
+    assert rows and {row.user_id for row in rows} == {user.id} and not any(row.enabled for row in rows)
+    assert other.id not in {row.user_id for row in rows}
