@@ -105,10 +105,11 @@ def register_commands(app: Flask) -> None:
     from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
-    from app.notifications.cli import notifications_cli
+    from app.notifications.cli import announcements_cli, notifications_cli
     from app.payments.cli import payments_cli
 
-    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, notifications_cli):
+    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, notifications_cli,
+                  announcements_cli):
         app.cli.add_command(group)
 
 

@@ -6,7 +6,7 @@ A transaction that wrote deliveries enqueues `send_deliveries` for them once it 
 
 from huey import crontab
 
-from app.notifications import delivery, reminders
+from app.notifications import announcements, delivery, reminders
 from app.notifications.models import DeliveryStatus
 from app.taskqueue import periodic_task, task
 
@@ -32,3 +32,9 @@ def sweep_deliveries() -> str:
 def remind_due_bills() -> str:
     """Write the due-date reminders that are due (each once: a run beside this one, or after it, adds none)."""
     return f"{reminders.send_due_reminders()} due-date reminders written"
+
+
+@periodic_task(crontab(minute="*/5"), retries=2, retry_delay=60)
+def send_current_announcements() -> str:
+    """Send each announcement that has started and was not sent yet (once: see announcements.send_announcements)."""
+    return f"{announcements.send_announcements()} announcement notifications written"

@@ -18,6 +18,7 @@ from app.metering.forms import ReadingForm
 from app.metering.models import Reading, ReadingStatus
 from app.metering.photos import PhotoError
 from app.metering.services import account_id_of, active_meter, last_accepted, same_day_reading, submit_reading
+from app.notifications.announcements import current_announcements
 from app.portal import usage as usage_data
 from app.portal.dashboard import current_projection, dashboard_for
 from app.portal.export import export_user_data
@@ -38,7 +39,7 @@ def home():
     account = selected_account(linked)
     pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
     return render("portal/home.html", account=account, accounts=linked, dashboard=dashboard_for(account),
-                  pay_url=pay_url)
+                  pay_url=pay_url, announcements=current_announcements(account.region))
 
 
 READING_UPLOAD_LIMIT = 25 * 1024 * 1024
