@@ -1,10 +1,11 @@
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, enum_type, utcnow
+from app.db import Money, Units, UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
 
@@ -111,3 +112,18 @@ class Announcement(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent to the customers it concerns (once)
+
+
+class UsageBudget(db.Model):
+    """A customer's monthly budget for one connection, in rupees or in units: a usage alert when the projection of
+    the period passes it."""
+
+    __tablename__ = "usage_budgets"
+    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # rupees a month, or
+    units: Mapped[Decimal | None] = mapped_column(Units)  # units a month
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

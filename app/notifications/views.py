@@ -4,8 +4,10 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accounts.selection import selected_account
 from app.auth.access import customer_only
-from app.notifications import services
+from app.i18n import parse_rupees
+from app.notifications import services, usage
 from app.notifications.models import Channel
 from app.web.pagination import page_of
 from app.web.templating import render
@@ -61,14 +63,43 @@ def read_all():
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @customer_only
 def settings():
-    """Per kind and channel: what the customer wants sent (the inbox always gets everything)."""
+    """Per kind and channel: what the customer wants sent (the inbox always gets everything); and the monthly
+    budget of the chosen connection."""
     if request.method == "POST":
         for name, _label, kinds in services.PREFERENCE_GROUPS:
             for channel in services.SENDING_CHANNELS:
                 services.set_preference(current_user, kinds, channel, f"{name}-{channel}" in request.form)
         flash(_("Your notification choices are saved."), "success")
         return redirect(url_for("notifications.settings"))
+    return _settings_page()
+
+
+def _settings_page(budget_error: str | None = None, status: int = 200):
     chosen = services.preferences(current_user)
     rows = [(name, label, {channel: chosen[(kinds[0], channel)] for channel in services.SENDING_CHANNELS})
             for name, label, kinds in services.PREFERENCE_GROUPS]
-    return render("notifications/settings.html", rows=rows, channels=services.SENDING_CHANNELS, Channel=Channel)
+    account = selected_account()
+    budget = usage.budget_of(current_user.id, account.id) if account else None
+    return render("notifications/settings.html", rows=rows, channels=services.SENDING_CHANNELS, Channel=Channel,
+                  account=account, budget=budget, budget_error=budget_error,
+                  typed=request.form.get("limit") if budget_error else None), status
+
+
+@bp.route("/notifications/budget", methods=["POST"])
+@customer_only
+def budget():
+    """Set or remove the chosen connection's monthly budget (₹ or units)."""
+    account = selected_account()
+    if account is None:
+        abort(404)
+    text = (request.form.get("limit") or "").strip()
+    removing = "remove" in request.form or not text
+    limit = None if removing else parse_rupees(text)
+    try:
+        if limit is None and not removing:
+            raise usage.BudgetError("not a number")
+        usage.set_budget(current_user, account, limit, in_units=request.form.get("unit") == "units")
+    except usage.BudgetError:
+        return _settings_page(_("Give the budget as a number, such as 1500."), 422)
+    flash(_("Your budget is saved.") if limit is not None else _("Your budget is removed."), "success")
+    return redirect(url_for("notifications.settings"))
