@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from app.accounts.models import Account, AccountLink
 from app.auth.models import User
@@ -60,7 +61,7 @@ def notify_bills_issued(bill_ids: list[int]) -> int:
     """Tell everyone linked to these bills' connections that the bill is ready; paperless connections first (they
     get no paper bill, so this is the only way they learn of it)."""
     rows = db.session.execute(select(Bill, Account).join(Account, Account.id == Bill.account_id)
-                              .where(Bill.id.in_(bill_ids))
+                              .where(Bill.id.in_(bill_ids)).options(lazyload(Bill.lines))
                               .order_by(Account.paperless.desc(), Bill.id)).all()
     users = linked_users({account.id for _bill, account in rows})
     written = 0
@@ -94,24 +95,25 @@ REMINDER_TEXTS = {
 }
 
 
-def bills_to_remind(today: date) -> list[Bill]:
-    """Each connection's latest bill in force whose due date is within the reminders' days of `today`."""
+def bills_to_remind(today: date) -> list[int]:
+    """The ids of each connection's latest bill in force whose due date is within the reminders' days of `today`."""
     first, last = today - timedelta(days=STAGES[-1][2]), today - timedelta(days=STAGES[0][1])
-    candidates = list(db.session.scalars(
-        select(Bill).where(Bill.due_date >= first, Bill.due_date <= last, ledger.in_force()).order_by(Bill.id)))
+    candidates = db.session.execute(
+        select(Bill.id, Bill.account_id, Bill.period_start)
+        .where(Bill.due_date >= first, Bill.due_date <= last, ledger.in_force()).order_by(Bill.id)).all()
     if not candidates:
         return []
     latest = dict(db.session.execute(
         select(Bill.account_id, func.max(Bill.period_start))
-        .where(Bill.account_id.in_({b.account_id for b in candidates}), ledger.in_force())
+        .where(Bill.account_id.in_({row.account_id for row in candidates}), ledger.in_force())
         .group_by(Bill.account_id)).all())
-    return [bill for bill in candidates if latest.get(bill.account_id) == bill.period_start]
+    return [row.id for row in candidates if latest.get(row.account_id) == row.period_start]
 
 
 def send_due_reminders(today: date | None = None) -> int:
     """Write every reminder due today that was not written yet. Returns how many were written."""
     today = today or today_in_india()
-    bill_ids = in_own_transaction(lambda: [bill.id for bill in bills_to_remind(today)])
+    bill_ids = in_own_transaction(bills_to_remind, today)
     written = 0
     for start in range(0, len(bill_ids), CHUNK):
         written += in_own_transaction(_remind_chunk, bill_ids[start:start + CHUNK], today)
@@ -121,7 +123,7 @@ def send_due_reminders(today: date | None = None) -> int:
 def _remind_chunk(bill_ids: list[int], today: date) -> int:
     begin_write(db.session)
     rows = db.session.execute(select(Bill, Account).join(Account, Account.id == Bill.account_id)
-                              .where(Bill.id.in_(bill_ids)).order_by(Bill.id)).all()
+                              .where(Bill.id.in_(bill_ids)).options(lazyload(Bill.lines)).order_by(Bill.id)).all()
     balances = ledger.balances({account.id for _bill, account in rows})
     users = linked_users(balances)
     planned = []
