@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.models import Account, AccountLink, LinkFactor
-from app.accounts.signals import first_answer, latest_bill_amount
+from app.accounts.signals import account_linked, first_answer, latest_bill_amount
 from app.auth import throttle
 from app.auth.contacts import normalise_mobile
 from app.auth.models import User
@@ -61,6 +61,7 @@ def link_account(user: User, consumer_number: str, factor: LinkFactor, answer: s
     db.session.add(link)
     db.session.flush()
     audit.record("account.linked", account, {"user_id": user.id, "factor": factor.value}, actor=user)
+    account_linked.send(link, user=user, account=account)
     return link
 
 

@@ -70,9 +70,10 @@ def user_locale(user: User) -> str:
 
 # --- quiet hours -------------------------------------------------------------------------------------------------
 
-def release_time(user: User, when: datetime) -> datetime:
-    """`when`, or the end of the user's quiet hours if `when` falls inside them."""
-    start, end = user.quiet_hours_start or QUIET_START, user.quiet_hours_end or QUIET_END
+def release_time(user: User | None, when: datetime) -> datetime:
+    """`when`, or the end of the user's quiet hours (without a user, the usual ones) if `when` falls inside them."""
+    start = getattr(user, "quiet_hours_start", None) or QUIET_START
+    end = getattr(user, "quiet_hours_end", None) or QUIET_END
     if start == end:
         return when
     local = when.astimezone(INDIA)

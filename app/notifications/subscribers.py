@@ -2,11 +2,12 @@
 
 from sqlalchemy import delete
 
+from app.accounts.signals import account_linked
 from app.auth.signals import user_erased
 from app.billing.signals import bills_issued
 from app.extensions import db
 from app.metering.signals import reading_recorded
-from app.notifications import payment_notices, usage
+from app.notifications import payment_notices, security_notices, usage
 from app.notifications.models import Notification, NotificationPreference, PushSubscription, UsageBudget
 from app.notifications.reminders import notify_bills_issued
 from app.payments.signals import payment_captured, payment_failed, payment_refunded
@@ -29,3 +30,4 @@ def connect() -> None:
     payment_failed.connect(payment_notices.payment_failed)
     payment_refunded.connect(payment_notices.payment_refunded)
     reading_recorded.connect(usage.reading_recorded)
+    account_linked.connect(security_notices.connection_linked)
