@@ -136,6 +136,8 @@ class Config:
         self.TASK_QUEUE_NAME = os.environ.get("DTECH_QUEUE_NAME", "dtech")
         self.TASK_QUEUE_FILE = str(INSTANCE_DIR / "tasks.sqlite3")
         self.TASKS_IMMEDIATE = False
+        # Notifications (push, SMS) are sent by this many threads at once in each consumer's sending task.
+        self.NOTIFICATION_SEND_THREADS = int(os.environ.get("DTECH_NOTIFICATION_SEND_THREADS", "4"))
         self.UPLOAD_FOLDER = os.environ.get("DTECH_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
         # How many proxies (load balancer, nginx) stand in front and set X-Forwarded-For / -Proto.
         self.PROXY_HOPS = int(os.environ.get("DTECH_PROXY_HOPS", "0"))

@@ -15,7 +15,7 @@ DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billin
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
 TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.metering.tasks", "app.payments.tasks",
-                "app.messaging.tasks")
+                "app.messaging.tasks", "app.notifications.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:
@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
     from app.metering.views import bp as metering_bp
+    from app.notifications.views import bp as notifications_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
     from app.portal.views import bp as portal_bp
@@ -108,7 +109,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_readings_bp, staff_bill_runs_bp,
-                      staff_tariffs_bp, pwa_bp):
+                      staff_tariffs_bp, pwa_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 
@@ -117,9 +118,11 @@ def register_commands(app: Flask) -> None:
     from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
+    from app.notifications.cli import announcements_cli, notifications_cli
     from app.payments.cli import payments_cli
 
-    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli):
+    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, notifications_cli,
+                  announcements_cli):
         app.cli.add_command(group)
 
 

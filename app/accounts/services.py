@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from app import audit
 from app.accounts.models import Account, AccountLink, LinkFactor, LinkRequest, LinkRequestStatus
-from app.accounts.signals import first_answer, latest_bill_amount
+from app.accounts.signals import account_linked, first_answer, latest_bill_amount
 from app.auth import codes, throttle
 from app.auth.codes import Outcome, Purpose
 from app.auth.models import User
@@ -27,6 +27,7 @@ from app.extensions import db
 from app.i18n import indian_date, indian_time, parse_rupees
 from app.messaging.kinds import MessageKind
 from app.messaging.outbox import queue_message
+from app.messaging.quiet import release_time
 
 
 class LinkError(Exception):
@@ -216,7 +217,8 @@ def _create_link(user: User, account: Account, factor: LinkFactor, actor: User) 
     db.session.add(link)
     db.session.flush()
     audit.record("account.linked", account, {"user_id": user.id, "factor": factor.value}, actor=actor)
-    _tell_holder(account)
+    _tell_holder(account, user)
+    account_linked.send(link, user=user, account=account)  # the others who see the connection: their inbox
     return link
 
 
@@ -226,20 +228,23 @@ def _holder_locale(account: Account) -> str:
     return locale or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _tell_holder(account: Account) -> None:
-    """The registered holder learns of every new link, so a stranger's link does not go unnoticed."""
-    if not account.registered_mobile:
+def _tell_holder(account: Account, linked_by: User) -> None:
+    """The registered holder learns of every new link but their own, so a stranger's link does not go unnoticed
+    (by SMS, held through the night like every notice)."""
+    if not account.registered_mobile or account.registered_mobile == linked_by.mobile:
         return
+    holder = db.session.scalar(select(User).where(User.mobile == account.registered_mobile))
     helpline = current_app.config["UTILITY_HELPLINE"]
     with force_locale(_holder_locale(account)):
         day = indian_date(utcnow())
-        queue_message(
+        message = queue_message(
             to=account.registered_mobile,
             subject=_("Connection %(number)s was linked", number=account.consumer_number),
             body=_("Your electricity connection %(number)s was linked to a D-Tech account on %(date)s. If this was "
                    "not you, call %(helpline)s.", number=account.consumer_number, date=day, helpline=helpline),
             kind=MessageKind.LINK_NOTICE, params={"number": account.consumer_number, "date": day, "helpline": helpline},
         )
+    message.next_attempt_at = release_time(holder, utcnow())
 
 
 def find_link(user: User, account_id: int) -> AccountLink | None:

@@ -19,6 +19,13 @@ class SlabWarning:
 
 
 @dataclass(frozen=True)
+class SlabCrossing:
+    at_units: Decimal  # where the dearer slab begins (this period's units)
+    rate_now: Decimal
+    rate_next: Decimal
+
+
+@dataclass(frozen=True)
 class Projection:
     units_so_far: Decimal
     days_so_far: int
@@ -26,6 +33,7 @@ class Projection:
     projected_units: Decimal
     projected_amount: Decimal
     slab_warning: SlabWarning | None
+    crossing: SlabCrossing | None = None  # the projection goes past a dearer slab the use so far has not reached
 
 
 def project(tariff: engine.Tariff, units_so_far: Decimal, period_start: date, read_on: date, period_days: int,
@@ -38,8 +46,9 @@ def project(tariff: engine.Tariff, units_so_far: Decimal, period_start: date, re
                             period_to=period_start + timedelta(days=period_days - 1), load_kw=load_kw, phase=phase,
                             flags=flags, params={k: v for k, v in params.items() if k in tariff.param_names})
     quote = engine.quote(tariff, inp)
+    steps = engine.slab_steps(tariff, inp)
     return Projection(units_so_far, days_so_far, period_days, projected, quote.total,
-                      slab_warning(engine.slab_steps(tariff, inp), projected))
+                      slab_warning(steps, projected), slab_crossing(steps, units_so_far, projected))
 
 
 def slab_warning(steps: list[engine.SlabStep], units: Decimal) -> SlabWarning | None:
@@ -52,4 +61,14 @@ def slab_warning(steps: list[engine.SlabStep], units: Decimal) -> SlabWarning | 
         if near and following.rate > step.rate:
             return SlabWarning(left, step.rate, following.rate)
         return None
+    return None
+
+
+def slab_crossing(steps: list[engine.SlabStep], units_so_far: Decimal, projected: Decimal) -> SlabCrossing | None:
+    """The first boundary after which units cost more that the use so far is below and the projection passes."""
+    for step, following in zip(steps, steps[1:], strict=False):
+        if step.upto is None:
+            return None
+        if units_so_far <= step.upto < projected and following.rate > step.rate:
+            return SlabCrossing(step.upto, step.rate, following.rate)
     return None

@@ -38,6 +38,7 @@ from app.billing.models import (
     TariffParam,
     TariffVersion,
 )
+from app.billing.signals import bills_issued
 from app.db import begin_write, insert_ignore, today_in_india, utcnow
 from app.extensions import db
 from app.metering.consumption import ConsumptionError, RegisterRead
@@ -309,6 +310,8 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
         db.session.execute(insert(BillLine.__table__), lines)
     if entries:
         db.session.execute(insert(LedgerEntry.__table__), entries)
+    if inserted:
+        bills_issued.send(None, bill_ids=sorted(inserted.values()))
     return inserted
 
 

@@ -19,6 +19,11 @@ class MessageKind(StrEnum):
     BILL_ISSUED = "bill_issued"
     DUE_REMINDER = "due_reminder"
     PAYMENT = "payment"  # a payment confirmation, to the registered mobile
+    # The other notifications a customer may choose to get by SMS (app.notifications), as their text:
+    USAGE_ALERT = "usage_alert"
+    ANNOUNCEMENT = "announcement"
+    TICKET = "ticket"
+    SECURITY = "security"
 
 
 # The variables each kind's template has (their names in the provider's template, e.g. MSG91's ##link##):

@@ -79,15 +79,18 @@ class ClaimedMessage:
     attempts: int  # including this one
 
 
-def claim_due_messages(ids: list[int] | None = None, limit: int = 50) -> list[ClaimedMessage]:
-    """Claim messages that are due (all, or those of `ids`) for this consumer until CLAIM_LEASE has passed.
+def claim_due_rows(model, open_statuses, claimed_status, returning, ids: list[int] | None = None, limit: int = 50,
+                   lease: timedelta = CLAIM_LEASE) -> list:
+    """Claim the due rows of an outbox table (`model` has id, status, attempts, next_attempt_at) for this consumer
+    until `lease` has passed: their status becomes `claimed_status`, their attempts go up by one, and the
+    `returning` columns of each are returned (ordered by id). Shared by every outbox (messages, notifications).
     The caller commits the claim before sending, so no lock is held while a provider answers."""
     now = utcnow()
-    due = (select(OutboundMessage.id)
-           .where(OutboundMessage.status.in_(_OPEN), OutboundMessage.next_attempt_at <= now)
-           .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
+    due = (select(model.id)
+           .where(model.status.in_(open_statuses), model.next_attempt_at <= now)
+           .order_by(model.next_attempt_at, model.id).limit(limit))
     if ids is not None:
-        due = due.where(OutboundMessage.id.in_(ids))
+        due = due.where(model.id.in_(ids))
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)  # another consumer's rows are skipped, not waited for
     candidates = list(db.session.scalars(due))
@@ -96,16 +99,22 @@ def claim_due_messages(ids: list[int] | None = None, limit: int = 50) -> list[Cl
     # The same conditions again: on SQLite this UPDATE is the claim (a row another consumer claimed first no
     # longer matches); on PostgreSQL the rows are already locked by the SELECT above.
     rows = db.session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(candidates), OutboundMessage.status.in_(_OPEN),
-               OutboundMessage.next_attempt_at <= now)
-        .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1,
-                next_attempt_at=now + CLAIM_LEASE)
-        .returning(OutboundMessage.id, OutboundMessage.to, OutboundMessage.subject, OutboundMessage.body,
-                   OutboundMessage.kind, OutboundMessage.params, OutboundMessage.expires_at, OutboundMessage.attempts)
+        update(model)
+        .where(model.id.in_(candidates), model.status.in_(open_statuses), model.next_attempt_at <= now)
+        .values(status=claimed_status, attempts=model.attempts + 1, next_attempt_at=now + lease)
+        .returning(*returning)
         .execution_options(synchronize_session=False)
     ).all()
-    return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
+    return sorted(rows, key=lambda row: row[0])
+
+
+def claim_due_messages(ids: list[int] | None = None, limit: int = 50) -> list[ClaimedMessage]:
+    """Claim messages that are due (all, or those of `ids`) for this consumer until CLAIM_LEASE has passed."""
+    rows = claim_due_rows(OutboundMessage, _OPEN, MessageStatus.SENDING,
+                          (OutboundMessage.id, OutboundMessage.to, OutboundMessage.subject, OutboundMessage.body,
+                           OutboundMessage.kind, OutboundMessage.params, OutboundMessage.expires_at,
+                           OutboundMessage.attempts), ids, limit)
+    return [ClaimedMessage(*row) for row in rows]
 
 
 def retry_wait(attempts: int) -> timedelta:

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.metering.checks import LastRead, ReadingRefused, check_reading
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.metering.photos import clean_photo, store_photo
+from app.metering.signals import reading_recorded
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, c
             raise
         return Submitted(earlier, duplicate=True)
     audit.record("reading.submitted", reading, {"status": status.value, "value": str(value)}, actor=user)
+    reading_recorded.send(reading, account=account)
     return Submitted(reading, duplicate=False)
 
 

@@ -1,10 +1,11 @@
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, enum_type, utcnow
+from app.db import Money, Units, UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
 
@@ -41,7 +42,10 @@ class Notification(db.Model):
     """An inbox item. `dedupe_key` makes a reminder for one bill and day impossible to send twice."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+        Index("ix_notifications_user_read", "user_id", "read_at"),  # the header's unread count
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -51,12 +55,14 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")  # web push Urgency: very-low … high
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # waiting for next_attempt_at (the end of quiet hours, perhaps)
+    SENDING = "sending"  # claimed by a consumer until next_attempt_at (if it died, claimable again after that)
     SENT = "sent"
     FAILED = "failed"  # will be retried at next_attempt_at
     DEAD = "dead"  # gave up (subscription gone, too many attempts)
@@ -105,3 +111,19 @@ class Announcement(db.Model):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent to the customers it concerns (once)
+
+
+class UsageBudget(db.Model):
+    """A customer's monthly budget for one connection, in rupees or in units: a usage alert when the projection of
+    the period passes it."""
+
+    __tablename__ = "usage_budgets"
+    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # rupees a month, or
+    units: Mapped[Decimal | None] = mapped_column(Units)  # units a month
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

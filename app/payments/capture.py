@@ -36,6 +36,7 @@ from app.payments.models import (
     PaymentState,
 )
 from app.payments.rebates import _grant_rebate
+from app.payments.signals import payment_captured, payment_failed
 from app.payments.states import CREDITED, can_move, check_transition
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def _capture(payment: Payment, received: Decimal, source: str, actor=None,
     if rebate:
         details["rebate"] = str(rebate)
     audit.record("payment.captured", payment, details, actor=actor or SYSTEM)
+    payment_captured.send(payment)
 
 
 def _hold(payment: Payment, received: Decimal, reason: str, source: str, actor=None) -> None:
@@ -80,6 +82,7 @@ def _fail(payment: Payment, reason: str, source: str) -> None:
     payment.state = PaymentState.FAILED
     payment.failure_reason = reason[:200]
     audit.record("payment.failed", payment, {"reason": reason[:200], "source": source}, actor=SYSTEM)
+    payment_failed.send(payment)
 
 
 def _target_state(payment: Payment, gp: GatewayPayment) -> tuple[PaymentState, str | None]:

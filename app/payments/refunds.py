@@ -31,6 +31,7 @@ from app.payments.models import (
     Refund,
     RefundState,
 )
+from app.payments.signals import payment_refunded
 from app.payments.states import check_transition
 
 
@@ -98,4 +99,5 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
     audit.record("payment.refunded", payment, {"amount": str(amount), "reason": reason[:200],
                                                "refund": refund.id, "left": str(payment.refundable_amount),
                                                **signatories(approval, actor)}, actor=actor)
+    payment_refunded.send(payment, refund=refund)
     return refund

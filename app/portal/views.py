@@ -11,6 +11,7 @@ from app.accounts.models import Account
 from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
 from app.billing.bills import latest_bills, usual_daily_use
+from app.billing.forecast import current_projection
 from app.db import parse_id
 from app.extensions import db
 from app.metering.checks import ReadingRefused
@@ -18,8 +19,9 @@ from app.metering.forms import ReadingForm
 from app.metering.models import Reading, ReadingStatus
 from app.metering.photos import PhotoError
 from app.metering.services import account_id_of, active_meter, last_accepted, same_day_reading, submit_reading
+from app.notifications.announcements import current_announcements
 from app.portal import usage as usage_data
-from app.portal.dashboard import current_projection, dashboard_for
+from app.portal.dashboard import dashboard_for
 from app.portal.export import export_user_data
 from app.web.headers import upload_limit
 from app.web.templating import render
@@ -38,7 +40,7 @@ def home():
     account = selected_account(linked)
     pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
     return render("portal/home.html", account=account, accounts=linked, dashboard=dashboard_for(account),
-                  pay_url=pay_url)
+                  pay_url=pay_url, announcements=current_announcements(account.region))
 
 
 READING_UPLOAD_LIMIT = 25 * 1024 * 1024

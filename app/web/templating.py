@@ -5,7 +5,7 @@ from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
 from app.db import utcnow
-from app.i18n import in_words, indian_date, inr, quantity, rate
+from app.i18n import in_words, indian_date, indian_time, inr, quantity, rate
 from app.web.charts import sparkline_points
 from app.web.static_files import static_url
 
@@ -39,4 +39,5 @@ def register_template_helpers(app) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["utility_name"] = app.config["UTILITY_NAME"]
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["indian_time"] = indian_time
     app.jinja_env.globals["sparkline_points"] = sparkline_points

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -315,3 +316,10 @@ def test_the_hindi_usage_page_names_months_in_hindi(client, login_as):
     usage = page(client, "/usage")
     assert format_date(bill.period_end, "MMM yy", locale="hi_IN") in usage and "आपकी बिजली खपत" in usage
     assert json.dumps("यूनिट (kWh)") in usage  # the chart's labels come from the catalogue too
+
+
+def test_no_text_is_in_the_catalogue_twice():
+    """Two entries for one text: the compiled catalogue silently keeps one of them (branches merged by hand)."""
+    source = (TRANSLATIONS_DIR / "hi_IN" / "LC_MESSAGES" / "messages.po").read_text()
+    entries = re.findall(r'^msgid "(.+)"\n(?:msgid_plural "(.*)"\n)?', source, re.M)
+    assert [entry for entry, count in Counter(entries).items() if count > 1] == []

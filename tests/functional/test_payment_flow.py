@@ -416,7 +416,7 @@ def test_upi_link_and_qr_are_offered_and_only_the_bank_confirms(client, login_as
     assert payment.state == PaymentState.CAPTURED
     assert ledger.balance(account.id) == Decimal("0.00")
     done = client.get(f"/payments/{payment.id}").get_data(as_text=True)
-    assert "hx-trigger" not in done and payment.receipt_number in done
+    assert 'hx-trigger="every 6s"' not in done and payment.receipt_number in done  # no longer refreshes itself
 
 
 def test_rebates_are_applied_when_earned_and_only_once_per_bill(client, login_as):

@@ -11,17 +11,22 @@ from app.billing.models import Bill
 from app.billing.runs import Cycle, run_bills
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
+from app.notifications.models import Notification
 from tests import factories
 
 
 @pytest.fixture
 def flagged():
+    return flagged_reading()
+
+
+def flagged_reading(submitted_by=None):
     """A connection read at 1,000 on 5 Oct 2024 whose customer sent 1,221 with a photo on 5 Nov: to review."""
     account = factories.make_read_connection(factories.make_tariff(), closing=None, holder_name="Asha Patil")
     meter = db.session.scalar(select(Meter).where(Meter.account_id == account.id))
     reading = factories.make_reading(meter, date(2024, 11, 5), "1221", source=ReadingSource.SELF,
                                      status=ReadingStatus.NEEDS_REVIEW, review_note="much higher use than usual",
-                                     photo_path="meter.jpg")
+                                     photo_path="meter.jpg", submitted_by_id=getattr(submitted_by, "id", None))
     db.session.commit()
     return reading
 
@@ -104,3 +109,14 @@ def test_a_reviewed_reading_is_in_no_queue(client, login_as, flagged):
     db.session.commit()
     login_as("support")
     assert "Nothing to review." in client.get("/staff/readings").get_data(as_text=True)
+
+
+def test_the_customer_who_sent_it_is_told_the_outcome(client, login_as):
+    customer = factories.make_user(name="Asha")
+    reading = flagged_reading(submitted_by=customer)
+    login_as("support")
+    client.post(f"/staff/readings/{reading.id}/reject", data={"note": "The photo shows 1,122."})
+    (notice,) = db.session.scalars(select(Notification))
+    assert notice.user_id == customer.id and notice.url == f"/readings/{reading.id}"
+    assert notice.title == "Your meter reading was not accepted"
+    assert notice.body == "Your reading of 1,221 on 5 Nov 2024 was not accepted: The photo shows 1,122."

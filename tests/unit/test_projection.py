@@ -3,7 +3,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from app.billing import tariff as engine
-from app.billing.projection import SlabWarning, project, slab_warning
+from app.billing.projection import SlabCrossing, SlabWarning, project, slab_crossing, slab_warning
 
 TARIFFS = Path(__file__).resolve().parents[2] / "app" / "billing" / "tariffs"
 MSEDCL = engine.parse_tariff((TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
@@ -38,3 +38,16 @@ def test_a_warning_for_the_example_in_the_dashboard():
     p = project(MSEDCL, D("41"), date(2024, 11, 6), date(2024, 11, 20), 30, D("3"), "single", frozenset(), {})
     assert p.projected_units == D("82")
     assert p.slab_warning == SlabWarning(D("18"), D("4.71"), D("10.29"))
+
+
+def test_a_slab_crossing_when_the_projection_passes_a_dearer_slab_not_yet_reached():
+    steps = [engine.SlabStep(D("100"), D("4.71")), engine.SlabStep(D("300"), D("10.29")),
+             engine.SlabStep(None, D("14.55"))]
+    assert slab_crossing(steps, D("60"), D("140")) == SlabCrossing(D("100"), D("4.71"), D("10.29"))
+    assert slab_crossing(steps, D("120"), D("320")) == SlabCrossing(D("300"), D("10.29"), D("14.55"))
+    assert slab_crossing(steps, D("60"), D("100")) is None  # exactly at the boundary: not past it
+    assert slab_crossing(steps, D("110"), D("200")) is None  # already in that slab
+    cheaper = [engine.SlabStep(D("100"), D("5")), engine.SlabStep(None, D("4"))]
+    assert slab_crossing(cheaper, D("60"), D("140")) is None
+    p = project(MSEDCL, D("60"), date(2024, 11, 6), date(2024, 11, 20), 30, D("3"), "single", frozenset(), {})
+    assert p.projected_units == D("120") and p.crossing == SlabCrossing(D("100"), D("4.71"), D("10.29"))

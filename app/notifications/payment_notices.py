@@ -1,0 +1,50 @@
+"""What is sent about payments: captured (with the receipt), failed, refunded. Each once per payment (or refund)
+and person. The person who paid is told; a payment made for them (at the counter, by staff) tells everyone linked
+to the connection."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.accounts.models import Account
+from app.auth.models import User
+from app.extensions import db
+from app.notifications.models import NotificationKind
+from app.notifications.reminders import last_digits, linked_users
+from app.notifications.services import money, notify
+
+
+def _recipients(payment) -> tuple[Account, list[User]]:
+    account = db.session.get(Account, payment.account_id)
+    if payment.user_id is not None:
+        payer = db.session.scalar(select(User).where(User.id == payment.user_id, User.erased_at.is_(None)))
+        return account, [payer] if payer is not None else []
+    return account, linked_users([account.id]).get(account.id, [])
+
+
+def payment_captured(payment, **_kwargs) -> None:
+    account, users = _recipients(payment)
+    for user in users:
+        notify(user, NotificationKind.PAYMENT, _l("Payment received"),
+               _l("We received %(amount)s for connection ending %(digits)s. Receipt %(receipt)s.",
+                  amount=money(payment.received_amount), digits=last_digits(account),
+                  receipt=payment.receipt_number),
+               f"/payments/{payment.id}", account=account, dedupe_key=f"payment:{payment.id}:captured:{user.id}")
+
+
+def payment_failed(payment, **_kwargs) -> None:
+    account, users = _recipients(payment)
+    for user in users:
+        notify(user, NotificationKind.PAYMENT, _l("Payment not completed"),
+               _l("Your payment of %(amount)s for connection ending %(digits)s did not go through. If money left "
+                  "your bank account, we confirm it here when the bank does, or the bank returns it. You can try "
+                  "again in the app.", amount=money(payment.amount), digits=last_digits(account)),
+               f"/payments/{payment.id}", account=account, dedupe_key=f"payment:{payment.id}:failed:{user.id}")
+
+
+def payment_refunded(payment, refund, **_kwargs) -> None:
+    account, users = _recipients(payment)
+    for user in users:
+        notify(user, NotificationKind.PAYMENT, _l("Refund made"),
+               _l("We refunded %(amount)s of payment %(receipt)s. Your bank may take a few days to show it.",
+                  amount=money(refund.amount), receipt=payment.receipt_number),
+               f"/payments/{payment.id}", account=account, dedupe_key=f"refund:{refund.id}:{user.id}")
