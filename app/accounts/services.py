@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from app import audit
 from app.accounts.models import Account, AccountLink, LinkFactor, LinkRequest, LinkRequestStatus
+from app.accounts.offices import can_see, visible_to
 from app.accounts.signals import account_linked, first_answer, latest_bill_amount
 from app.auth import codes, throttle
 from app.auth.codes import Outcome, Purpose
@@ -162,19 +163,21 @@ def pending_request(user: User, account_id: int) -> LinkRequest | None:
         LinkRequest.status == LinkRequestStatus.PENDING))
 
 
-def pending_requests(user: User | None = None) -> list[LinkRequest]:
-    """Requests waiting for staff: the user's own, or (for staff) everyone's, oldest first."""
+def pending_requests(user: User | None = None, staff: User | None = None) -> list[LinkRequest]:
+    """Requests waiting for staff: the user's own, or (for `staff`) those of their office, oldest first."""
     query = select(LinkRequest).where(LinkRequest.status == LinkRequestStatus.PENDING)
     if user is not None:
         query = query.where(LinkRequest.user_id == user.id)
+    if staff is not None:
+        query = query.join(Account, Account.id == LinkRequest.account_id).where(visible_to(staff))
     return list(db.session.scalars(query.order_by(LinkRequest.created_at, LinkRequest.id)))
 
 
 def decide_link_request(request_id: int, staff: User, approve: bool) -> LinkRequest:
     """Staff approve (the customer is linked) or reject a pending request. Only one decision counts."""
     request = db.session.get(LinkRequest, request_id)
-    if request is None:
-        raise LookupError(request_id)
+    if request is None or not can_see(staff, request.account):
+        raise LookupError(request_id)  # another office's request is as good as none
     status = LinkRequestStatus.APPROVED if approve else LinkRequestStatus.REJECTED
     decided = db.session.execute(
         update(LinkRequest).where(LinkRequest.id == request_id, LinkRequest.status == LinkRequestStatus.PENDING)

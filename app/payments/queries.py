@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Account
+from app.accounts.offices import visible_to
 from app.auth.models import User
 from app.billing import ledger
 from app.billing.models import Bill, LedgerEntry, LedgerKind
@@ -48,22 +49,25 @@ def refunds_of(payment_id: int) -> list[Refund]:
     return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)))
 
 
-def payments_for_staff(consumer_number: str | None, limit: int = 50) -> tuple[Account | None, list[Payment]]:
+def payments_for_staff(consumer_number: str | None, staff, limit: int = 50) -> tuple[Account | None, list[Payment]]:
     """A connection's recent payments by consumer number; without one, the payments that need a person (held,
-    or cheques to mark cleared or returned)."""
+    or cheques to mark cleared or returned). Only of the connections `staff` may see (their office's)."""
     if consumer_number:
-        account = db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip()))
+        account = account_by_number(consumer_number, staff)
         if account is None:
             return None, []
         return account, list(db.session.scalars(select(Payment).where(Payment.account_id == account.id)
                                                 .order_by(Payment.created_at.desc()).limit(limit)))
-    return None, list(db.session.scalars(select(Payment).where(Payment.state.in_([PaymentState.HELD,
-                                                                                  PaymentState.CLEARING]))
-                                         .order_by(Payment.created_at).limit(limit)))
+    return None, list(db.session.scalars(
+        select(Payment).join(Account, Account.id == Payment.account_id)
+        .where(Payment.state.in_([PaymentState.HELD, PaymentState.CLEARING]), visible_to(staff))
+        .order_by(Payment.created_at).limit(limit)))
 
 
-def account_by_number(consumer_number: str) -> Account | None:
-    return db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip()))
+def account_by_number(consumer_number: str, staff) -> Account | None:
+    """The connection with this number, if `staff` may act on it (another office's is as good as none)."""
+    return db.session.scalar(select(Account).where(Account.consumer_number == consumer_number.strip(),
+                                                   visible_to(staff)))
 
 
 @dataclass(frozen=True)

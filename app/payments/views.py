@@ -281,7 +281,7 @@ def webhook():
 @staff_only
 def staff_index():
     consumer_number = request.args.get("consumer_number", "").strip()[:20]
-    account, payments = queries.payments_for_staff(consumer_number or None)
+    account, payments = queries.payments_for_staff(consumer_number or None, current_user)
     return render("payments/staff_index.html", consumer_number=consumer_number, account=account, payments=payments,
                   waiting_events=queries.count_waiting_events())
 
@@ -296,7 +296,7 @@ def counter():
         form.idempotency_key.data = services.new_idempotency_key()
         form.consumer_number.data = request.args.get("consumer_number", "")[:20]
     elif form.validate_on_submit():
-        account = queries.account_by_number(form.consumer_number.data)
+        account = queries.account_by_number(form.consumer_number.data, current_user)
         if account is None:
             form.consumer_number.errors.append(_("There is no connection with this number."))
         elif "change" in request.form:

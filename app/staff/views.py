@@ -43,7 +43,7 @@ def home():
 @staff_only
 def link_requests():
     """Customers asking for connections with no registered mobile number: staff check and decide."""
-    return render("staff/link_requests.html", requests=accounts.pending_requests())
+    return render("staff/link_requests.html", requests=accounts.pending_requests(staff=current_user))
 
 
 def _decide(request_id: int, approve: bool):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.accounts.models import LinkRequest, LinkRequestStatus
 from app.billing import ledger
 from app.billing.models import LedgerKind
 from app.extensions import db
@@ -115,3 +116,19 @@ def test_a_consumers_page_has_the_connection_its_people_and_its_money(client, lo
         assert text in page
     # The ledger, newest first, with the balance after each entry: 1,200.50 after the bill, 200.50 after paying.
     assert page.index("₹200.50") < page.index("₹1,200.50")
+
+
+def test_an_office_collects_and_decides_for_its_own_connections_only(client, login_as, town):
+    kochi = town["kochi"]
+    requester = factories.make_user(name="Meera")
+    request = LinkRequest(user_id=requester.id, account_id=kochi.id, bill_amount=Decimal("500.00"))
+    db.session.add(request)
+    db.session.commit()
+    login_as("support", office="Pune")
+    counter = client.post("/staff/payments/counter", data={
+        "consumer_number": kochi.consumer_number, "amount": "500", "method": "cash", "idempotency_key": "k" * 32})
+    assert "There is no connection with this number." in counter.get_data(as_text=True)
+    assert kochi.consumer_number not in client.get("/staff/link-requests").get_data(as_text=True)
+    assert client.post(f"/staff/link-requests/{request.id}/approve").status_code == 404
+    db.session.refresh(request)
+    assert request.status is LinkRequestStatus.PENDING
