@@ -386,30 +386,27 @@ def staff_bounce(payment_id: int):
 @bp.route("/staff/payments/<int:payment_id>/cleared", methods=["POST"])
 @staff_only
 def staff_cleared(payment_id: int):
-    payment = _viewable(payment_id)
-    if ActionForm().validate_on_submit():
-        try:
-            services.clear_instrument(payment.id, current_user)
-        except services.PaymentError as refusal:
-            db.session.rollback()
-            flash(refusal_text(refusal), "error")
-        else:
-            flash(_("Marked as cleared by the bank: the payment is final."), "success")
-    return _redirect("payments.staff_payment", payment_id=payment_id)
+    return _staff_action(payment_id, services.clear_instrument,
+                         _("Marked as cleared by the bank: the payment is final."))
 
 
 @bp.route("/staff/payments/<int:payment_id>/accept", methods=["POST"])
 @staff_only
 def staff_accept(payment_id: int):
+    return _staff_action(payment_id, services.accept_held, _("Accepted and credited."))
+
+
+def _staff_action(payment_id: int, action, done: str):
+    """A button on the staff payment page that needs nothing but the CSRF token."""
     payment = _viewable(payment_id)
     if ActionForm().validate_on_submit():
         try:
-            services.accept_held(payment.id, current_user)
+            action(payment.id, current_user)
         except services.PaymentError as refusal:
             db.session.rollback()
             flash(refusal_text(refusal), "error")
         else:
-            flash(_("Accepted and credited."), "success")
+            flash(done, "success")
     return _redirect("payments.staff_payment", payment_id=payment_id)
 
 
