@@ -32,6 +32,11 @@ def _instance_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+def vapid_key_file() -> Path:
+    """Where development keeps its web push key (`flask push keys` writes it)."""
+    return INSTANCE_DIR / "vapid_private_key"
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -130,15 +135,24 @@ class Config:
         self.SANDBOX_LATE_AFTER_SECONDS = int(os.environ.get("DTECH_SANDBOX_LATE_SECONDS", "120"))
         # How long the service worker waits for a page before showing the copy kept on the phone.
         self.PWA_SLOW_PAGE_MS = 3000
+        # Web push (VAPID): the private key, raw and base64url (`flask push keys` makes one; the public key the
+        # page subscribes with is derived from it). Without it push is off and no page offers it. The subject is
+        # who push services contact about our messages (mailto: or https:).
+        self.VAPID_PRIVATE_KEY = os.environ.get("DTECH_VAPID_PRIVATE_KEY") or None
+        self.VAPID_SUBJECT = os.environ.get("DTECH_VAPID_SUBJECT") or None
 
 
 class DevelopmentConfig(Config):
     DEMO_DATA_ALLOWED = True
     DEBUG = False  # the debugger is never on by default; set FLASK_DEBUG=1 to opt in
+    VAPID_KEYS_IN_INSTANCE = True  # `flask push keys` writes the key into instance/ (vapid_key_file())
 
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+        if not self.VAPID_PRIVATE_KEY and vapid_key_file().exists():
+            self.VAPID_PRIVATE_KEY = vapid_key_file().read_text().strip()
+        self.VAPID_SUBJECT = self.VAPID_SUBJECT or "mailto:webpush@localhost.localdomain"
 
 
 class TestingConfig(Config):
@@ -178,6 +192,9 @@ class ProductionConfig(Config):
             raise ConfigError("Set DTECH_UPI_VPA to the utility's own UPI collection address in production.")
         if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):
             raise ConfigError("Set DTECH_MESSAGE_SENDER to a real SMS or email sender in production.")
+        if self.VAPID_PRIVATE_KEY and not (self.VAPID_SUBJECT or "").startswith(("mailto:", "https://")):
+            raise ConfigError("Web push needs DTECH_VAPID_SUBJECT: a mailto: address or https: URL push services "
+                              "can reach us at.")
         if self.PAYMENT_GATEWAY == "sandbox" and not _env_bool("DTECH_ALLOW_SANDBOX_GATEWAY"):
             raise ConfigError("The sandbox gateway credits payments nobody made; set DTECH_PAYMENT_GATEWAY=razorpay "
                               "(or DTECH_ALLOW_SANDBOX_GATEWAY=1 for a demo site).")

@@ -103,9 +103,10 @@ def register_commands(app: Flask) -> None:
     from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
+    from app.notifications.push_cli import push_cli
     from app.payments.cli import payments_cli
 
-    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli):
+    for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, push_cli):
         app.cli.add_command(group)
 
 

@@ -1,0 +1,238 @@
+"""Web push: a small JSON message, encrypted (aes128gcm) and signed (VAPID), to each browser a user subscribed.
+
+The notification core calls `push_to_user` from its delivery task; this module only sends and looks after the
+subscriptions (saved when a customer opts in, deleted when the push service says they are gone or the person
+signs out on that browser).
+
+- TTL: pywebpush's default of 0 lets a push service drop a message to a phone that is offline; the caller gives
+  each kind its own (a due-date reminder waits a day, a sign-in alert an hour).
+- A retryable failure (429, 5xx, no connection) raises PushRetry once every subscription has been tried, so the
+  task is retried with backoff. The retry sends to all of them again: the message's `tag` (the notification
+  shows once per tag) and Topic header (a push service keeps only the latest per topic) keep the browsers that
+  already had it from showing it twice.
+- The endpoint URL is a bearer secret (whoever knows it can push to that browser): logs name only its host.
+"""
+
+import base64
+import json
+import logging
+import re
+import threading
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from functools import cache
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app
+from py_vapid import Vapid
+from pywebpush import WebPusher
+from requests.adapters import HTTPAdapter
+from sqlalchemy import delete, select
+
+from app.db import utcnow
+from app.extensions import db
+from app.notifications.models import PushSubscription
+
+log = logging.getLogger(__name__)
+
+URGENCIES = ("very-low", "low", "normal", "high")  # RFC 8030 §5.3
+MAX_PAYLOAD_BYTES = 3000  # push services take 4096 encrypted bytes; a title, body, URL and tag fit easily
+TIMEOUT = (5, 15)  # seconds: to connect, then for the push service's answer
+VAPID_LIFETIME = timedelta(hours=12)  # push services refuse a token valid for more than 24 hours
+GONE = (404, 410)
+TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030 §5.4: at most 32 base64url characters
+
+
+class PushRetry(Exception):
+    """A retryable failure happened (429, 5xx, network): try the delivery again later, after `retry_after`
+    seconds if the push service said how long (None: the task's own backoff)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# -- Keys ---------------------------------------------------------------------------------------------------------
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def new_vapid_key() -> str:
+    """A new VAPID private key: P-256, raw, base64url (what DTECH_VAPID_PRIVATE_KEY holds)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+@cache
+def _vapid(private_key: str) -> Vapid:
+    return Vapid.from_string(private_key)
+
+
+@cache
+def public_key_for(private_key: str) -> str:
+    """The public key browsers subscribe with (applicationServerKey): the uncompressed point, base64url."""
+    point = _vapid(private_key).public_key.public_bytes(serialization.Encoding.X962,
+                                                        serialization.PublicFormat.UncompressedPoint)
+    return _b64url(point)
+
+
+def vapid_public_key() -> str | None:
+    """The configured public key, or None when push is off (no key configured)."""
+    private_key = current_app.config.get("VAPID_PRIVATE_KEY")
+    return public_key_for(private_key) if private_key else None
+
+
+_signed: dict[tuple[str, str], tuple[dict, datetime]] = {}  # (key, audience) → (headers, expiry)
+
+
+def _vapid_headers(private_key: str, subject: str, endpoint: str) -> dict:
+    """The Authorization header for one push service (the JWT's audience), signed once and reused until it is
+    within an hour of expiring: signing each of thousands of messages would cost more than sending them."""
+    parts = urlsplit(endpoint)
+    audience = f"{parts.scheme}://{parts.netloc}"
+    now = utcnow()
+    headers, expires = _signed.get((private_key, audience), (None, now))
+    if headers is None or not now + timedelta(hours=1) < expires <= now + VAPID_LIFETIME:
+        expires = now + VAPID_LIFETIME
+        claims = {"sub": subject, "aud": audience, "exp": int(expires.timestamp())}
+        headers = _vapid(private_key).sign(claims)
+        _signed[(private_key, audience)] = (headers, expires)
+    return headers
+
+
+# -- Sending ------------------------------------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def http_session() -> requests.Session:
+    """This thread's connection pool: a kept-alive connection per push service, as a worker sends many."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.mount("https://", HTTPAdapter(pool_connections=8, pool_maxsize=8))
+        session.mount("http://", HTTPAdapter(pool_connections=8, pool_maxsize=8))
+        _local.session = session
+    return session
+
+
+def host_of(endpoint: str) -> str:
+    """What logs may say about an endpoint: its host (the path is the browser's secret)."""
+    return urlsplit(endpoint).hostname or "?"
+
+
+def _is_apple(endpoint: str) -> bool:
+    # Apple's push service answers 403 for a subscription it no longer honours.
+    return host_of(endpoint).endswith(".push.apple.com")
+
+
+def _retry_after(response: requests.Response) -> int | None:
+    """Retry-After in seconds (it may be given as seconds or as an HTTP date)."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        return max(0, int((parsedate_to_datetime(value) - utcnow()).total_seconds()))
+    except (TypeError, ValueError):
+        return None
+
+
+def encode_payload(payload: dict) -> bytes:
+    data = json.dumps({key: payload.get(key) for key in ("title", "body", "url", "tag")}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"push payload of {len(data)} bytes: keep it under {MAX_PAYLOAD_BYTES}")
+    return data
+
+
+def send(subscription: PushSubscription, data: bytes, *, ttl: int, urgency: str, topic: str | None,
+         private_key: str, subject: str, session: requests.Session | None = None) -> requests.Response:
+    """One message to one browser; the push service's response (network errors raise requests' own)."""
+    headers = dict(_vapid_headers(private_key, subject, subscription.endpoint))
+    headers["Urgency"] = urgency
+    if topic:
+        headers["Topic"] = topic
+    info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
+    return WebPusher(info, requests_session=session or http_session()).send(
+        data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=TIMEOUT)
+
+
+def push_to_user(user_id: int, payload: dict, *, ttl: int, urgency: str) -> None:
+    """Send `payload` ({"title", "body", "url", "tag"}, already in the user's language) to every browser the user
+    subscribed. Gone subscriptions are deleted; delivered ones get last_success_at. Raises PushRetry after trying
+    all of them if any failed in a way worth retrying; other failures are logged and not retried."""
+    if ttl <= 0:
+        raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
+    if urgency not in URGENCIES:
+        raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+    private_key, subject = current_app.config.get("VAPID_PRIVATE_KEY"), current_app.config.get("VAPID_SUBJECT")
+    subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user_id)
+                                       .order_by(PushSubscription.id)).all()
+    if not subscriptions:
+        return
+    if not private_key:
+        log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); user %s has %s subscriptions",
+                    user_id, len(subscriptions))
+        return
+    data = encode_payload(payload)
+    tag = str(payload.get("tag") or "")
+    topic = tag if TOPIC.match(tag) else None
+    retry: PushRetry | None = None
+    for subscription in subscriptions:
+        problem = _deliver(subscription, data, ttl=ttl, urgency=urgency, topic=topic, private_key=private_key,
+                           subject=subject)
+        if problem is not None and (retry is None or (problem.retry_after or 0) > (retry.retry_after or 0)):
+            retry = problem
+    db.session.flush()
+    if retry is not None:
+        raise retry
+
+
+def _deliver(subscription: PushSubscription, data: bytes, **options) -> PushRetry | None:
+    """Send to one subscription and act on the answer; a PushRetry if it is worth trying again."""
+    where = f"push subscription {subscription.id} ({host_of(subscription.endpoint)})"
+    try:
+        response = send(subscription, data, **options)
+    except requests.RequestException as error:
+        log.warning("%s: no answer (%s); will retry", where, type(error).__name__)
+        return PushRetry(f"{where}: {type(error).__name__}")
+    status = response.status_code
+    if 200 <= status < 300:
+        subscription.last_success_at = utcnow()
+    elif status in GONE or (status == 403 and _is_apple(subscription.endpoint)):
+        log.info("%s: gone (%s); deleted", where, status)
+        db.session.delete(subscription)
+    elif status == 429 or status >= 500:
+        log.warning("%s: %s; will retry", where, status)
+        return PushRetry(f"{where}: {status}", retry_after=_retry_after(response))
+    else:
+        # 400 (bad payload or headers), 401/403 (our VAPID key refused), 413 (too big): retrying changes nothing.
+        log.error("%s: refused with %s: %s", where, status, response.text[:200].replace(subscription.endpoint, "…"))
+    return None
+
+
+# -- Subscriptions ------------------------------------------------------------------------------------------------
+
+def save_subscription(user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: str | None) -> PushSubscription:
+    """Keep a browser's subscription for this user. An endpoint is one browser: if someone else had it (a shared
+    phone they did not sign out of), it now belongs to the person who subscribed on it last."""
+    subscription = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if subscription is None:
+        subscription = PushSubscription(endpoint=endpoint)
+        db.session.add(subscription)
+    subscription.user_id = user_id
+    subscription.p256dh, subscription.auth = p256dh, auth
+    subscription.user_agent = (user_agent or "")[:200] or None
+    db.session.flush()
+    return subscription
+
+
+def remove_subscription(user_id: int, endpoint: str) -> bool:
+    """Forget this user's subscription for one browser; False if there was none."""
+    result = db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user_id,
+                                                                PushSubscription.endpoint == endpoint))
+    return result.rowcount > 0
