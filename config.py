@@ -75,6 +75,12 @@ class Config:
 
     PASSWORD_RESET_TTL = timedelta(minutes=30)
 
+    # Web push goes only to these push services (and their subdomains): the server POSTs to a subscription's
+    # endpoint, so a made-up one must never point it at our own network. PUSH_ALLOW_LOCAL: the tests' services.
+    PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com",
+                          "push.apple.com")
+    PUSH_ALLOW_LOCAL = False
+
     # Static files: the build that `make static` writes (hashed names, .br and .gz); app/web/static_files.py.
     STATIC_BUILD_FOLDER = str(BASE_DIR / "build" / "static")
     # Pages, fragments and JSON: compressed per request (Flask-Compress) when the client accepts brotli or gzip.
@@ -161,6 +167,7 @@ class TestingConfig(Config):
     DEMO_DATA_ALLOWED = True
     WTF_CSRF_ENABLED = False  # the CSRF tests switch it back on
     PASSWORD_HASH_FAST = True  # argon2 with small parameters, so the suite stays quick
+    PUSH_ALLOW_LOCAL = True  # the local push services of the tests (web-push-testing, fakes)
 
     def __init__(self) -> None:
         super().__init__()

@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
     from app.metering.views import bp as metering_bp
+    from app.notifications.push_views import bp as push_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
     from app.portal.views import bp as portal_bp
@@ -94,7 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.views import bp as staff_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
-                      staff_bp, pwa_bp):
+                      staff_bp, pwa_bp, push_bp):
         app.register_blueprint(blueprint)
 
 

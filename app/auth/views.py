@@ -7,6 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import devices, services
 from app.auth.access import public, signed_in
 from app.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth.signals import user_signed_out
 from app.extensions import db, login_manager
 from app.i18n import indian_time
 from app.web.templating import render
@@ -104,6 +105,7 @@ def logout():
     # Ends this user's sessions everywhere: a copied cookie stops working too.
     current_user.session_version += 1
     language = current_user.locale
+    user_signed_out.send(current_user._get_current_object(), form=request.form)
     logout_user()
     session.clear()
     session["locale"] = language  # the sign-in page stays in the user's language

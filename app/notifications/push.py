@@ -236,3 +236,8 @@ def remove_subscription(user_id: int, endpoint: str) -> bool:
     result = db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user_id,
                                                                 PushSubscription.endpoint == endpoint))
     return result.rowcount > 0
+
+
+def has_subscription(user_id: int, endpoint: str) -> bool:
+    return db.session.scalar(select(PushSubscription.id).where(PushSubscription.user_id == user_id,
+                                                               PushSubscription.endpoint == endpoint)) is not None

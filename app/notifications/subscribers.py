@@ -2,7 +2,7 @@
 
 from sqlalchemy import delete
 
-from app.auth.signals import user_erased
+from app.auth.signals import user_erased, user_signed_out
 from app.extensions import db
 from app.notifications.models import Notification, NotificationPreference, PushSubscription
 
@@ -14,4 +14,7 @@ def forget_user(user, **_kwargs) -> None:
 
 
 def connect() -> None:
+    from app.notifications.push_views import forget_browser_at_sign_out
+
     user_erased.connect(forget_user)
+    user_signed_out.connect(forget_browser_at_sign_out)

@@ -104,7 +104,7 @@
 
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (/\/logout$/.test(form.action) && sw && sw.controller) sw.controller.postMessage({t: "bye"});
+    if (/\/logout$/.test(form.action)) return signOut(event, form);
     const queue = form.matches("[data-offline-queue]") && sw && user;
     if (!queue && !shrinking.size) return;
     event.preventDefault();
@@ -137,6 +137,31 @@
       id, user, url: form.action, fields, csrf: get("csrf_token"), queued_at: Date.now(), texts: {sent: text("sent")}}});
     if (registration.sync) registration.sync.register("dtech-readings").catch(() => undefined);
   });
+
+  /* Signing out ends web push to this browser, so the next person on a shared phone gets none of this user's
+     messages: the form tells the server which subscription to delete, and the browser drops it. Then the worker
+     forgets the user's pages and queued readings. */
+  async function signOut(event, form) {
+    if (!sw) return;
+    if (window.PushManager && !form.elements.push_endpoint) {
+      event.preventDefault();
+      const field = form.appendChild(document.createElement("input"));
+      field.type = "hidden";
+      field.name = "push_endpoint";
+      try {
+        const registration = await sw.getRegistration();
+        const subscription = registration && (await registration.pushManager.getSubscription());
+        if (subscription) {
+          field.value = subscription.endpoint;
+          await Promise.race([subscription.unsubscribe(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        }
+      } catch (error) {
+        // The server still deletes the subscription this session made.
+      }
+    }
+    if (sw.controller) sw.controller.postMessage({t: "bye"});
+    if (event.defaultPrevented) form.submit();
+  }
 
   function queued(id) {
     if (waiting && waiting.id === id) {
