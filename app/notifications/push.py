@@ -154,6 +154,7 @@ def send(subscription: PushSubscription, data: bytes, *, ttl: int, urgency: str,
     """One message to one browser; the push service's response (network errors raise requests' own)."""
     headers = dict(_vapid_headers(private_key, subject, subscription.endpoint))
     headers["Urgency"] = urgency
+    headers["Content-Type"] = "application/octet-stream"  # as the web-push libraries send it; some services need it
     if topic:
         headers["Topic"] = topic
     info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}

@@ -62,6 +62,7 @@ def test_every_browser_gets_the_message_encrypted_signed_and_kept_while_offline(
         assert request.url == browser.endpoint
         assert browser.read(request.body) == PAYLOAD  # only the browser's keys open it
         assert request.headers["Content-Encoding"] == "aes128gcm"
+        assert request.headers["Content-Type"] == "application/octet-stream"  # web-push-testing needs it
         assert request.headers["TTL"] == "86400"
         assert request.headers["Urgency"] == "high"
         assert request.headers["Topic"] == "bill-7"
