@@ -21,7 +21,9 @@ import threading
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -30,9 +32,9 @@ from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPusher
 from requests.adapters import HTTPAdapter
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.extensions import db
 from app.notifications.models import PushSubscription
 
@@ -114,6 +116,9 @@ def http_session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
+        # Proxies from the environment (HTTPS_PROXY …) read once, not again for every message as requests would.
+        session.proxies.update(getproxies())
+        session.trust_env = False
         session.mount("https://", HTTPAdapter(pool_connections=8, pool_maxsize=8))
         session.mount("http://", HTTPAdapter(pool_connections=8, pool_maxsize=8))
         _local.session = session
@@ -149,7 +154,7 @@ def encode_payload(payload: dict) -> bytes:
     return data
 
 
-def send(subscription: PushSubscription, data: bytes, *, ttl: int, urgency: str, topic: str | None,
+def send(subscription: "Target | PushSubscription", data: bytes, *, ttl: int, urgency: str, topic: str | None,
          private_key: str, subject: str, session: requests.Session | None = None) -> requests.Response:
     """One message to one browser; the push service's response (network errors raise requests' own)."""
     headers = dict(_vapid_headers(private_key, subject, subscription.endpoint))
@@ -162,58 +167,88 @@ def send(subscription: PushSubscription, data: bytes, *, ttl: int, urgency: str,
         data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=TIMEOUT)
 
 
+class Target(NamedTuple):
+    """A subscription as read for one fan-out: plain values, usable after the read's transaction has ended."""
+
+    id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
 def push_to_user(user_id: int, payload: dict, *, ttl: int, urgency: str) -> None:
     """Send `payload` ({"title", "body", "url", "tag"}, already in the user's language) to every browser the user
     subscribed. Gone subscriptions are deleted; delivered ones get last_success_at. Raises PushRetry after trying
-    all of them if any failed in a way worth retrying; other failures are logged and not retried."""
+    all of them if any failed in a way worth retrying; other failures are logged and not retried.
+
+    Called outside a transaction (the delivery task having committed its claim), no database lock or snapshot is
+    held while push services answer: the subscriptions are read and that read ended, the messages sent, then what
+    they answered is written in a write transaction (begin_write) that the caller commits. Called inside one, all
+    of it happens in the caller's transaction."""
     if ttl <= 0:
         raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
     if urgency not in URGENCIES:
         raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+    data = encode_payload(payload)
     private_key, subject = current_app.config.get("VAPID_PRIVATE_KEY"), current_app.config.get("VAPID_SUBJECT")
-    subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user_id)
-                                       .order_by(PushSubscription.id)).all()
-    if not subscriptions:
+    own_transaction = not db.session().in_transaction()
+    targets = [Target(*row) for row in db.session.execute(
+        select(PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh, PushSubscription.auth)
+        .where(PushSubscription.user_id == user_id).order_by(PushSubscription.id))]
+    if own_transaction:
+        db.session.rollback()  # only read so far: end it, so no snapshot is held while we wait on the network
+    if not targets:
         return
     if not private_key:
         log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); user %s has %s subscriptions",
-                    user_id, len(subscriptions))
+                    user_id, len(targets))
         return
-    data = encode_payload(payload)
     tag = str(payload.get("tag") or "")
-    topic = tag if TOPIC.match(tag) else None
-    retry: PushRetry | None = None
-    for subscription in subscriptions:
-        problem = _deliver(subscription, data, ttl=ttl, urgency=urgency, topic=topic, private_key=private_key,
-                           subject=subject)
-        if problem is not None and (retry is None or (problem.retry_after or 0) > (retry.retry_after or 0)):
-            retry = problem
-    db.session.flush()
-    if retry is not None:
-        raise retry
+    options = {"ttl": ttl, "urgency": urgency, "topic": tag if TOPIC.match(tag) else None,
+               "private_key": private_key, "subject": subject}
+    outcomes = [(target, _deliver(target, data, **options)) for target in targets]
+    if own_transaction:
+        begin_write(db.session)
+    _record(outcomes)
+    retries = [outcome for _target, outcome in outcomes if isinstance(outcome, PushRetry)]
+    if retries:
+        raise max(retries, key=lambda retry: retry.retry_after or 0)
 
 
-def _deliver(subscription: PushSubscription, data: bytes, **options) -> PushRetry | None:
-    """Send to one subscription and act on the answer; a PushRetry if it is worth trying again."""
-    where = f"push subscription {subscription.id} ({host_of(subscription.endpoint)})"
+DELIVERED, GONE_NOW = "delivered", "gone"
+
+
+def _deliver(target: Target, data: bytes, **options) -> str | PushRetry | None:
+    """Send to one subscription: DELIVERED, GONE_NOW, a PushRetry worth trying again, or None (refused)."""
+    where = f"push subscription {target.id} ({host_of(target.endpoint)})"
     try:
-        response = send(subscription, data, **options)
+        response = send(target, data, **options)
     except requests.RequestException as error:
         log.warning("%s: no answer (%s); will retry", where, type(error).__name__)
         return PushRetry(f"{where}: {type(error).__name__}")
     status = response.status_code
     if 200 <= status < 300:
-        subscription.last_success_at = utcnow()
-    elif status in GONE or (status == 403 and _is_apple(subscription.endpoint)):
+        return DELIVERED
+    if status in GONE or (status == 403 and _is_apple(target.endpoint)):
         log.info("%s: gone (%s); deleted", where, status)
-        db.session.delete(subscription)
-    elif status == 429 or status >= 500:
+        return GONE_NOW
+    if status == 429 or status >= 500:
         log.warning("%s: %s; will retry", where, status)
         return PushRetry(f"{where}: {status}", retry_after=_retry_after(response))
-    else:
-        # 400 (bad payload or headers), 401/403 (our VAPID key refused), 413 (too big): retrying changes nothing.
-        log.error("%s: refused with %s: %s", where, status, response.text[:200].replace(subscription.endpoint, "…"))
+    # 400 (bad payload or headers), 401/403 (our VAPID key refused), 413 (too big): retrying changes nothing.
+    log.error("%s: refused with %s: %s", where, status, response.text[:200].replace(target.endpoint, "…"))
     return None
+
+
+def _record(outcomes: list) -> None:
+    delivered = [target.id for target, outcome in outcomes if outcome == DELIVERED]
+    gone = [target.id for target, outcome in outcomes if outcome == GONE_NOW]
+    if delivered:
+        db.session.execute(update(PushSubscription).where(PushSubscription.id.in_(delivered))
+                           .values(last_success_at=utcnow()), execution_options={"synchronize_session": False})
+    if gone:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)),
+                           execution_options={"synchronize_session": False})
 
 
 # -- Subscriptions ------------------------------------------------------------------------------------------------

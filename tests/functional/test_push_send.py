@@ -205,3 +205,15 @@ def test_push_keys_prints_a_pair_for_the_environment_elsewhere(app, monkeypatch)
     result = app.test_cli_runner().invoke(args=["push", "keys"])
     assert result.exit_code == 0, result.output
     assert "DTECH_VAPID_PRIVATE_KEY=" in result.output and "Public key" in result.output
+
+
+def test_inside_the_callers_transaction_the_outcome_is_part_of_it(vapid, push_service):
+    push_service.post(FCM, status=410)
+    push_service.post(MOZILLA, status=201)
+    user, _ = subscribed(FCM, MOZILLA)
+    factories.make_user(name="Written by the caller")  # the caller's transaction is open
+    push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")
+    db.session.rollback()  # the caller's task failed after all: its work and the outcome go together
+    assert remaining() == {FCM, MOZILLA}
+    assert db.session.scalar(select(PushSubscription.last_success_at).where(PushSubscription.endpoint == MOZILLA)) \
+        is None
