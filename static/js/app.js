@@ -138,29 +138,16 @@
     if (registration.sync) registration.sync.register("dtech-readings").catch(() => undefined);
   });
 
-  /* Signing out ends web push to this browser, so the next person on a shared phone gets none of this user's
-     messages: the form tells the server which subscription to delete, and the browser drops it. Then the worker
-     forgets the user's pages and queued readings. */
+  // Sign-out: the server deletes the push subscription named here (the worker drops it).
   async function signOut(event, form) {
-    if (!sw) return;
-    if (window.PushManager && !form.elements.push_endpoint) {
+    if (sw && window.PushManager && !form.elements.push_endpoint) {
       event.preventDefault();
-      const field = form.appendChild(document.createElement("input"));
-      field.type = "hidden";
-      field.name = "push_endpoint";
-      try {
-        const registration = await sw.getRegistration();
-        const subscription = registration && (await registration.pushManager.getSubscription());
-        if (subscription) {
-          field.value = subscription.endpoint;
-          await Promise.race([subscription.unsubscribe(), new Promise((resolve) => setTimeout(resolve, 2000))]);
-        }
-      } catch (error) {
-        // The server still deletes the subscription this session made.
-      }
+      const push = await sw.getRegistration().then((r) => r.pushManager.getSubscription()).catch(() => null);
+      form.append(Object.assign(document.createElement("input"), {type: "hidden", name: "push_endpoint",
+                                                                  value: push && push.endpoint}));
+      form.submit();
     }
-    if (sw.controller) sw.controller.postMessage({t: "bye"});
-    if (event.defaultPrevented) form.submit();
+    if (sw && sw.controller) sw.controller.postMessage({t: "bye"});
   }
 
   function queued(id) {
