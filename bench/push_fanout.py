@@ -1,16 +1,16 @@
 """Push fan-out benchmark: how much faster do pooled workers deliver web push than one message at a time?
 
-    python bench/push_fanout.py [--notifications 10000] [--workers 32] [--latency-ms 5] [--baseline 1000]
+    python bench/push_fanout.py [--notifications 10000] [--senders 32] [--batch 500] [--latency-ms 5] [--baseline 1000]
 
 Builds N customers, each with one push subscription, in a database of its own (a temporary SQLite file, or a
 `dtech_bench_push` database on the PostgreSQL server of --database-url / DATABASE_URL). A local push endpoint in
 another process answers each message 201 after --latency-ms, as a push service across a network would. Then,
 in the same run:
 
-- the pool: --workers threads, each calling `push_to_user` for one customer after another in a transaction of
-  its own, as the task worker's threads run delivery tasks (`flask jobs worker --workers N`), each thread with
-  its kept-alive connections to the push service; all N notifications.
-- one at a time: the same `push_to_user` calls, one after another, for the first --baseline customers.
+- the pool: `push_to_users` for --batch customers at a time, each batch one transaction, its messages sent by a
+  pool of --senders threads that keep their connections to the push service alive; all N notifications.
+- one at a time: `push_to_user` for one customer after another, each in a transaction of its own (as one
+  delivery task runs), for the first --baseline customers.
 
 Prints deliveries per second for both and the ratio pool / one at a time (the aim: at least 10).
 """
@@ -21,7 +21,6 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,7 +33,7 @@ from app.auth.models import User  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.notifications.models import PushSubscription  # noqa: E402
-from app.notifications.push import new_vapid_key, push_to_user  # noqa: E402
+from app.notifications.push import new_vapid_key, push_to_user, push_to_users  # noqa: E402
 from config import TestingConfig, normalise_database_url, sqlite_url  # noqa: E402
 from tests.webpush import Browser  # noqa: E402
 
@@ -90,6 +89,14 @@ def build(n: int, endpoint_base: str) -> list[int]:
     return ids
 
 
+def deliver_batch(app, user_ids: list[int], senders: int) -> None:
+    with app.app_context():
+        retries = push_to_users(dict.fromkeys(user_ids, PAYLOAD), ttl=86400, urgency="normal", senders=senders)
+        assert not retries, retries
+        db.session.commit()
+        db.session.remove()
+
+
 def deliver(app, user_id: int) -> None:
     """One delivery as the task runs it: its own app context, one transaction."""
     with app.app_context():
@@ -101,7 +108,8 @@ def deliver(app, user_id: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notifications", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--senders", type=int, default=32, help="threads sending at once in the pool")
+    parser.add_argument("--batch", type=int, default=500, help="customers per fan-out transaction in the pool")
     parser.add_argument("--latency-ms", type=float, default=5.0, help="how long the push endpoint takes to answer")
     parser.add_argument("--baseline", type=int, default=1_000, help="notifications sent one at a time")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
@@ -124,7 +132,6 @@ def main() -> None:
     config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
     config.VAPID_PRIVATE_KEY = new_vapid_key()
     config.VAPID_SUBJECT = "mailto:bench@localhost.localdomain"
-    config.SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": args.workers + 2, "max_overflow": 0}
     app = create_app(config)
     try:
         with app.app_context():
@@ -134,9 +141,8 @@ def main() -> None:
             ids = build(args.notifications, f"http://127.0.0.1:{port}/push")
 
         started = time.perf_counter()
-        with ThreadPoolExecutor(args.workers) as pool:
-            for future in [pool.submit(deliver, app, user_id) for user_id in ids]:
-                future.result()
+        for start in range(0, len(ids), args.batch):
+            deliver_batch(app, ids[start:start + args.batch], args.senders)
         pool_seconds = time.perf_counter() - started
 
         baseline = ids[:args.baseline]
@@ -149,13 +155,14 @@ def main() -> None:
             delivered = db.session.scalar(select(func.count(PushSubscription.id))
                                           .where(PushSubscription.last_success_at.is_not(None)))
             assert delivered == len(ids), f"{delivered} of {len(ids)} delivered"
+            db.session.remove()  # its read would hold up DROP TABLE on PostgreSQL
             db.drop_all()
     finally:
         endpoint.terminate()
 
     pool_rate, single_rate = len(ids) / pool_seconds, len(baseline) / single_seconds
     print(f"database: {dialect}; a push endpoint answering after {args.latency_ms:g} ms")
-    print(f"pool ({args.workers} workers): {len(ids):6d} in {pool_seconds:7.2f} s  {pool_rate:8.0f} deliveries/s")
+    print(f"pool ({args.senders} senders): {len(ids):6d} in {pool_seconds:7.2f} s  {pool_rate:8.0f} deliveries/s")
     print(f"one at a time:       {len(baseline):6d} in {single_seconds:7.2f} s  {single_rate:8.0f} deliveries/s")
     print(f"ratio pool / one at a time: {pool_rate / single_rate:.1f} (aim: at least 10)")
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -185,34 +186,60 @@ def push_to_user(user_id: int, payload: dict, *, ttl: int, urgency: str) -> None
     held while push services answer: the subscriptions are read and that read ended, the messages sent, then what
     they answered is written in a write transaction (begin_write) that the caller commits. Called inside one, all
     of it happens in the caller's transaction."""
+    retry = push_to_users({user_id: payload}, ttl=ttl, urgency=urgency).get(user_id)
+    if retry is not None:
+        raise retry
+
+
+def push_to_users(payloads: dict[int, dict], *, ttl: int, urgency: str, senders: int = 1) -> dict[int, PushRetry]:
+    """push_to_user for many users at once (a fan-out: an announcement, a batch of reminders): one read of their
+    subscriptions, the messages sent by `senders` threads at once (each keeping its connections alive), one write
+    of the outcomes. Returns the users whose delivery is worth trying again, with their PushRetry."""
     if ttl <= 0:
         raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
     if urgency not in URGENCIES:
         raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
-    data = encode_payload(payload)
+    data = {user_id: encode_payload(payload) for user_id, payload in payloads.items()}
     private_key, subject = current_app.config.get("VAPID_PRIVATE_KEY"), current_app.config.get("VAPID_SUBJECT")
     own_transaction = not db.session().in_transaction()
-    targets = [Target(*row) for row in db.session.execute(
-        select(PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh, PushSubscription.auth)
-        .where(PushSubscription.user_id == user_id).order_by(PushSubscription.id))]
+    rows = db.session.execute(
+        select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh,
+               PushSubscription.auth)
+        .where(PushSubscription.user_id.in_(list(payloads))).order_by(PushSubscription.id)).all()
     if own_transaction:
         db.session.rollback()  # only read so far: end it, so no snapshot is held while we wait on the network
-    if not targets:
-        return
+    if not rows:
+        return {}
     if not private_key:
-        log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); user %s has %s subscriptions",
-                    user_id, len(targets))
-        return
-    tag = str(payload.get("tag") or "")
-    options = {"ttl": ttl, "urgency": urgency, "topic": tag if TOPIC.match(tag) else None,
-               "private_key": private_key, "subject": subject}
-    outcomes = [(target, _deliver(target, data, **options)) for target in targets]
+        log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); %s subscriptions wait", len(rows))
+        return {}
+    targets = [(row[0], Target(*row[1:])) for row in rows]
+
+    def deliver(job: tuple[int, Target]) -> str | PushRetry | None:
+        user_id, target = job
+        tag = str(payloads[user_id].get("tag") or "")
+        return _deliver(target, data[user_id], ttl=ttl, urgency=urgency, topic=tag if TOPIC.match(tag) else None,
+                        private_key=private_key, subject=subject)
+
+    if senders > 1 and len(targets) > 1:
+        results = list(_sender_pool(senders).map(deliver, targets))
+    else:
+        results = [deliver(job) for job in targets]
     if own_transaction:
         begin_write(db.session)
-    _record(outcomes)
-    retries = [outcome for _target, outcome in outcomes if isinstance(outcome, PushRetry)]
-    if retries:
-        raise max(retries, key=lambda retry: retry.retry_after or 0)
+    _record([(target, outcome) for (_user, target), outcome in zip(targets, results, strict=True)])
+    retries: dict[int, PushRetry] = {}
+    for (user_id, _target), outcome in zip(targets, results, strict=True):
+        if isinstance(outcome, PushRetry) and (outcome.retry_after or 0) >= (getattr(retries.get(user_id),
+                                                                                     "retry_after", 0) or 0):
+            retries[user_id] = outcome
+    return retries
+
+
+@cache
+def _sender_pool(size: int) -> ThreadPoolExecutor:
+    """Threads that stay, so each keeps its connections to the push services alive from one fan-out to the next."""
+    return ThreadPoolExecutor(size, thread_name_prefix="push")
 
 
 DELIVERED, GONE_NOW = "delivered", "gone"
