@@ -9,7 +9,7 @@ TRANSLATIONS := app/translations
 CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 # Keywords besides Babel's defaults (_, gettext, ngettext, N_ …), and directories to skip: not templates/_macros,
 # which Babel's default (every _name) would. tests/functional/test_i18n.py extracts the same way.
-EXTRACT_OPTIONS := -k _l -k lazy_gettext --ignore-dirs='.* __pycache__'
+EXTRACT_OPTIONS := -k _l -k lazy_gettext --ignore-dirs='.* __pycache__ node_modules'
 
 # Static files: built into build/static (git-ignored, outside static/ so nothing built is served as a source):
 # each file also under a content-hashed name, with .br and .gz beside it (app/web/static_files.py).
@@ -24,7 +24,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed $(CATALOGUES:.po=.mo) $(STATIC_BUILD)
+# Tools only the tests run, from npm at the versions in package-lock.json: web-push-testing, a push service the
+# web push tests send to. Installed where Node.js is (the app never loads it); the tests that need it skip without
+# it, and fail under CI, where .ci/run installs Node.js.
+NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.package-lock.json)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/.installed $(CATALOGUES:.po=.mo) $(STATIC_BUILD) $(NODE_TOOLS)
 
 # Built again when a file in static/ changes, comes or goes (folders are prerequisites too), or the builder does.
 $(STATIC_BUILD): $(STATIC_SOURCES) app/web/static_files.py $(BIN)/.installed
@@ -86,6 +94,7 @@ test-postgres: install
 # Benchmarks print ratios against a baseline measured in the same run (SQLite; DATABASE_URL for PostgreSQL).
 bench: install
 	$(BIN)/python bench/bill_run.py
+	$(BIN)/python bench/push_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -33,6 +33,11 @@ def _instance_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+def vapid_key_file() -> Path:
+    """Where development keeps its web push key (`flask push keys` writes it)."""
+    return INSTANCE_DIR / "vapid_private_key"
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -81,6 +86,12 @@ class Config:
     LANGUAGES = ("en_IN", "hi_IN")
 
     PASSWORD_RESET_TTL = timedelta(minutes=30)
+
+    # Web push goes only to these push services (and their subdomains): the server POSTs to a subscription's
+    # endpoint, so a made-up one must never point it at our own network. PUSH_ALLOW_LOCAL: the tests' services.
+    PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com",
+                          "push.apple.com")
+    PUSH_ALLOW_LOCAL = False
 
     # Static files: the build that `make static` writes (hashed names, .br and .gz); app/web/static_files.py.
     STATIC_BUILD_FOLDER = str(BASE_DIR / "build" / "static")
@@ -163,6 +174,11 @@ class Config:
         self.SANDBOX_LATE_AFTER_SECONDS = int(os.environ.get("DTECH_SANDBOX_LATE_SECONDS", "120"))
         # How long the service worker waits for a page before showing the copy kept on the phone.
         self.PWA_SLOW_PAGE_MS = 3000
+        # Web push (VAPID): the private key, raw and base64url (`flask push keys` makes one; the public key the
+        # page subscribes with is derived from it). Without it push is off and no page offers it. The subject is
+        # who push services contact about our messages (mailto: or https:).
+        self.VAPID_PRIVATE_KEY = os.environ.get("DTECH_VAPID_PRIVATE_KEY") or None
+        self.VAPID_SUBJECT = os.environ.get("DTECH_VAPID_SUBJECT") or None
 
 
     def _read_sms_settings(self) -> None:
@@ -203,10 +219,14 @@ def parse_sms_templates(text: str) -> dict[str, str]:
 class DevelopmentConfig(Config):
     DEMO_DATA_ALLOWED = True
     DEBUG = False  # the debugger is never on by default; set FLASK_DEBUG=1 to opt in
+    VAPID_KEYS_IN_INSTANCE = True  # `flask push keys` writes the key into instance/ (vapid_key_file())
 
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+        if not self.VAPID_PRIVATE_KEY and vapid_key_file().exists():
+            self.VAPID_PRIVATE_KEY = vapid_key_file().read_text().strip()
+        self.VAPID_SUBJECT = self.VAPID_SUBJECT or "mailto:webpush@localhost.localdomain"
 
 
 class TestingConfig(Config):
@@ -215,6 +235,7 @@ class TestingConfig(Config):
     DEMO_DATA_ALLOWED = True
     WTF_CSRF_ENABLED = False  # the CSRF tests switch it back on
     PASSWORD_HASH_FAST = True  # argon2 with small parameters, so the suite stays quick
+    PUSH_ALLOW_LOCAL = True  # the local push services of the tests (web-push-testing, fakes)
 
     def __init__(self) -> None:
         super().__init__()
@@ -247,6 +268,9 @@ class ProductionConfig(Config):
             raise ConfigError("Set DTECH_UPI_VPA to the utility's own UPI collection address in production.")
         if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):
             raise ConfigError("Set DTECH_MESSAGE_SENDER to a real SMS or email sender in production.")
+        if self.VAPID_PRIVATE_KEY and not (self.VAPID_SUBJECT or "").startswith(("mailto:", "https://")):
+            raise ConfigError("Web push needs DTECH_VAPID_SUBJECT: a mailto: address or https: URL push services "
+                              "can reach us at.")
         if self.PAYMENT_GATEWAY == "sandbox" and not _env_bool("DTECH_ALLOW_SANDBOX_GATEWAY"):
             raise ConfigError("The sandbox gateway credits payments nobody made; set DTECH_PAYMENT_GATEWAY=razorpay "
                               "(or DTECH_ALLOW_SANDBOX_GATEWAY=1 for a demo site).")

@@ -8,7 +8,8 @@
             dtech-static-<version>  other versioned /static files, cache-first (the Plotly bundle, fonts)
             dtech-pages-<user key>  the pages whose response carried X-DTech-Offline, for that user only
             dtech-meta              who the pages belong to (the key from the latest online response)
-   IndexedDB "dtech", store "readings": queued meter readings, keyed by their idempotency key. */
+   IndexedDB "dtech", store "readings": queued meter readings, keyed by their idempotency key.
+   Web push: the push and notificationclick handlers below; signing out ends this browser's subscription. */
 "use strict";
 
 const BUILD = self.DTECH_BUILD || {version: "dev", shell: [], slowPageMs: 3000};
@@ -227,7 +228,19 @@ async function forget() {
 async function signOut() {
   await forget();
   await removeItems(() => true);
+  await endPush();
   await broadcast(false);
+}
+
+/* No push for the next person on this phone: app.js has told the server which subscription to delete before the
+   sign-out was sent (and dropped it); this catches a page that could not. */
+async function endPush() {
+  try {
+    const subscription = self.registration.pushManager && (await self.registration.pushManager.getSubscription());
+    if (subscription) await subscription.unsubscribe();
+  } catch (error) {
+    // no push service to tell: the server deletes the subscription when it answers 404 or 410
+  }
 }
 
 /* Messages from app.js. */
@@ -357,12 +370,48 @@ async function notify(item) {
   }
 }
 
+/* Web push (app/notifications/push.py): {title, body, url, tag} in the customer's language. A message with the tag
+   of one already shown replaces it (a retried delivery never shows twice). */
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = (event.data && event.data.json()) || {};
+  } catch (error) {
+    message = {}; // not ours, or damaged: still shown, as a browser must show something for each push
+  }
+  event.waitUntil(self.registration.showNotification(String(message.title || location.host), {
+    body: String(message.body || ""), tag: message.tag ? String(message.tag) : undefined,
+    data: {url: appUrl(message.url)}, icon: "/static/icons/icon-192.png",
+  }));
+});
+
+/* A tap on a notification (a push, or a reading sent while no page was open): a window of the app already open
+   is brought forward and shows the URL; otherwise the URL opens in a new one. */
 self.addEventListener("notificationclick", (event) => {
   const url = event.notification.data && event.notification.data.url;
   if (!url) return;
   event.notification.close();
-  event.waitUntil(self.clients.openWindow(url));
+  event.waitUntil(openApp(appUrl(url)));
 });
+
+// Only a page of this app: a notification never leads anywhere else (fake "pay here" links are the fraud we warn of).
+function appUrl(url) {
+  try {
+    const target = new URL(url || "/", location.origin);
+    return target.origin === location.origin ? target.href : `${location.origin}/`;
+  } catch (error) {
+    return `${location.origin}/`;
+  }
+}
+
+async function openApp(url) {
+  const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
+  const open = windows.find((client) => client.url === url) ||
+    windows.find((client) => new URL(client.url).origin === location.origin);
+  if (!open) return self.clients.openWindow(url);
+  await open.focus().catch(() => undefined); // the page shows the URL even if the browser keeps it behind
+  return open.url === url ? open : open.navigate(url).catch(() => self.clients.openWindow(url));
+}
 
 // stalled: this round stopped at a reading it could not send (no network, or the server is down).
 async function broadcast(stalled) {

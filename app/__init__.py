@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.billing.views import bp as billing_bp
     from app.metering.views import bp as metering_bp
+    from app.notifications.push_views import bp as push_bp
     from app.notifications.views import bp as notifications_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
@@ -109,7 +110,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_readings_bp, staff_bill_runs_bp,
-                      staff_tariffs_bp, pwa_bp, notifications_bp):
+                      staff_tariffs_bp, pwa_bp, notifications_bp, push_bp):
         app.register_blueprint(blueprint)
 
 
@@ -119,10 +120,11 @@ def register_commands(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
     from app.notifications.cli import announcements_cli, notifications_cli
+    from app.notifications.push_cli import push_cli
     from app.payments.cli import payments_cli
 
     for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, notifications_cli,
-                  announcements_cli):
+                  announcements_cli, push_cli):
         app.cli.add_command(group)
 
 

@@ -9,6 +9,7 @@ from app.auth.access import customer_only, public, signed_in, unverified_ok
 from app.auth.codes import Purpose
 from app.auth.contacts import hint_email, hint_mobile
 from app.auth.forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth.signals import user_signed_out
 from app.extensions import db, login_manager
 from app.i18n import indian_time
 from app.web.templating import render
@@ -155,6 +156,7 @@ def logout():
     # Ends this user's sessions everywhere: a copied cookie stops working too.
     current_user.session_version += 1
     language = current_user.locale
+    user_signed_out.send(current_user._get_current_object(), form=request.form)
     logout_user()
     session.clear()
     session["locale"] = language  # the sign-in page stays in the user's language
@@ -215,11 +217,14 @@ def reset_password():
         return redirect(url_for("auth.forgot_password"))
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data)
+            user = services.reset_password(token, form.password.data)
         except services.AuthError as refusal:
             db.session.rollback()
             flash(str(refusal), "error")
             return redirect(url_for("auth.forgot_password"))
         flash(_("Your password is changed. Sign in with the new one."), "success")
-        return redirect(url_for("auth.login"))
+        response = redirect(url_for("auth.login"))
+        # The reset link proved this phone is the owner's: a guesser's lock on new devices does not stop it.
+        devices.remember(response, user.id)
+        return response
     return render("auth/reset.html", form=form), 200 if not form.errors else 422

@@ -101,7 +101,7 @@ def _send_in_thread(app, delivery: ClaimedDelivery):
 
 
 def _send(delivery: ClaimedDelivery):
-    begin_write(db.session)
+    """Read, then send, then write: no write lock (SQLite) or snapshot is held while a push service answers."""
     row = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
                              .where(Notification.id == delivery.notification_id)).first()
     if row is None:  # the user was erased meanwhile (the delivery went with the notification)
@@ -110,18 +110,33 @@ def _send(delivery: ClaimedDelivery):
     now = utcnow()
     held_until = release_time(user, now)
     if held_until > now:  # a retry or an expired claim that fell into quiet hours
+        _as_writer()
         _settle(delivery, status=DeliveryStatus.PENDING, next_attempt_at=held_until,
                 attempts=NotificationDelivery.attempts - 1)
         return HELD
     if _paid_meanwhile(notification):
+        _as_writer()
         _settle(delivery, status=DeliveryStatus.DEAD, last_error="not sent: the bill was paid meanwhile")
         return DeliveryStatus.DEAD
+    if delivery.channel is not Channel.PUSH:
+        _as_writer()  # an SMS is queued in the same transaction that settles its delivery
+    else:  # push_to_user reads, sends and writes what the services answered on its own
+        db.session.expunge_all()  # what was read stays readable, with no transaction to keep it fresh
+        db.session.commit()
     try:
         _send_on_channel(delivery.channel, notification, user)
     except Exception as error:
+        begin_write(db.session)
         return _failed(delivery, user, error)
+    begin_write(db.session)
     _settle(delivery, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
     return DeliveryStatus.SENT
+
+
+def _as_writer() -> None:
+    """End the reading transaction and start a writing one (on SQLite a read one cannot safely become a writer)."""
+    db.session.commit()
+    begin_write(db.session)
 
 
 def _paid_meanwhile(notification: Notification) -> bool:
@@ -167,8 +182,11 @@ def _failed(delivery: ClaimedDelivery, user: User, error: Exception):
     if give_up:
         _settle(delivery, status=DeliveryStatus.DEAD, last_error=text)
         return DeliveryStatus.DEAD
+    wait = retry_wait(delivery.attempts)
+    if isinstance(error, push.PushRetry) and error.retry_after:  # the push service said how long (429)
+        wait = max(wait, timedelta(seconds=error.retry_after))
     _settle(delivery, status=DeliveryStatus.FAILED, last_error=text,
-            next_attempt_at=release_time(user, utcnow() + retry_wait(delivery.attempts)))
+            next_attempt_at=release_time(user, utcnow() + wait))
     return DeliveryStatus.FAILED
 
 

@@ -3,7 +3,7 @@
 from sqlalchemy import delete
 
 from app.accounts.signals import account_linked
-from app.auth.signals import user_erased
+from app.auth.signals import user_erased, user_signed_out
 from app.billing.signals import bills_issued
 from app.extensions import db
 from app.metering.signals import reading_recorded, reading_reviewed
@@ -24,6 +24,8 @@ def bills_ready(_sender, bill_ids, **_kwargs) -> None:
 
 
 def connect() -> None:
+    from app.notifications.push_views import forget_browser_at_sign_out
+
     user_erased.connect(forget_user)
     bills_issued.connect(bills_ready)
     payment_captured.connect(payment_notices.payment_captured)
@@ -32,3 +34,4 @@ def connect() -> None:
     reading_recorded.connect(usage.reading_recorded)
     reading_reviewed.connect(usage.reading_reviewed)
     account_linked.connect(security_notices.connection_linked)
+    user_signed_out.connect(forget_browser_at_sign_out)

@@ -104,7 +104,7 @@
 
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (/\/logout$/.test(form.action) && sw && sw.controller) sw.controller.postMessage({t: "bye"});
+    if (/\/logout$/.test(form.action)) return signOut(event, form);
     const queue = form.matches("[data-offline-queue]") && sw && user;
     if (!queue && !shrinking.size) return;
     event.preventDefault();
@@ -137,6 +137,18 @@
       id, user, url: form.action, fields, csrf: get("csrf_token"), queued_at: Date.now(), texts: {sent: text("sent")}}});
     if (registration.sync) registration.sync.register("dtech-readings").catch(() => undefined);
   });
+
+  // Sign-out: the server deletes the push subscription named here (the worker drops it).
+  async function signOut(event, form) {
+    if (sw && window.PushManager && !form.elements.push_endpoint) {
+      event.preventDefault();
+      const push = await sw.getRegistration().then((r) => r.pushManager.getSubscription()).catch(() => null);
+      form.append(Object.assign(document.createElement("input"), {type: "hidden", name: "push_endpoint",
+                                                                  value: push && push.endpoint}));
+      form.submit();
+    }
+    if (sw && sw.controller) sw.controller.postMessage({t: "bye"});
+  }
 
   function queued(id) {
     if (waiting && waiting.id === id) {

@@ -87,9 +87,9 @@ def extracted_msgids() -> dict[str, str]:
     with (ROOT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
 
-    def wanted(directory: str) -> bool:  # as --ignore-dirs='.* __pycache__': templates/_macros is included
+    def wanted(directory: str) -> bool:  # as --ignore-dirs='.* __pycache__ node_modules': _macros is included
         name = os.path.basename(directory)
-        return not (name.startswith(".") or name == "__pycache__")
+        return not (name.startswith(".") or name in ("__pycache__", "node_modules"))
 
     found = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(

@@ -73,3 +73,17 @@ def test_the_task_queue_is_redis_when_redis_url_is_set_else_a_file_in_the_instan
     assert config.TASKS_IMMEDIATE  # the tests run each task as it is enqueued
     monkeypatch.setenv("REDIS_URL", "redis://queue.internal:6379/2")
     assert TestingConfig().REDIS_URL == "redis://queue.internal:6379/2"
+
+
+def test_production_push_needs_a_subject_push_services_can_reach(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
+    monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    monkeypatch.setenv("DTECH_PAYMENT_GATEWAY", "")
+    monkeypatch.setenv("DTECH_VAPID_PRIVATE_KEY", "a-key")
+    monkeypatch.delenv("DTECH_VAPID_SUBJECT", raising=False)
+    with pytest.raises(ConfigError, match="VAPID_SUBJECT"):
+        ProductionConfig()
+    monkeypatch.setenv("DTECH_VAPID_SUBJECT", "mailto:push@utility.example")
+    assert ProductionConfig().VAPID_SUBJECT == "mailto:push@utility.example"

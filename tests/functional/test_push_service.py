@@ -1,0 +1,209 @@
+"""Web push end to end against push services on this machine:
+
+- web-push-testing (npm, pinned in package-lock.json), a push service nobody here wrote: a subscription made there
+  goes through our subscription endpoint, the app sends, and the service decrypts what it received. It checks our
+  VAPID JWT (ES256, against the key the subscription was made with) and decrypts our aes128gcm body with its own
+  implementation (Node's http_ece).
+- a local HTTP endpoint answering 404, 410, 429 and 5xx: deletion and retries over a real connection.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app.extensions import db
+from app.notifications.models import PushSubscription
+from app.notifications.push import PushRetry, public_key_for, push_to_user
+from tests import factories
+from tests.conftest import missing
+from tests.webpush import Browser, a_vapid_key
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_PUSH_TESTING = ROOT / "node_modules" / "web-push-testing" / "src" / "bin" / "server.js"
+PAYLOAD = {"title": "बिल जारी हुआ", "body": "₹1,234.50 देय, 2 दिसंबर तक", "url": "/bills/7", "tag": "bill-7"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def push_service():
+    """web-push-testing's server on a free port (its own server script: the CLI would detach it)."""
+    node = shutil.which("node")
+    if node is None or not WEB_PUSH_TESTING.exists():
+        missing("web-push-testing (Node.js, then `make install` runs npm ci)")
+    port = free_port()
+    server = subprocess.Popen([node, str(WEB_PUSH_TESTING), str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    url = f"http://localhost:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.post(f"{url}/status", timeout=1).raise_for_status()
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def vapid(app, monkeypatch):
+    key = a_vapid_key()
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", key)
+    monkeypatch.setitem(app.config, "VAPID_SUBJECT", "mailto:push@utility.example")
+    return key
+
+
+def on_the_services_clock(service: str, clock) -> None:
+    """The service checks our JWT's expiry against its own clock; the suite's is fixed in November 2026. So the
+    app's now becomes the service's (its Date header)."""
+    answer = requests.post(f"{service}/status", timeout=5)
+    clock.move_to(parsedate_to_datetime(answer.headers["Date"]))
+
+
+def subscribe_at(service: str, public_key: str) -> dict:
+    """What PushManager.subscribe() gives a page: the service's endpoint and the browser's keys."""
+    answer = requests.post(f"{service}/subscribe", json={"userVisibleOnly": "true",
+                                                         "applicationServerKey": public_key}, timeout=5)
+    answer.raise_for_status()
+    return answer.json()["data"]
+
+
+def received(service: str, client_hash: str) -> list[dict]:
+    answer = requests.post(f"{service}/get-notifications", json={"clientHash": client_hash}, timeout=5)
+    answer.raise_for_status()
+    return [json.loads(message) for message in answer.json()["data"]["messages"]]
+
+
+def test_an_independent_push_service_accepts_and_decrypts_what_we_send(push_service, vapid, client, login_as,
+                                                                       clock):
+    user = login_as("customer")
+    subscription = subscribe_at(push_service, public_key_for(vapid))
+    client_hash = subscription.pop("clientHash")
+    assert client.post("/push/subscription", json=subscription).status_code == 201  # as push.js sends it
+    on_the_services_clock(push_service, clock)
+
+    push_to_user(user.id, PAYLOAD, ttl=86400, urgency="high")
+    push_to_user(user.id, {**PAYLOAD, "body": "दूसरा संदेश"}, ttl=3600, urgency="normal")
+    db.session.commit()
+
+    assert received(push_service, client_hash) == [PAYLOAD, {**PAYLOAD, "body": "दूसरा संदेश"}]
+    assert db.session.scalar(select(PushSubscription.last_success_at)) is not None
+
+
+def test_a_subscription_made_with_another_key_is_refused_by_the_service(push_service, vapid, login_as, clock,
+                                                                        caplog):
+    """The service checks the JWT against the key the subscription was made with: a signature from any other key
+    fails there (so the test above passing means our signature is right)."""
+    user = login_as("customer")
+    subscription = subscribe_at(push_service, public_key_for(a_vapid_key()))
+    client_hash = subscription.pop("clientHash")
+    db.session.add(PushSubscription(user_id=user.id, endpoint=subscription["endpoint"],
+                                    p256dh=subscription["keys"]["p256dh"], auth=subscription["keys"]["auth"]))
+    db.session.commit()
+    on_the_services_clock(push_service, clock)
+    push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")  # 400: logged, not retried
+    assert received(push_service, client_hash) == []
+    assert "refused with 400" in caplog.text
+
+
+def test_an_expired_subscription_is_deleted(push_service, vapid, login_as, clock):
+    user = login_as("customer")
+    subscription = subscribe_at(push_service, public_key_for(vapid))
+    client_hash = subscription.pop("clientHash")
+    db.session.add(PushSubscription(user_id=user.id, endpoint=subscription["endpoint"],
+                                    p256dh=subscription["keys"]["p256dh"], auth=subscription["keys"]["auth"]))
+    db.session.commit()
+    requests.post(f"{push_service}/expire-subscription/{client_hash}", timeout=5).raise_for_status()
+    on_the_services_clock(push_service, clock)
+
+    push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")  # 410 Gone
+    db.session.commit()
+    assert db.session.scalar(select(PushSubscription)) is None
+
+
+# -- A local endpoint that answers what it is told ------------------------------------------------------------
+
+class Answering(BaseHTTPRequestHandler):
+    """POST /<status>/<anything>: answers <status>; records each request's headers and body length."""
+
+    seen: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status = int(self.path.split("/")[1])
+        Answering.seen.append({"path": self.path, "status": status, "ttl": self.headers.get("TTL"),
+                               "encoding": self.headers.get("Content-Encoding"), "size": len(body),
+                               "authorization": self.headers.get("Authorization", "")})
+        self.send_response(status)
+        if status in (429, 503):
+            self.send_header("Retry-After", "30")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def answering():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def endpoints_of(user) -> set[str]:
+    db.session.commit()
+    return set(db.session.scalars(select(PushSubscription.endpoint).where(PushSubscription.user_id == user.id)))
+
+
+def test_gone_subscriptions_are_deleted_and_retryable_answers_raise_push_retry(answering, vapid):
+    user = factories.make_user()
+    paths = {status: f"{answering}/{status}/browser-{status}" for status in (201, 404, 410, 429, 500, 503)}
+    for endpoint in paths.values():
+        Browser(endpoint).subscribe(user)
+    db.session.commit()
+    Answering.seen.clear()
+
+    with pytest.raises(PushRetry) as retry:
+        push_to_user(user.id, PAYLOAD, ttl=600, urgency="low")
+
+    assert retry.value.retry_after == 30
+    assert sorted(seen["status"] for seen in Answering.seen) == [201, 404, 410, 429, 500, 503]  # every one tried
+    assert all(seen["ttl"] == "600" and seen["encoding"] == "aes128gcm" and seen["size"] > 0
+               and seen["authorization"].startswith("vapid t=") for seen in Answering.seen)
+    assert endpoints_of(user) == {paths[201], paths[429], paths[500], paths[503]}  # 404 and 410: deleted
+
+    # Tried again (as the delivery task's retry does): the same, minus the two already gone.
+    Answering.seen.clear()
+    with pytest.raises(PushRetry):
+        push_to_user(user.id, PAYLOAD, ttl=600, urgency="low")
+    assert sorted(seen["status"] for seen in Answering.seen) == [201, 429, 500, 503]
+
+
+def test_a_push_service_that_is_down_is_retried(vapid):
+    user = factories.make_user()
+    Browser(f"http://127.0.0.1:{free_port()}/nobody-listens").subscribe(user)
+    db.session.commit()
+    with pytest.raises(PushRetry):
+        push_to_user(user.id, PAYLOAD, ttl=600, urgency="normal")
+    assert len(endpoints_of(user)) == 1
