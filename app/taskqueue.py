@@ -28,6 +28,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.db import begin_write
 from app.extensions import db, huey
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,19 @@ def in_own_transaction(work: Callable, *args, **kwargs):
         db.session.rollback()
         raise
     return result
+
+
+def end_reading() -> None:
+    """A batch item that has read what it needs ends its transaction before slow work (a push service answering):
+    no snapshot or lock is held meanwhile, and what it read stays readable (detached, not refreshed)."""
+    db.session.expunge_all()
+    db.session.commit()
+
+
+def start_writing() -> None:
+    """End a reading transaction and begin a writing one: on SQLite a reader cannot safely become a writer."""
+    db.session.commit()
+    begin_write(db.session)
 
 
 def retry_delay_after(failures: int, base: int) -> int:

@@ -231,6 +231,8 @@ def reset_password(token: str, new_password: str) -> User:
         raise AuthError(_("This reset link has expired or was already used. Ask for a new one."))
     user = db.session.get(User, consumed)
     set_password(user, new_password)
+    for login in filter(None, (user.mobile, user.email)):  # the owner proved who they are: the lock is lifted
+        throttle.clear("login", _login_key(login))
     # Any other link sent to this user stops working too.
     db.session.execute(
         update(PasswordResetToken)

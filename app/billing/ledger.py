@@ -59,15 +59,19 @@ def cancelled_bill_ids(bill_ids: Iterable[int]) -> set[int]:
     ))
 
 
-def in_force() -> ColumnElement[bool]:
+def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
     """The condition on `bills` for a bill in force: the latest revision of its cycle (a revision replaces the bill
-    it revises), and not cancelled by a credit note. The one definition the pages and the bill runs share."""
-    later = aliased(Bill)
-    return and_(
-        ~exists().where(later.account_id == Bill.account_id, later.cycle == Bill.cycle,
-                        later.revision > Bill.revision),
-        ~exists().where(LedgerEntry.kind == LedgerKind.CREDIT_NOTE, LedgerEntry.bill_id == Bill.id),
-    )
+    it revises), and not cancelled by a credit note. The one definition the pages and the bill runs share. With
+    `before_entry`, as the ledger stood before that entry (a receipt names the bills as they were when paid)."""
+    later, later_posted, note = aliased(Bill), aliased(LedgerEntry), aliased(LedgerEntry)
+    revised = exists().where(later.account_id == Bill.account_id, later.cycle == Bill.cycle,
+                             later.revision > Bill.revision)
+    cancelled = exists().where(note.kind == LedgerKind.CREDIT_NOTE, note.bill_id == Bill.id)
+    if before_entry is not None:
+        revised = revised.where(exists().where(later_posted.bill_id == later.id,
+                                               later_posted.kind == LedgerKind.BILL, later_posted.id < before_entry))
+        cancelled = cancelled.where(note.id < before_entry)
+    return and_(~revised, ~cancelled)
 
 
 def is_cancelled(bill: Bill) -> bool:

@@ -43,7 +43,7 @@ class ReadingForm(FlaskForm):
     account_id = HiddenField(validators=[Regexp(r"^\d*$")])
     # Set by the phone when a reading waits offline: the day it was taken, not the day it reached us.
     taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$"), _day])
-    idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
+    idempotency_key = HiddenField(validators=[DataRequired(REQUIRED), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)
 
 

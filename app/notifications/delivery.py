@@ -25,7 +25,7 @@ from app.messaging.outbox import claim_due_rows, queue_message, retry_wait
 from app.messaging.quiet import release_time
 from app.notifications import push
 from app.notifications.models import Channel, DeliveryStatus, Notification, NotificationDelivery, NotificationKind
-from app.taskqueue import in_own_transaction
+from app.taskqueue import end_reading, in_own_transaction, start_writing
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +110,18 @@ def _send(delivery: ClaimedDelivery):
     now = utcnow()
     held_until = release_time(user, now)
     if held_until > now:  # a retry or an expired claim that fell into quiet hours
-        _as_writer()
+        start_writing()
         _settle(delivery, status=DeliveryStatus.PENDING, next_attempt_at=held_until,
                 attempts=NotificationDelivery.attempts - 1)
         return HELD
     if _paid_meanwhile(notification):
-        _as_writer()
+        start_writing()
         _settle(delivery, status=DeliveryStatus.DEAD, last_error="not sent: the bill was paid meanwhile")
         return DeliveryStatus.DEAD
     if delivery.channel is not Channel.PUSH:
-        _as_writer()  # an SMS is queued in the same transaction that settles its delivery
-    else:  # push_to_user reads, sends and writes what the services answered on its own
-        db.session.expunge_all()  # what was read stays readable, with no transaction to keep it fresh
-        db.session.commit()
+        start_writing()  # an SMS is queued in the same transaction that settles its delivery
+    else:
+        end_reading()  # push_to_user reads, sends and writes what the services answered on its own
     try:
         _send_on_channel(delivery.channel, notification, user)
     except Exception as error:
@@ -131,12 +130,6 @@ def _send(delivery: ClaimedDelivery):
     begin_write(db.session)
     _settle(delivery, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
     return DeliveryStatus.SENT
-
-
-def _as_writer() -> None:
-    """End the reading transaction and start a writing one (on SQLite a read one cannot safely become a writer)."""
-    db.session.commit()
-    begin_write(db.session)
 
 
 def _paid_meanwhile(notification: Notification) -> bool:

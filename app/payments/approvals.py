@@ -20,13 +20,15 @@ from app.extensions import db
 from app.payments.base import IDEMPOTENCY_KEY, PaymentError, _locked, lock_payment, may_act_alone
 from app.payments.counter import check_confirm_upi, confirm_upi_by_staff
 from app.payments.models import ApprovalAction, ApprovalState, MoneyApproval, Payment, Refund
-from app.payments.refunds import check_refund, refund_payment
+from app.payments.refunds import check_refund, refund_payment, refunded_with
 
 
 def refund_or_propose(payment_id: int, amount: Decimal, reason: str, actor, idempotency_key: str
                       ) -> Refund | MoneyApproval:
-    """A refund made now (an administrator within the limit), or else proposed for a second person."""
-    if may_act_alone(actor, amount):
+    """A refund made now (an administrator within the limit, counting what was refunded before), or else proposed
+    for a second person."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is not None and may_act_alone(actor, refunded_with(payment, amount)):
         return refund_payment(payment_id, amount, reason, actor, idempotency_key)
     return propose(ApprovalAction.REFUND, payment_id, amount, reason, actor, idempotency_key)
 

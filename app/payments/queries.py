@@ -146,10 +146,10 @@ def _ledger_sum(account_id: int, condition) -> Decimal:
 def _bills_paid(account_id: int, owed: Decimal, credited: Decimal, before_entry: int) -> tuple[BillPaid, ...]:
     """Money received pays the oldest charges first. So what was owed is the newest bills' charges (the oldest of
     them perhaps in part), and `credited` pays those, oldest first, as far as it goes."""
-    posted = aliased(LedgerEntry)  # in_force() has its own subquery on the ledger
-    bills = db.session.scalars(
+    posted = aliased(LedgerEntry)
+    bills = db.session.scalars(  # as they stood when the payment came: a later revision changes no receipt
         select(Bill).join(posted, (posted.bill_id == Bill.id) & (posted.kind == LedgerKind.BILL))
-        .where(Bill.account_id == account_id, ledger.in_force(), posted.id < before_entry)
+        .where(Bill.account_id == account_id, ledger.in_force(before_entry), posted.id < before_entry)
         .order_by(Bill.period_start.desc()).limit(MAX_BILLS_PAID))
     owing = []  # (bill, what is still owed of it), newest first
     for bill in bills:

@@ -50,6 +50,12 @@ def check_refund(payment: Payment | None, amount: Decimal, reason: str) -> Payme
     return payment
 
 
+def refunded_with(payment, amount: Decimal) -> Decimal:
+    """All that would have been refunded on this payment with `amount`: the limit on acting alone counts it all,
+    so one refund split in several small ones still needs a second person."""
+    return (payment.refunded_amount or ZERO) + amount
+
+
 def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempotency_key: str,
                    approval: MoneyApproval | None = None) -> Refund:
     """Give back some or all of a captured payment: through the gateway for gateway payments, and always as a
@@ -61,13 +67,13 @@ def refund_payment(payment_id: int, amount: Decimal, reason: str, actor, idempot
     reason = (reason or "").strip()
     if not reason:
         raise RefundError.refused("refund_reason")
-    if approval is None and not may_act_alone(actor, amount):
-        raise RefundError.refused("needs_approval")
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise RefundError.refused("form_expired")
     payment = lock_payment(payment_id)
     if payment is None:
         raise RefundError.refused("no_payment")
+    if approval is None and not may_act_alone(actor, refunded_with(payment, amount)):
+        raise RefundError.refused("needs_approval")
     existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == idempotency_key))
     if existing is not None:
         if existing.payment_id != payment.id:

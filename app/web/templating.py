@@ -5,7 +5,7 @@ from flask_babel import format_datetime, get_locale
 from jinja2_fragments.flask import render_block
 
 from app.db import utcnow
-from app.i18n import in_words, indian_date, indian_time, inr, quantity, rate
+from app.i18n import in_words, indian_date, indian_time, inr, month_label, quantity, rate
 from app.web.charts import sparkline_points
 from app.web.static_files import static_url
 
@@ -34,6 +34,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["inr"] = inr
     app.jinja_env.filters["rate"] = rate
     app.jinja_env.filters["indian_date"] = indian_date
+    app.jinja_env.filters["month_label"] = month_label
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["in_words"] = in_words
     app.jinja_env.globals["static_url"] = static_url

@@ -266,6 +266,24 @@ def test_password_reset_by_mobile_works_once(client, outbox):
     assert login(client, "9811111111", "another-good-one").status_code == 422
 
 
+def test_a_reset_lets_the_owner_in_on_a_new_phone_after_a_guesser_locked_the_account(app, client, outbox):
+    """Regression (review): after 5 wrong guesses elsewhere, the owner's reset on a new phone still met 429."""
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    guesser = app.test_client()
+    for _ in range(5):
+        login(guesser, "9811111111", "wrong-password")
+    assert login(client, "9811111111").status_code == 429  # a new phone: locked like the guesser
+    client.post("/forgot", data={"login": "9811111111"})
+    path = reset_link(outbox)
+    client.post(path, data={"password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD})
+    assert login(client, "9811111111", GOOD_PASSWORD).status_code == 302
+    for _ in range(5):  # the guesser comes back: the owner's phone, proven by the link, stays in
+        login(guesser, "9811111111", "wrong-password")
+    client.post("/logout")
+    assert login(client, "9811111111", GOOD_PASSWORD).status_code == 302
+
+
 def test_password_reset_by_email_goes_to_the_email(client, outbox):
     factories.make_user(email="ravi@example.com", mobile="+919811111111")
     db.session.commit()

@@ -135,6 +135,9 @@ def test_usage_page_draws_first_and_loads_plotly_later(client, login_as):
     assert '<script src="/static/js/plotly' not in page  # not a blocking script: usage.js loads it after paint
     assert re.search(r'data-plotly="/static/js/plotly-basic-4\.1\.1\.min\.[0-9a-f]{12}\.js"', page)
     assert "pill-active" in client.get("/usage?measure=amount").get_data(as_text=True)
+    table = page[page.index("<table"):]
+    assert re.search(r'<th scope="row">[A-Z][a-z]{2,3} 20\d\d', table)  # "Nov 2026" in the table, never "Nov 26"
+    assert not re.search(r'<th scope="row">[A-Z][a-z]{2,3} \d\d( \*)?</th>', table)
 
 
 def reading_form(value, image=None, **extra):

@@ -21,10 +21,13 @@ QUERY_NAMES = ["page", "q", "account", "measure", "next", "token", "notice", "re
 
 def form_field_names() -> list[str]:
     """Every field name of every form in the app (the forms' own names are what a browser would send)."""
-    import app.accounts.forms  # noqa: F401  (the forms register as FlaskForm subclasses when imported)
-    import app.auth.forms  # noqa: F401
-    import app.metering.forms  # noqa: F401
-    import app.payments.forms  # noqa: F401
+    import importlib
+    from pathlib import Path
+
+    # Every module that defines forms (they register as FlaskForm subclasses when imported).
+    for path in Path("app").rglob("*.py"):
+        if path.name == "forms.py" or "class " in path.read_text() and "(FlaskForm)" in path.read_text():
+            importlib.import_module(".".join(path.with_suffix("").parts))
 
     names, stack = set(), list(FlaskForm.__subclasses__())
     while stack:
@@ -60,7 +63,8 @@ def url_for_rule(rule, draw) -> str:
 
 @pytest.fixture
 def clients(app, login_as):
-    """A visitor, a customer with bills and a payment, and support staff, each on a client of their own."""
+    """A visitor, a customer with bills and a payment, and an admin (who may open every staff page), each on a
+    client of their own."""
     customer_client = app.test_client()
     user, account, _meter = billed_customer(lambda role="customer", **fields: _signed_in(customer_client, role,
                                                                                             **fields), months=3)
@@ -70,7 +74,7 @@ def clients(app, login_as):
 
     post(account.id, LedgerKind.PAYMENT, -Decimal("100"), today_in_india(), "counter")
     staff_client = app.test_client()
-    _signed_in(staff_client, "support")
+    _signed_in(staff_client, "admin")
     db.session.commit()
     return {"visitor": app.test_client(), "customer": customer_client, "staff": staff_client}
 

@@ -102,6 +102,22 @@ def test_an_admin_refunds_alone_within_the_limit_and_is_audited_as_both(people, 
     assert (details["proposed_by"], details["approved_by"]) == (first.id, first.id)
 
 
+def test_a_refund_split_in_small_ones_still_needs_a_second_person(people, cash_payment):
+    """Regression (review): ₹5,000 and then ₹3,855.21 on one payment went through alone, each under the limit."""
+    _support, first, _second = people
+    _account, payment = cash_payment
+    assert isinstance(services.refund_or_propose(payment.id, Decimal("4000.00"), "Overpaid", first, key(1)), Refund)
+    db.session.commit()
+    second_part = services.refund_or_propose(payment.id, Decimal("1000.01"), "Overpaid", first, key(2))
+    assert isinstance(second_part, MoneyApproval)  # 5,000.01 in all: above the limit
+    db.session.commit()
+    with pytest.raises(services.RefundError) as refused:
+        services.refund_payment(payment.id, Decimal("1500.00"), "Overpaid", first, key(3))
+    assert refused.value.code == "needs_approval"
+    db.session.rollback()
+    assert db.session.get(Payment, payment.id).refunded_amount == Decimal("4000.00")
+
+
 def test_above_the_limit_an_admin_only_proposes(app, people, cash_payment, monkeypatch):
     _support, first, _second = people
     account, payment = cash_payment

@@ -140,7 +140,8 @@ def test_amounts_outside_the_bounds_are_refused_with_a_clear_error(client, login
 
 
 @pytest.mark.parametrize(("amount", "error"), [("0.50", "₹1.00 से ₹1,00,000.00 तक की राशि लिखें।"),
-                                               ("12.345", "केवल रुपये और पैसे लिखें")])
+                                               ("12.345", "केवल रुपये और पैसे लिखें"),
+                                               ("", "कृपया यह भरें।")])  # regression: was English
 def test_refusals_are_shown_in_the_customers_language(client, login_as, amount, error):
     user = login_as("customer")
     user.locale = "hi_IN"

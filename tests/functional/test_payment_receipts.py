@@ -10,6 +10,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.billing.bills import cancel_bill
+from app.billing.models import Bill
 from app.extensions import db
 from app.payments import services
 from app.payments.models import Payment, PaymentMethod, PaymentState
@@ -212,6 +214,17 @@ def test_a_part_payment_goes_to_the_oldest_bill_and_leaves_the_rest_due(client, 
     # The first receipt still says what it said: the ledger is read up to its own payment.
     again = squeeze_lines(pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data))
     assert "₹1,699.50 still due" in again
+
+
+def test_a_receipt_names_the_bills_as_they_stood_when_it_was_paid(client, login_as):
+    """Regression (review): a bill cancelled or revised after the payment changed what old receipts named."""
+    account = two_unpaid_bills(login_as("customer"))
+    payment = counter_payment(account, "2500.00", "receipt-bills-key-0012")  # pays September and October
+    october = db.session.scalar(select(Bill).where(Bill.number == "DT-2026-10-0000001"))
+    cancel_bill(october, "Meter read wrongly", actor=None)
+    db.session.commit()
+    html = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    assert "DT-2026-09-0000001" in html and "DT-2026-10-0000001" in html
 
 
 def test_a_payment_with_nothing_owed_is_an_advance_in_credit(client, login_as):
