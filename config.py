@@ -81,6 +81,8 @@ class Config:
     LANGUAGES = ("en_IN", "hi_IN")
 
     PASSWORD_RESET_TTL = timedelta(minutes=30)
+    # A new staff member's link to choose their first password (the same one-time links as resets).
+    STAFF_INVITE_TTL = timedelta(hours=48)
 
     # Static files: the build that `make static` writes (hashed names, .br and .gz); app/web/static_files.py.
     STATIC_BUILD_FOLDER = str(BASE_DIR / "build" / "static")
