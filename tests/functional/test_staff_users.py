@@ -250,11 +250,11 @@ def test_the_erase_removes_sign_in_history(client):
 
 
 def test_the_user_pages_need_csrf(app, login_as, client):
+    admin = login_as("admin")
+    member = factories.make_user("support")
+    db.session.commit()
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        admin = login_as("admin")
-        member = factories.make_user("support")
-        db.session.commit()
         assert client.post(f"/staff/users/{member.id}/deactivate").status_code == 400
         db.session.refresh(member)
         assert member.active and admin.active
