@@ -2,8 +2,6 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from app import audit
 from app.audit.models import AuditLog
 from app.db import INDIA

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.billing.models import BillRun, BillRunStatus
@@ -38,10 +39,8 @@ def test_a_failed_periodic_run_is_recorded_with_its_error(client, login_as, monk
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(tasks.throttle, "prune", broken)
-    try:
+    with pytest.raises(RuntimeError):
         tasks.prune_security_records.call_local()
-    except RuntimeError:
-        pass
     db.session.commit()
     run = db.session.get(TaskRun, "prune_security_records")
     assert not run.succeeded and run.result == "RuntimeError: disk full"
