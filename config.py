@@ -86,6 +86,8 @@ class Config:
     LANGUAGES = ("en_IN", "hi_IN")
 
     PASSWORD_RESET_TTL = timedelta(minutes=30)
+    # A new staff member's link to choose their first password (the same one-time links as resets).
+    STAFF_INVITE_TTL = timedelta(hours=48)
 
     # Web push goes only to these push services (and their subdomains): the server POSTs to a subscription's
     # endpoint, so a made-up one must never point it at our own network. PUSH_ALLOW_LOCAL: the tests' services.

@@ -11,13 +11,19 @@
 - The consumer loads `wsgi.huey`: wsgi builds the app, and create_app imports every task module
   (`app.TASK_MODULES`), so no periodic task is missed. `huey_consumer wsgi.huey -k thread -w 4`.
 
+Each periodic task's last run (when, where, how it went) is kept in `task_runs`, one row per task, for the
+staff's system page; the rows also tell which consumers are alive (several periodic tasks run every minute).
+
 Every task is idempotent: run twice, or on two hosts at once, it does no harm. A task that works through a batch
 (payments to reconcile, webhooks to deliver, a bill run's chunks) runs each item `in_own_transaction`, so one
 item's failure neither loses the others' work nor holds their locks.
 """
 
 import logging
+import os
+import socket
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 
@@ -25,10 +31,11 @@ from flask import Flask, current_app, has_app_context
 from huey.api import TaskWrapper
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage, SqliteStorage
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import String, event, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.db import begin_write
+from app.db import UTCDateTime, begin_write, utcnow
 from app.extensions import db, huey
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,50 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 3600  # seconds
 PERIODIC_TASKS: list[TaskWrapper] = []  # in the order their modules registered them (`flask jobs run`)
 _app: Flask | None = None  # the app a task runs in when nothing else is current (the consumer)
+
+
+class TaskRun(db.Model):
+    """The last run of one periodic task: written by the run itself (in its transaction when it succeeds, in one
+    of its own after a failure). `host` names the consumer process that ran it."""
+
+    __tablename__ = "task_runs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    succeeded: Mapped[bool]
+    result: Mapped[str] = mapped_column(String(300), default="")  # what it returned, or the error's type and text
+    host: Mapped[str] = mapped_column(String(100))
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def _this_process() -> str:
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+def record_run(name: str, succeeded: bool, result: str) -> None:
+    """Keep `name`'s latest run (one row per task: an UPDATE, or the first INSERT; two first runs at once both
+    end in an UPDATE)."""
+    now = utcnow()
+    values = {"last_run_at": now, "succeeded": succeeded, "result": result[:300], "host": _this_process()}
+    if succeeded:
+        values["last_success_at"] = now
+    statement = update(TaskRun).where(TaskRun.name == name).values(**values)
+    if db.session.execute(statement).rowcount:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(TaskRun(name=name, **values))
+    except IntegrityError:
+        db.session.execute(statement)
+
+
+def _record_failure(name: str, error: Exception) -> None:
+    try:
+        record_run(name, False, f"{type(error).__name__}: {error}")
+        db.session.commit()
+    except Exception:  # the database itself may be what failed: the log has the error anyway
+        db.session.rollback()
+        log.exception("could not record the failure of %s", name)
 
 
 def init_huey(app: Flask) -> None:
@@ -115,7 +166,8 @@ def retry_delay_after(failures: int, base: int) -> int:
     return min(base * 2 ** max(failures - 1, 0), MAX_RETRY_DELAY)
 
 
-def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name: str | None) -> Callable:
+def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name: str | None,
+                        periodic: bool = False) -> Callable:
     lock = huey.lock_task(lock_name) if lock_name else None
 
     @wraps(fn)
@@ -130,6 +182,8 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                 else:
                     with lock:
                         result = fn(*args, **kwargs)
+                if periodic:
+                    record_run(fn.__name__, True, "" if result is None else str(result))
                 db.session.commit()
                 if result is not None:
                     log.info("%s: %s", fn.__name__, result)
@@ -139,8 +193,10 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                 if task is not None:
                     task.retries = 0  # another run holds the lock and does the work
                 raise
-            except Exception:
+            except Exception as error:
                 db.session.rollback()
+                if periodic:
+                    _record_failure(fn.__name__, error)
                 if task is not None and task.retries:
                     # Huey waits task.retry_delay before the next try; make each wait twice the last.
                     task.retry_delay = retry_delay_after(retries - task.retries + 1, retry_delay)
@@ -167,7 +223,7 @@ def periodic_task(schedule: Callable, retries: int = 3, retry_delay: int = 10, l
 
     def decorate(fn: Callable) -> TaskWrapper:
         wrapper = huey.periodic_task(schedule, retries=retries, retry_delay=retry_delay, context=True, **options)(
-            _in_app_transaction(fn, retries, retry_delay, lock))
+            _in_app_transaction(fn, retries, retry_delay, lock, periodic=True))
         PERIODIC_TASKS.append(wrapper)
         return wrapper
 

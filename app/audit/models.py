@@ -11,7 +11,9 @@ class AuditLog(db.Model):
     """Who did what to which object. Written by the services, never by views; never edited."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    # The viewer filters by object (a consumer's rows), by person (actor_id) and by action prefix, newest first.
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),
+                      Index("ix_audit_log_action_created", "action", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

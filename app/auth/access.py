@@ -6,6 +6,7 @@
     @staff_only        any staff: support, billing officer, admin
     @billing_staff     billing officer and admin (tariffs, bill runs, corrections)
     @admin_only        admin
+    @head_office       (with one of the above) only staff with no office: people, the audit log, the system
 
 A staff member with an office sees that office's connections only (app.accounts.offices).
 A customer who has not yet verified their mobile number (or email) with a code may open only the views marked
@@ -44,6 +45,17 @@ billing_staff = _with_policy(frozenset({Role.BILLING, Role.ADMIN}))
 admin_only = _with_policy(frozenset({Role.ADMIN}))
 
 
+def head_office(view):
+    """Only head-office staff (no office): pages about everyone, such as user management and the audit log."""
+    view.head_office_only = True
+    return view
+
+
+def _office_allows(endpoint: str) -> bool:
+    return not getattr(current_app.view_functions[endpoint], "head_office_only", False) \
+        or current_user.office is None
+
+
 def unverified_ok(view):
     view.unverified_ok = True
     return view
@@ -57,7 +69,7 @@ def may_open(endpoint: str) -> bool:
     """Whether the signed-in user may open `endpoint` (menus show only what leads somewhere)."""
     policy = policy_of(endpoint)
     return policy is PUBLIC or (policy is not None and current_user.is_authenticated
-                                and current_user.role in policy)
+                                and current_user.role in policy and _office_allows(endpoint))
 
 
 def enforce_access():
@@ -71,7 +83,7 @@ def enforce_access():
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if current_user.role not in policy:
+    if current_user.role not in policy or not _office_allows(request.endpoint):
         abort(403)
     if not current_user.is_staff and not current_user.is_verified \
             and not getattr(current_app.view_functions[request.endpoint], "unverified_ok", False):

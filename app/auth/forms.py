@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TelField
+from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.auth.contacts import normalise_email, normalise_mobile
@@ -87,3 +88,30 @@ class CodeForm(FlaskForm):
                                    Regexp(r"^\s*\d{6}\s*$", message=_l("Type the 6 digits of the code."))],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 8,
                                   "pattern": "[0-9 ]*"})
+
+
+# --- An admin's forms for people (app/staff/users.py); the offices' choices come from the view.
+
+STAFF_ROLES = [SelectChoice("support", _l("Support")), SelectChoice("billing", _l("Billing officer")),
+               SelectChoice("admin", _l("Admin"))]
+
+
+class StaffRoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=STAFF_ROLES, validate_choice=True)
+    office = SelectField(_l("Office"), choices=[], validate_choice=True)
+
+
+class NewStaffForm(StaffRoleForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
+                       render_kw={"autocomplete": "off"})
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254, message=TOO_LONG), _email],
+                       render_kw={"autocomplete": "off"})
+    mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
+                      render_kw={"autocomplete": "off", "inputmode": "tel"})
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not (self.mobile.data or self.email.data):
+            self.email.errors.append(_l("Give a mobile number or an email address."))
+            return False
+        return valid

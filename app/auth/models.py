@@ -106,3 +106,18 @@ class OneTimeCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # used, or replaced by a newer code
+
+
+class SignIn(db.Model):
+    """One successful sign-in, for the person and staff to see where an account was used (sign_ins.py). Only
+    the network (an IPv4 /24 or IPv6 /48, never the full address) and a browser-and-system summary are kept,
+    for SIGN_IN_HISTORY_DAYS; an erased user's go with their data."""
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (Index("ix_sign_ins_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    network: Mapped[str | None] = mapped_column(String(45))  # "203.0.113.0/24"
+    device: Mapped[str] = mapped_column(String(80))  # "Chrome on Android"

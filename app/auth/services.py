@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from flask_babel import force_locale
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth import codes, devices, throttle
+from app.auth import codes, devices, sign_ins, throttle
 from app.auth.codes import Outcome, Purpose
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.models import PasswordResetToken, Role, User
@@ -32,6 +32,10 @@ class AuthError(Exception):
 @dataclass
 class LoginLocked(AuthError):
     retry_at: datetime
+
+
+class AccountLocked(AuthError):
+    """The password is right, but staff locked the account (or switched the staff member off)."""
 
 
 def find_user(login: str, lock: bool = False) -> User | None:
@@ -132,9 +136,13 @@ def authenticate(login: str, password: str, ip: str) -> User:
 
     if user is None:
         spend_verify_time()
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    password_right = user is not None and verify_password(user.password_hash, password)
+    if not password_right or not user.active:
         for scope, key, _limit in limits:
             throttle.record_failure(scope, key)
+        if password_right:
+            # Said only to whoever knows the password: nobody learns from it whether an account exists.
+            raise AccountLocked(_("This account is locked. Call or visit our office to have it unlocked."))
         raise AuthError(_("The mobile number, email or password is not right."))
 
     throttle.clear(*account_key)
@@ -184,6 +192,15 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_password_link(user: User, ttl: timedelta) -> tuple[str, datetime]:
+    """A one-time link (/reset?token=…) to choose a new password, working until the time returned. Only the
+    token's hash is stored. Resets and a new staff member's first password both use it."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + ttl
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
+    return url_for("auth.reset_password", token=token, _external=True), expires_at
+
+
 def request_password_reset(login: str, ip: str) -> None:
     """Send a reset link if such a user exists. Says nothing either way (no account probing)."""
     limit = Limit.from_config(current_app.config["RESET_LIMIT_PER_IP"])
@@ -199,11 +216,8 @@ def request_password_reset(login: str, ip: str) -> None:
     if throttle.blocked_until("reset_user", str(user.id), per_user):
         return
     throttle.record_failure("reset_user", str(user.id))
-    token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + current_app.config["PASSWORD_RESET_TTL"]
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
+    link, expires_at = new_password_link(user, current_app.config["PASSWORD_RESET_TTL"])
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
-    link = url_for("auth.reset_password", token=token, _external=True)  # /reset?token=…
     with force_locale(user.locale):  # in the language the user chose, whoever asked for it
         queue_message(  # sent after the commit, and not at all if this transaction rolls back
             to=user.email if "@" in login else user.mobile,
@@ -270,6 +284,7 @@ def erase_user(user: User, password: str) -> None:
     if not verify_password(user.password_hash, password):
         raise AuthError(_("Your password is not right."))
     user_erased.send(user)
+    sign_ins.forget(user.id)
     audit.record("user.erased", user, {}, actor=user)
     user.name = "Erased user"
     user.mobile = None

@@ -5,7 +5,7 @@ from datetime import timedelta
 from huey import crontab
 from sqlalchemy import delete
 
-from app.auth import throttle
+from app.auth import sign_ins, throttle
 from app.auth.models import OneTimeCode, PasswordResetToken
 from app.db import utcnow
 from app.extensions import db
@@ -14,9 +14,11 @@ from app.taskqueue import periodic_task
 
 @periodic_task(crontab(minute="7"), retries=2, retry_delay=60)
 def prune_security_records() -> str:
-    """Drop throttle events older than a day, and reset tokens and one-time codes a day past expiry (idempotent)."""
+    """Drop throttle events older than a day, reset tokens and one-time codes a day past expiry, and sign-ins past
+    the history's length (idempotent)."""
     events = throttle.prune(older_than=timedelta(days=1))
     day_ago = utcnow() - timedelta(days=1)
     tokens = db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < day_ago)).rowcount
     codes = db.session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < day_ago)).rowcount
-    return f"{events} throttle events, {tokens} reset tokens, {codes} one-time codes removed"
+    history = sign_ins.prune()
+    return f"{events} throttle events, {tokens} reset tokens, {history} sign-ins, {codes} one-time codes removed"

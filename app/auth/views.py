@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import codes, devices, services
+from app.auth import codes, devices, services, sign_ins
 from app.auth.access import customer_only, public, signed_in, unverified_ok
 from app.auth.codes import Purpose
 from app.auth.contacts import hint_email, hint_mobile
@@ -69,6 +69,7 @@ def login():
         except services.AuthError as refusal:
             form.password.errors.append(str(refusal))
         else:
+            sign_ins.record(user, client_ip(), request.user_agent.string)
             start_session(user)
             response = redirect(safe_next(request.args.get("next")) or home_url())
             devices.remember(response, user.id)

@@ -24,6 +24,7 @@ class MessageKind(StrEnum):
     ANNOUNCEMENT = "announcement"
     TICKET = "ticket"
     SECURITY = "security"
+    STAFF_INVITE = "staff_invite"  # to a new staff member: the link to choose their first password
 
 
 # The variables each kind's template has (their names in the provider's template, e.g. MSG91's ##link##):
@@ -34,6 +35,7 @@ TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.OTP: frozenset({"code"}),  # "…is your code; it works for 10 minutes": the time is the template's
     MessageKind.LINK_NOTICE: frozenset({"number", "date", "helpline"}),
     MessageKind.LINK_REQUEST: frozenset({"number", "outcome"}),
+    MessageKind.STAFF_INVITE: frozenset({"link", "hours"}),
 }
 
 
