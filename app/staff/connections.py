@@ -3,6 +3,7 @@ kept as history), and install or replace its meter. Staff with an office act on 
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -128,7 +129,7 @@ def change(account_id: int):
     except ChangeRefused as refusal:
         _refused(form, refusal, "effective_on")
         return _change_page(account, form, 422)
-    flash(_("%(count)s change(s) recorded.", count=len(changes)), "success")
+    flash(ngettext("%(num)d change recorded.", "%(num)d changes recorded.", len(changes)), "success")
     return redirect(url_for("staff_consumers.consumer", account_id=account.id), 303)
 
 

@@ -165,7 +165,7 @@ def test_a_change_is_dated_audited_with_before_and_after_and_shown(client, login
     assert entry.details["before"] == {"sanctioned_load_kw": "3", "registered_mobile": "+919800000001"}
     assert entry.details["after"] == {"sanctioned_load_kw": "5", "registered_mobile": "+919800000002"}
     page = page_of(client.get(f"/staff/consumers/{account.id}"))
-    assert "2 change(s) recorded." in page and "Sanctioned load (kW): 3 → 5" in page and "From 10 Nov 2026" in page
+    assert "2 changes recorded." in page and "Sanctioned load (kW): 3 → 5" in page and "From 10 Nov 2026" in page
 
 
 def test_a_change_of_tariff_and_category_is_kept_by_the_tariffs_code(client, login_as, tariff):
