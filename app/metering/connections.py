@@ -91,8 +91,15 @@ def open_connection(account: Account, new: NewMeter, staff) -> Account:
     return account
 
 
+def _lock(account: Account) -> None:
+    """Meter changes of one connection one at a time (PostgreSQL: the row lock; SQLite writes one at a time), so
+    two people replacing the same meter at once cannot leave two meters in use."""
+    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+
+
 def install_meter(account: Account, new: NewMeter, staff) -> Meter:
     """A meter on a connection that has none in use."""
+    _lock(account)
     if active_meter(account) is not None:
         raise MeterRefused("serial", _("This connection has a meter in use: replace it instead."))
     if new.installed_on < account.connected_on:
@@ -111,6 +118,7 @@ def install_meter(account: Account, new: NewMeter, staff) -> Meter:
 
 def replace_meter(account: Account, final_reading: Decimal, removed_on: date, new: NewMeter, staff) -> Meter:
     """Close the meter in use with its final reading (accepted) and put `new` in its place."""
+    _lock(account)
     old = active_meter(account)
     if old is None:
         raise MeterRefused("final_reading", _("This connection has no meter in use: install one instead."))

@@ -384,3 +384,11 @@ def test_a_connection_without_a_meter_takes_no_reading(client, login_as, tariff)
     response = client.post(f"/staff/consumers/{account.id}/readings", data={"read_on": "2026-11-18", "value": "5"})
     assert response.status_code == 422
     assert "This connection has no meter in use: install one first." in page_of(response)
+
+
+def test_the_forms_and_their_messages_are_in_hindi_for_hindi_staff(client, login_as, read_account):
+    login_as("billing", locale="hi_IN")
+    assert "नया कनेक्शन खोलें" in page_of(client.get("/staff/consumers/new"))
+    assert "पुराने मीटर की अंतिम रीडिंग (kWh)" in page_of(client.get(f"/staff/consumers/{read_account.id}/meter"))
+    response = client.post(f"/staff/consumers/{read_account.id}/readings", data={"read_on": "2024-12-05"})
+    assert response.status_code == 422 and "रीडिंग लिखें, या रीडर की स्थिति चुनें।" in page_of(response)
