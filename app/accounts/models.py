@@ -120,3 +120,19 @@ class LinkRequest(db.Model):
 
     account = relationship("Account", lazy="joined")
     user = relationship("User", foreign_keys=[user_id], lazy="joined")
+
+
+class ConnectionChange(db.Model):
+    """One change to a connection's terms (load, category and tariff, holder's name, registered mobile), dated
+    from the day it takes effect, with what it was before: the connection's page shows this history."""
+
+    __tablename__ = "connection_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str | None] = mapped_column(String(200))
+    after: Mapped[str | None] = mapped_column(String(200))
+    effective_on: Mapped[date]
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -108,10 +108,7 @@ def _row(line: int, record: dict[str, str], meters, staff) -> Row:
         raise ValueError(_("Meter %(serial)s is not on connection %(number)s.", serial=serial,
                            number=record.get("consumer_number") or "—"))
     read_on = _day(record.get("read_at", ""))
-    if read_on > today_in_india():
-        raise ValueError(_("%(day)s is in the future.", day=read_on.isoformat()))
-    if read_on < meter.installed_on or (meter.removed_on and read_on > meter.removed_on):
-        raise ValueError(_("Meter %(serial)s was not installed on %(day)s.", serial=serial, day=read_on.isoformat()))
+    check_day(meter, read_on)
     source = SOURCES.get(record.get("source", "").lower())
     if source is None:
         raise ValueError(_("The source must be meter_reader or smart."))
@@ -122,7 +119,16 @@ def _row(line: int, record: dict[str, str], meters, staff) -> Row:
         if text:
             raise ValueError(_("A row with a status code has no value."))
         return Row(line, meter.id, read_on, None, source, ReaderStatus(code))
-    return Row(line, meter.id, read_on, _value(text, meter.digits), source, None)
+    return Row(line, meter.id, read_on, check_value(text, meter.digits), source, None)
+
+
+def check_day(meter: Meter, read_on: date) -> None:
+    """ValueError unless `meter` could be read on that day (not in the future, while it was installed)."""
+    if read_on > today_in_india():
+        raise ValueError(_("%(day)s is in the future.", day=read_on.isoformat()))
+    if read_on < meter.installed_on or (meter.removed_on and read_on > meter.removed_on):
+        raise ValueError(_("Meter %(serial)s was not installed on %(day)s.", serial=meter.serial,
+                           day=read_on.isoformat()))
 
 
 def _day(text: str) -> date:
@@ -139,7 +145,8 @@ def _day(text: str) -> date:
         raise ValueError(_("%(text)s is not a date (2026-11-05 or 05/11/2026).", text=text or "—")) from None
 
 
-def _value(text: str, digits: int) -> Decimal:
+def check_value(text: str, digits: int) -> Decimal:
+    """The reading typed as `text`, or ValueError when a meter of `digits` digits cannot show it."""
     try:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation:
@@ -183,31 +190,34 @@ def record_chunk(rows: list[Row], upload_id: int) -> int:
                 meter_id=row.meter_id, visited_on=row.read_on, status=row.status.value, import_id=upload_id,
                 created_at=utcnow()).returning(MeterVisit.id))  # no row back: it was recorded before
             recorded += new_id is not None
-        elif _record_reading(row):
+        elif record_reading(db.session.get(Meter, row.meter_id), row.read_on, row.value, row.source) is not None:
             recorded += 1
     return recorded
 
 
-def _record_reading(row: Row) -> bool:
-    meter = db.session.get(Meter, row.meter_id)
-    already = select(func.count(Reading.id)).where(Reading.meter_id == meter.id, Reading.read_on == row.read_on,
-                                                   Reading.value == row.value)
+def record_reading(meter: Meter, read_on: date, value: Decimal, source: ReadingSource,
+                   submitted_by_id: int | None = None) -> Reading | None:
+    """A reader's reading (from a file or typed by staff), checked as customers' are: an anomaly waits in the
+    review queue. None when the same value for that meter and day is already recorded (nothing changes)."""
+    already = select(func.count(Reading.id)).where(Reading.meter_id == meter.id, Reading.read_on == read_on,
+                                                   Reading.value == value)
     if db.session.scalar(already):
-        return False  # imported before: nothing changes
+        return None
     last = last_accepted(meter)
     try:
-        verdict = check_reading(row.value, row.read_on, LastRead(last.value, last.read_on) if last else None,
+        verdict = check_reading(value, read_on, LastRead(last.value, last.read_on) if last else None,
                                 meter.digits, _usual_daily(meter), confirm_rollover=True)
         status, note, rollover = verdict.status, verdict.reason, verdict.rollover
     except ReadingRefused:
         status, note, rollover = ReadingStatus.NEEDS_REVIEW, "older than the last reading", False
     if status is ReadingStatus.ACCEPTED and db.session.scalar(select(func.count(Reading.id)).where(
-            Reading.meter_id == meter.id, Reading.read_on == row.read_on, Reading.status == ReadingStatus.ACCEPTED)):
+            Reading.meter_id == meter.id, Reading.read_on == read_on, Reading.status == ReadingStatus.ACCEPTED)):
         status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"
-    db.session.add(Reading(meter_id=meter.id, read_on=row.read_on, value=row.value, source=row.source,
-                           status=status, rollover=rollover, review_note=note))
+    reading = Reading(meter_id=meter.id, read_on=read_on, value=value, source=source, status=status,
+                      rollover=rollover, review_note=note, submitted_by_id=submitted_by_id)
+    db.session.add(reading)
     db.session.flush()
-    return True
+    return reading
 
 
 def _usual_daily(meter: Meter) -> Decimal | None:

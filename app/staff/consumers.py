@@ -5,10 +5,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
 
+from app.accounts import changes
 from app.accounts.models import Account, AccountLink
 from app.accounts.offices import can_see, visible_to
 from app.auth.access import staff_only
@@ -19,9 +21,12 @@ from app.billing.bills import latest_bills, statuses
 from app.billing.models import LedgerEntry
 from app.db import today_in_india
 from app.extensions import db
-from app.metering.models import Meter, Reading
+from app.i18n import indian_date
+from app.metering import connections
+from app.metering.models import Meter, ReaderStatus, Reading, ReadingStatus
 from app.notifications.models import Notification
 from app.payments import queries as payment_queries
+from app.staff.forms import READER_LABELS, ManualReadingForm
 from app.support.models import Ticket
 from app.web.pagination import page_of
 from app.web.templating import render
@@ -101,24 +106,65 @@ def _newest(model, *conditions, order=None, limit: int = ON_PAGE) -> list:
                                    .limit(limit)))
 
 
-@bp.route("/staff/consumers/<int:account_id>")
-@staff_only
-def consumer(account_id: int):
+def _seen(account_id: int) -> Account:
     account = db.session.get(Account, account_id)
     if not can_see(current_user, account):
         abort(404)  # as for a connection that does not exist: no hint about other offices
-    meters = _newest(Meter, Meter.account_id == account.id, order=(Meter.installed_on.desc(),), limit=50)
+    return account
+
+
+@bp.route("/staff/consumers/<int:account_id>")
+@staff_only
+def consumer(account_id: int):
+    form = ManualReadingForm(formdata=None, read_on=today_in_india().isoformat())
+    return _page(_seen(account_id), form)
+
+
+def _page(account: Account, reading_form: ManualReadingForm, status: int = 200):
+    meters = _newest(Meter, Meter.account_id == account.id, order=(Meter.installed_on.desc(), Meter.id.desc()),
+                     limit=50)
+    meter_ids = [m.id for m in meters]
     bills = latest_bills(account.id, limit=ON_PAGE)
     balance = ledger.balance(account.id)
     return render(
         "staff/consumer.html", account=account, balance=balance, meters=meters,
+        meter_in_use=next((m for m in meters if m.removed_on is None), None),
+        serials={m.id: m.serial for m in meters},
         users=list(db.session.scalars(select(User).join(AccountLink, AccountLink.user_id == User.id)
                                       .where(AccountLink.account_id == account.id).order_by(User.name))),
-        readings=_newest(Reading, Reading.meter_id.in_([m.id for m in meters]),
+        readings=_newest(Reading, Reading.meter_id.in_(meter_ids),
                          order=(Reading.read_on.desc(), Reading.id.desc())),
+        visits=connections.visits(meter_ids, ON_PAGE), changes=changes.history(account.id, ON_PAGE),
+        reading_form=reading_form, reader_statuses=READER_LABELS,
         bills=bills, bill_statuses=statuses(bills, balance, today_in_india()),
         ledger_lines=ledger_with_balance(account.id, ON_PAGE),
         payments=list(db.session.scalars(payment_queries.history(account.id).limit(ON_PAGE))),
         tickets=_newest(Ticket, Ticket.account_id == account.id),
         notifications=_newest(Notification, Notification.account_id == account.id),
-    )
+    ), status
+
+
+@bp.route("/staff/consumers/<int:account_id>/readings", methods=["POST"])
+@staff_only
+def enter_reading(account_id: int):
+    """A reading from a reader's book typed by staff (checked as every reading is), or the reader's status code
+    instead (a visit; the bill for the period is then estimated)."""
+    account = _seen(account_id)
+    form = ManualReadingForm()
+    if not form.validate_on_submit():
+        return _page(account, form, 422)
+    try:
+        if form.status.data:
+            new = connections.record_visit(account, form.read_on.value, ReaderStatus(form.status.data), current_user)
+            done = _("Recorded: %(status)s on %(day)s; the bill for this period will be estimated.",
+                     status=READER_LABELS[form.status.data], day=indian_date(form.read_on.value))
+        else:
+            reading = connections.enter_reading(account, form.read_on.value, form.value.value, current_user)
+            new = reading is not None
+            done = new and (_("Reading recorded and accepted.") if reading.status is ReadingStatus.ACCEPTED
+                            else _("Reading recorded; it waits in the review queue."))
+    except connections.MeterRefused as refusal:
+        getattr(form, refusal.field).errors.append(str(refusal))
+        return _page(account, form, 422)
+    flash(done if new else _("This was already recorded: nothing changed."), "success" if new else "info")
+    return redirect(url_for("staff_consumers.consumer", account_id=account.id), 303)
