@@ -103,13 +103,14 @@ def register_blueprints(app: Flask) -> None:
     from app.pwa.views import bp as pwa_bp
     from app.staff.bill_runs import bp as staff_bill_runs_bp
     from app.staff.consumers import bp as staff_consumers_bp
+    from app.staff.corrections import bp as staff_corrections_bp
     from app.staff.readings import bp as staff_readings_bp
     from app.staff.tariffs import bp as staff_tariffs_bp
     from app.staff.views import bp as staff_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_readings_bp, staff_bill_runs_bp,
-                      staff_tariffs_bp, pwa_bp, notifications_bp):
+                      staff_tariffs_bp, staff_corrections_bp, pwa_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 

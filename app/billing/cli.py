@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.auth.cli import as_staff
-from app.billing.bills import BillCorrectionError, cancel_bill, revise_bill
+from app.billing import corrections
 from app.billing.compose import Cycle
-from app.billing.models import Bill
+from app.billing.models import Bill, CorrectionAction
 from app.billing.runs import CHUNK_SIZE, run_bills
 from app.billing.services import TariffImportError, find_version, import_tariff, set_monthly_param
 from app.billing.tariff import (
@@ -300,19 +300,27 @@ def _bill_by_number(number: str):
     return bill
 
 
+def _propose(action: CorrectionAction, number: str, reason: str, actor) -> None:
+    bill = _bill_by_number(number)
+    try:
+        proposal = corrections.propose(action, bill.account_id, reason, actor, corrections.new_idempotency_key(),
+                                       bill_id=bill.id)
+    except corrections.CorrectionRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"{number}: {action.value} proposed as correction {proposal.id}; it takes effect when another "
+               f"administrator approves it (`flask bills approve {proposal.id} --by …`)")
+
+
 @bills_cli.command("cancel")
 @click.argument("number")
 @click.option("--reason", required=True)
 @with_appcontext
 @as_staff
 def cancel_command(number: str, reason: str, actor) -> None:
-    """Cancel bill NUMBER with a credit note."""
-    try:
-        cancel_bill(_bill_by_number(number), reason, actor=actor)
-    except BillCorrectionError as error:
-        raise click.ClickException(str(error)) from None
-    db.session.commit()
-    click.echo(f"{number} cancelled by a credit note")
+    """Propose to cancel bill NUMBER with a credit note (another administrator approves it)."""
+    _propose(CorrectionAction.CANCEL, number, reason, actor)
 
 
 @bills_cli.command("revise")
@@ -321,12 +329,38 @@ def cancel_command(number: str, reason: str, actor) -> None:
 @with_appcontext
 @as_staff
 def revise_command(number: str, reason: str, actor) -> None:
-    """Cancel bill NUMBER and issue its revision from the current readings and tariff."""
+    """Propose to revise bill NUMBER from the current readings and tariff (another administrator approves it)."""
+    _propose(CorrectionAction.REVISE, number, reason, actor)
+
+
+@bills_cli.command("approve")
+@click.argument("correction_id", type=int)
+@with_appcontext
+@as_staff
+def approve_command(correction_id: int, actor) -> None:
+    """Approve correction CORRECTION_ID (an administrator other than its proposer): it is made now."""
     try:
-        revised = revise_bill(_bill_by_number(number), reason, actor=actor)
-    except BillCorrectionError as error:
+        correction = corrections.approve(correction_id, actor)
+    except corrections.CorrectionRefused as refusal:
         db.session.rollback()
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(str(refusal)) from None
     db.session.commit()
-    click.echo(f"{number} cancelled; revised bill {revised.number}: "
-               f"{revised.current_charges} for {revised.units} units")
+    made = correction.details.get("after", {})
+    click.echo(f"correction {correction.id} ({correction.action.value}) approved: "
+               + ", ".join(f"{name} {value}" for name, value in made.items()))
+
+
+@bills_cli.command("reject")
+@click.argument("correction_id", type=int)
+@click.option("--note", default="", help="Why it is rejected.")
+@with_appcontext
+@as_staff
+def reject_command(correction_id: int, note: str, actor) -> None:
+    """Reject correction CORRECTION_ID: nothing changes."""
+    try:
+        corrections.reject(correction_id, note, actor)
+    except corrections.CorrectionRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"correction {correction_id} rejected; nothing changed")
