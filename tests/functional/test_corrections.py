@@ -215,6 +215,7 @@ def test_proposals_are_checked_as_the_correction_will_be(app):
     assert foreign.value.code == "no_bill"
     db.session.rollback()
     first = corrections.propose(CorrectionAction.CANCEL, account.id, "one", officer, key(), bill_id=bill.id)
+    db.session.commit()
     assert refused(CorrectionAction.REVISE, bill_id=bill.id) == "waiting"
     same_key = corrections.propose(CorrectionAction.CANCEL, account.id, "one", officer, first.idempotency_key,
                                    bill_id=bill.id)
