@@ -24,7 +24,15 @@ from app.billing import corrections
 from app.billing.compose import Cycle
 from app.billing.models import Bill, CorrectionAction
 from app.billing.runs import CHUNK_SIZE, run_bills
-from app.billing.services import TariffImportError, find_version, import_tariff, set_monthly_param
+from app.billing.services import (
+    TariffApprovalRefused,
+    TariffImportError,
+    approve_tariff,
+    find_version,
+    propose_tariff,
+    reject_tariff,
+    set_monthly_param,
+)
 from app.billing.tariff import (
     NAME,
     NUMBER,
@@ -218,17 +226,56 @@ def validate_command(files: tuple[Path, ...]) -> None:
 @tariff_cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
-def import_command(files: tuple[Path, ...]) -> None:
-    """Store FILES as tariff versions. Bills already issued keep the version they used."""
+@as_staff
+def import_command(files: tuple[Path, ...], actor) -> None:
+    """Propose FILES as tariff versions: each is used only once another billing officer or administrator
+    approves it (`tariff approve`). Bills already issued keep the version they used."""
     for path in files:
         read_tariff(path)  # validation errors name the place
         try:
-            version = import_tariff(path.read_text(encoding="utf-8"))
+            version = propose_tariff(path.read_text(encoding="utf-8"), actor)
         except TariffImportError as error:
             db.session.rollback()
             raise click.ClickException(f"{path}: {error}") from None
         db.session.commit()
-        click.echo(f"{path}: {version.tariff.code} effective {version.effective_from} stored (version {version.id})")
+        click.echo(f"{path}: {version.tariff.code} effective {version.effective_from} stored (version {version.id}, "
+                   f"{version.state.value})")
+
+
+def _decide_tariff(decide, version_id: int) -> None:
+    try:
+        version = decide()
+    except TariffApprovalRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(f"version {version_id}: {_TARIFF_REFUSALS[refusal.code]}") from None
+    db.session.commit()
+    click.echo(f"{version.tariff.code} effective {version.effective_from} (version {version.id}): "
+               f"{version.state.value}")
+
+
+_TARIFF_REFUSALS = {"approval_not_admin": "only a billing officer or an administrator decides",
+                    "approval_missing": "no such version",
+                    "approval_own": "you imported it yourself; another billing officer or administrator decides",
+                    "approval_decided": "already decided"}
+
+
+@tariff_cli.command("approve")
+@click.argument("version_id", type=int)
+@with_appcontext
+@as_staff
+def approve_tariff_command(version_id: int, actor) -> None:
+    """Approve the proposed tariff VERSION_ID (not by the person who imported it): it is in force from now."""
+    _decide_tariff(lambda: approve_tariff(version_id, actor), version_id)
+
+
+@tariff_cli.command("reject")
+@click.argument("version_id", type=int)
+@click.option("--note", default="", help="Why it is rejected.")
+@with_appcontext
+@as_staff
+def reject_tariff_command(version_id: int, note: str, actor) -> None:
+    """Reject the proposed tariff VERSION_ID: it is never used."""
+    _decide_tariff(lambda: reject_tariff(version_id, note, actor), version_id)
 
 
 @tariff_cli.command("export")
