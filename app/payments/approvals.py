@@ -75,18 +75,23 @@ def propose(action: ApprovalAction, payment_id: int, amount: Decimal, reason: st
     return approval
 
 
+def _refusal(refused: maker_checker.DecisionRefused) -> PaymentError:
+    """The maker-checker's refusal as the payments' own (its codes are REFUSALS too)."""
+    return PaymentError.refused(refused.code)
+
+
 def _decidable(approval_id: int, actor) -> MoneyApproval:
     try:
         return maker_checker.decidable(MoneyApproval, approval_id, actor, deciders={Role.ADMIN})
-    except maker_checker.DecisionRefused as refusal:
-        raise PaymentError.refused(refusal.code) from None
+    except maker_checker.DecisionRefused as refused:
+        raise _refusal(refused) from None
 
 
 def _claim(approval: MoneyApproval, state: ApprovalState, actor, note: str | None) -> None:
     try:
         maker_checker.claim(MoneyApproval, approval, state, actor, note)
-    except maker_checker.DecisionRefused as refusal:
-        raise PaymentError.refused(refusal.code) from None
+    except maker_checker.DecisionRefused as refused:
+        raise _refusal(refused) from None
 
 
 def approve(approval_id: int, actor) -> MoneyApproval:

@@ -348,3 +348,16 @@ def test_the_command_line_proposes_and_another_administrator_decides(app):
     db.session.expire_all()
     assert not ledger.is_cancelled(bill)
     assert db.session.get(BillCorrection, 1).state == ApprovalState.REJECTED
+
+
+def test_every_maker_checker_refusal_has_a_text_for_each_user_of_it():
+    """The shared four-eyes rule refuses with codes; payments and corrections each show every one of them."""
+    import inspect
+
+    from app.auth import maker_checker
+    from app.payments.base import REFUSALS as PAYMENT_REFUSALS
+
+    codes = {"approval_not_admin", "approval_missing", "approval_own", "approval_decided"}
+    source = inspect.getsource(maker_checker)
+    assert all(f'"{code}"' in source for code in codes)
+    assert codes <= set(PAYMENT_REFUSALS) and codes <= set(corrections.REFUSALS)
