@@ -12,7 +12,7 @@ from app.accounts.models import Account
 from app.billing import ledger
 from app.billing import tariff as engine
 from app.billing.compose import Cycle
-from app.billing.models import Bill, BillStatus, TariffVersion
+from app.billing.models import Bill, BillStatus, LedgerEntry, TariffVersion
 from app.billing.runs import compose_for, insert_bills
 from app.billing.signals import payment_link, uncleared_money
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
@@ -227,10 +227,10 @@ def comparisons(bill: Bill) -> dict[str, Comparison]:
             for name, other in others.items() if other is not None}
 
 
-def cancel_bill(bill: Bill, reason: str, actor=None) -> None:
+def cancel_bill(bill: Bill, reason: str, actor=None) -> LedgerEntry:
     """Cancel an issued bill with a credit note for its charges and late fee (the bill itself is never edited)."""
     _check_correctable(bill, reason)
-    ledger.record_credit_note(bill, reason.strip(), today_in_india(), actor=actor)
+    return ledger.record_credit_note(bill, reason.strip(), today_in_india(), actor=actor)
 
 
 def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:

@@ -20,11 +20,19 @@ from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.auth.cli import as_staff
-from app.billing.bills import BillCorrectionError, cancel_bill, revise_bill
+from app.billing import corrections
 from app.billing.compose import Cycle
-from app.billing.models import Bill
+from app.billing.models import Bill, CorrectionAction
 from app.billing.runs import CHUNK_SIZE, run_bills
-from app.billing.services import TariffImportError, find_version, import_tariff, set_monthly_param
+from app.billing.services import (
+    TariffApprovalRefused,
+    TariffImportError,
+    approve_tariff,
+    find_version,
+    propose_tariff,
+    reject_tariff,
+    set_monthly_param,
+)
 from app.billing.tariff import (
     NAME,
     NUMBER,
@@ -218,17 +226,56 @@ def validate_command(files: tuple[Path, ...]) -> None:
 @tariff_cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
-def import_command(files: tuple[Path, ...]) -> None:
-    """Store FILES as tariff versions. Bills already issued keep the version they used."""
+@as_staff
+def import_command(files: tuple[Path, ...], actor) -> None:
+    """Propose FILES as tariff versions: each is used only once another billing officer or administrator
+    approves it (`tariff approve`). Bills already issued keep the version they used."""
     for path in files:
         read_tariff(path)  # validation errors name the place
         try:
-            version = import_tariff(path.read_text(encoding="utf-8"))
+            version = propose_tariff(path.read_text(encoding="utf-8"), actor)
         except TariffImportError as error:
             db.session.rollback()
             raise click.ClickException(f"{path}: {error}") from None
         db.session.commit()
-        click.echo(f"{path}: {version.tariff.code} effective {version.effective_from} stored (version {version.id})")
+        click.echo(f"{path}: {version.tariff.code} effective {version.effective_from} stored (version {version.id}, "
+                   f"{version.state.value})")
+
+
+def _decide_tariff(decide, version_id: int) -> None:
+    try:
+        version = decide()
+    except TariffApprovalRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(f"version {version_id}: {_TARIFF_REFUSALS[refusal.code]}") from None
+    db.session.commit()
+    click.echo(f"{version.tariff.code} effective {version.effective_from} (version {version.id}): "
+               f"{version.state.value}")
+
+
+_TARIFF_REFUSALS = {"approval_not_admin": "only a billing officer or an administrator decides",
+                    "approval_missing": "no such version",
+                    "approval_own": "you imported it yourself; another billing officer or administrator decides",
+                    "approval_decided": "already decided"}
+
+
+@tariff_cli.command("approve")
+@click.argument("version_id", type=int)
+@with_appcontext
+@as_staff
+def approve_tariff_command(version_id: int, actor) -> None:
+    """Approve the proposed tariff VERSION_ID (not by the person who imported it): it is in force from now."""
+    _decide_tariff(lambda: approve_tariff(version_id, actor), version_id)
+
+
+@tariff_cli.command("reject")
+@click.argument("version_id", type=int)
+@click.option("--note", default="", help="Why it is rejected.")
+@with_appcontext
+@as_staff
+def reject_tariff_command(version_id: int, note: str, actor) -> None:
+    """Reject the proposed tariff VERSION_ID: it is never used."""
+    _decide_tariff(lambda: reject_tariff(version_id, note, actor), version_id)
 
 
 @tariff_cli.command("export")
@@ -300,19 +347,27 @@ def _bill_by_number(number: str):
     return bill
 
 
+def _propose(action: CorrectionAction, number: str, reason: str, actor) -> None:
+    bill = _bill_by_number(number)
+    try:
+        proposal = corrections.propose(action, bill.account_id, reason, actor, corrections.new_idempotency_key(),
+                                       bill_id=bill.id)
+    except corrections.CorrectionRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"{number}: {action.value} proposed as correction {proposal.id}; it takes effect when another "
+               f"administrator approves it (`flask bills approve {proposal.id} --by …`)")
+
+
 @bills_cli.command("cancel")
 @click.argument("number")
 @click.option("--reason", required=True)
 @with_appcontext
 @as_staff
 def cancel_command(number: str, reason: str, actor) -> None:
-    """Cancel bill NUMBER with a credit note."""
-    try:
-        cancel_bill(_bill_by_number(number), reason, actor=actor)
-    except BillCorrectionError as error:
-        raise click.ClickException(str(error)) from None
-    db.session.commit()
-    click.echo(f"{number} cancelled by a credit note")
+    """Propose to cancel bill NUMBER with a credit note (another administrator approves it)."""
+    _propose(CorrectionAction.CANCEL, number, reason, actor)
 
 
 @bills_cli.command("revise")
@@ -321,12 +376,38 @@ def cancel_command(number: str, reason: str, actor) -> None:
 @with_appcontext
 @as_staff
 def revise_command(number: str, reason: str, actor) -> None:
-    """Cancel bill NUMBER and issue its revision from the current readings and tariff."""
+    """Propose to revise bill NUMBER from the current readings and tariff (another administrator approves it)."""
+    _propose(CorrectionAction.REVISE, number, reason, actor)
+
+
+@bills_cli.command("approve")
+@click.argument("correction_id", type=int)
+@with_appcontext
+@as_staff
+def approve_command(correction_id: int, actor) -> None:
+    """Approve correction CORRECTION_ID (an administrator other than its proposer): it is made now."""
     try:
-        revised = revise_bill(_bill_by_number(number), reason, actor=actor)
-    except BillCorrectionError as error:
+        correction = corrections.approve(correction_id, actor)
+    except corrections.CorrectionRefused as refusal:
         db.session.rollback()
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(str(refusal)) from None
     db.session.commit()
-    click.echo(f"{number} cancelled; revised bill {revised.number}: "
-               f"{revised.current_charges} for {revised.units} units")
+    made = correction.details.get("after", {})
+    click.echo(f"correction {correction.id} ({correction.action.value}) approved: "
+               + ", ".join(f"{name} {value}" for name, value in made.items()))
+
+
+@bills_cli.command("reject")
+@click.argument("correction_id", type=int)
+@click.option("--note", default="", help="Why it is rejected.")
+@with_appcontext
+@as_staff
+def reject_command(correction_id: int, note: str, actor) -> None:
+    """Reject correction CORRECTION_ID: nothing changes."""
+    try:
+        corrections.reject(correction_id, note, actor)
+    except corrections.CorrectionRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"correction {correction_id} rejected; nothing changed")

@@ -4,12 +4,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.billing.compose import Cycle
-from app.i18n import REQUIRED, TOO_LONG
+from app.i18n import REQUIRED, TOO_LONG, parse_rupees
 
 
 def _cycle(_form, field) -> None:
@@ -62,3 +62,27 @@ class TariffParamForm(FlaskForm):
     name = SelectField(_l("Parameter"), choices=[], validate_choice=True)  # the tariff's, from the view
     value = StringField(_l("Value"), validators=[DataRequired(REQUIRED), _decimal],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+
+class CorrectionForm(FlaskForm):
+    """A proposed correction: cancel or revise a bill, or a debit or credit note (which needs an amount)."""
+
+    action = SelectField(_l("Correction"), choices=[
+        SelectChoice("cancel", _l("Cancel with credit note")), SelectChoice("revise", _l("Revise")),
+        SelectChoice("debit_note", _l("Debit note (charge)")), SelectChoice("credit_note", _l("Credit note"))],
+        validators=[DataRequired(REQUIRED)])
+    bill_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
+    amount = StringField(_l("Amount (₹)"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = StringField(_l("Reason (the customer is shown it)"),
+                         validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    idempotency_key = HiddenField(validators=[DataRequired()])
+
+    @property
+    def rupees(self) -> Decimal | None:
+        return parse_rupees(self.amount.data)
+
+
+class DecisionForm(FlaskForm):
+    """Approve (the CSRF token only) or reject (with a note)."""
+
+    note = StringField(_l("Why it is rejected"), validators=[Optional(), Length(max=200, message=TOO_LONG)])

@@ -74,6 +74,11 @@ def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
     return and_(~revised, ~cancelled)
 
 
+def credit_note_of(bill: Bill) -> LedgerEntry | None:
+    return db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.CREDIT_NOTE,
+                                                       LedgerEntry.bill_id == bill.id))
+
+
 def is_cancelled(bill: Bill) -> bool:
     return bool(cancelled_bill_ids([bill.id]))
 

@@ -2,9 +2,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.maker_checker import ApprovalState
 from app.db import Money, Units, UTCDateTime, enum_type, refuse_changes, utcnow
 from app.extensions import db
 
@@ -20,11 +21,23 @@ class Tariff(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_WAITING = text("state = 'pending'")
+_NOT_REJECTED = text("state != 'rejected'")
+
+
 class TariffVersion(db.Model):
-    """One `dtech-tariff/1` document as imported; bills keep pointing at the version they used."""
+    """One `dtech-tariff/1` document as imported; bills keep pointing at the version they used.
+
+    A version imported by staff waits (`pending`) until a second billing officer or administrator approves it;
+    only approved versions are in force (quoted, billed, listed as current). A rejected one stays, for the record,
+    and no longer holds its start date."""
 
     __tablename__ = "tariff_versions"
-    __table_args__ = (UniqueConstraint("tariff_id", "effective_from"),)
+    __table_args__ = (
+        Index("uq_tariff_versions_tariff_from", "tariff_id", "effective_from", unique=True,
+              sqlite_where=_NOT_REJECTED, postgresql_where=_NOT_REJECTED),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id != imported_by_id", name="second_person"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"))
@@ -33,9 +46,18 @@ class TariffVersion(db.Model):
     document: Mapped[str] = mapped_column(Text)
     checksum: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # proposer
+    state: Mapped[ApprovalState] = mapped_column(enum_type(ApprovalState), default=ApprovalState.APPROVED)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(200))
 
     tariff = relationship("Tariff")
+
+    @classmethod
+    def in_force(cls):
+        """The condition for a version that quotes and bill runs may use: an approved one."""
+        return cls.state == ApprovalState.APPROVED
 
 
 class TariffParam(db.Model):
@@ -159,6 +181,7 @@ class LedgerKind(StrEnum):
     REFUND = "refund"
     CREDIT_NOTE = "credit_note"
     REVERSAL = "reversal"  # undoes another entry, e.g. a bounced cheque
+    DEBIT_NOTE = "debit_note"  # a manual charge with a reason (a CREDIT_NOTE without a bill is its opposite)
 
 
 class LedgerEntry(db.Model):
@@ -185,6 +208,47 @@ class LedgerEntry(db.Model):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
     description: Mapped[str] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CorrectionAction(StrEnum):
+    CANCEL = "cancel"  # a bill cancelled by a credit note
+    REVISE = "revise"  # the latest bill replaced by a revision priced from today's data
+    DEBIT_NOTE = "debit_note"  # a manual charge on the account
+    CREDIT_NOTE = "credit_note"  # a manual credit to the account
+
+
+class BillCorrection(db.Model):
+    """A correction of a bill or of the account's balance, proposed by a billing officer or an administrator
+    (maker) and made only when another administrator approves it (checker, never the proposer: a check
+    constraint). It is made once: the row leaves `pending` by a conditional update, and the ledger entry and
+    revised bill it made are unique to it. It keeps the reason the customer is shown."""
+
+    __tablename__ = "bill_corrections"
+    __table_args__ = (
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id != proposed_by_id", name="second_person"),
+        CheckConstraint("amount IS NULL OR amount > 0", name="positive_amount"),
+        Index("ix_bill_corrections_state_proposed", "state", "proposed_at"),
+        # One correction waits per bill at a time (a cancellation and a revision of one bill cannot both stand).
+        Index("uq_bill_corrections_waiting", "bill_id", unique=True, sqlite_where=_WAITING,
+              postgresql_where=_WAITING),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[CorrectionAction] = mapped_column(enum_type(CorrectionAction))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))  # the bill cancelled or revised
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # a note's amount; what a cancellation credits
+    reason: Mapped[str] = mapped_column(String(200))
+    state: Mapped[ApprovalState] = mapped_column(enum_type(ApprovalState), default=ApprovalState.PENDING)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)  # the proposing form's
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    revised_bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"), unique=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # before and after, for the record
 
 
 refuse_changes(Bill, BillLine, LedgerEntry)

@@ -198,7 +198,8 @@ class _RunContext:
     @classmethod
     def load(cls, cycle: Cycle) -> "_RunContext":
         versions: dict[int, list[TariffVersionFacts]] = defaultdict(list)
-        for version in db.session.scalars(select(TariffVersion).order_by(TariffVersion.effective_from)):
+        for version in db.session.scalars(select(TariffVersion).where(TariffVersion.in_force())
+                                          .order_by(TariffVersion.effective_from)):
             versions[version.tariff_id].append(TariffVersionFacts(version.id, engine.parse_tariff(version.document)))
         return cls(cycle, versions)
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app import audit
+from app.auth import maker_checker
+from app.auth.maker_checker import ApprovalState
+from app.auth.models import Role
 from app.billing import tariff as engine
 from app.billing.models import Tariff, TariffParam, TariffVersion
 from app.extensions import db
@@ -15,8 +18,20 @@ from app.extensions import db
 BUNDLED_TARIFFS = Path(__file__).with_name("tariffs")
 
 
+# Tariff versions are proposed and approved by billing officers and administrators (a tariff is their work).
+TARIFF_DECIDERS = frozenset({Role.BILLING, Role.ADMIN})
+
+
 class TariffImportError(Exception):
     pass
+
+
+class TariffApprovalRefused(Exception):
+    """`code`: approval_not_admin, approval_missing, approval_own or approval_decided (app.auth.maker_checker)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 def _windows_clash(versions: list[tuple[date, date | None]]) -> str | None:
@@ -34,11 +49,22 @@ def _windows_clash(versions: list[tuple[date, date | None]]) -> str | None:
     return None
 
 
-def import_tariff(text: str, actor=None) -> TariffVersion:
-    """Store a validated tariff document as a new version. Importing the same document again is a no-op.
+def import_tariff(text: str) -> TariffVersion:
+    """Store a validated tariff document as a version in force at once: the install-time path (the bundled
+    tariffs, the demo), with nobody to ask yet. Staff propose versions with propose_tariff instead.
+    Importing the same document again is a no-op; bills keep the version they were computed with."""
+    return _store(text, None, ApprovalState.APPROVED)
 
-    Bills keep the version they were computed with, so a new version never changes an issued bill.
-    """
+
+def propose_tariff(text: str, actor) -> TariffVersion:
+    """Store a validated tariff document as a version waiting for approval: it is not used (quoted, billed, in
+    force) until another billing officer or administrator approves it (approve_tariff)."""
+    if getattr(actor, "role", None) not in TARIFF_DECIDERS:
+        raise TariffImportError("only a billing officer or an administrator can propose a tariff version")
+    return _store(text, actor, ApprovalState.PENDING)
+
+
+def _store(text: str, actor, state: ApprovalState) -> TariffVersion:
     parsed = engine.parse_tariff(text)  # raises TariffError naming the place
     checksum = hashlib.sha256(text.encode()).hexdigest()
     tariff = db.session.scalar(select(Tariff).where(Tariff.code == parsed.code))
@@ -46,7 +72,9 @@ def import_tariff(text: str, actor=None) -> TariffVersion:
         tariff = Tariff(code=parsed.code, name=parsed.name, utility=parsed.utility, unit=parsed.unit)
         db.session.add(tariff)
         db.session.flush()
-    existing = db.session.scalars(select(TariffVersion).where(TariffVersion.tariff_id == tariff.id)).all()
+    # A rejected version is kept for the record only: it neither holds its dates nor stops a new import.
+    existing = db.session.scalars(select(TariffVersion).where(TariffVersion.tariff_id == tariff.id,
+                                                              TariffVersion.state != ApprovalState.REJECTED)).all()
     for version in existing:
         if version.checksum == checksum:
             return version
@@ -61,10 +89,49 @@ def import_tariff(text: str, actor=None) -> TariffVersion:
         document=text,
         checksum=checksum,
         imported_by_id=getattr(actor, "id", None),
+        state=state,
     )
     db.session.add(version)
     db.session.flush()
-    audit.record("tariff.imported", version, {"code": parsed.code, "from": str(parsed.effective_from)}, actor=actor)
+    audit.record("tariff.imported" if state == ApprovalState.APPROVED else "tariff.proposed", version,
+                 {"code": parsed.code, "from": str(parsed.effective_from), "checksum": checksum,
+                  "proposed_by": getattr(actor, "id", None)}, actor=actor)
+    return version
+
+
+def _decidable_version(version_id: int, actor) -> TariffVersion:
+    try:
+        return maker_checker.decidable(TariffVersion, version_id, actor, TARIFF_DECIDERS,
+                                       proposer_column="imported_by_id")
+    except maker_checker.DecisionRefused as refusal:
+        raise TariffApprovalRefused(refusal.code) from None
+
+
+def _claim_version(version: TariffVersion, state: ApprovalState, actor, note: str | None) -> None:
+    try:
+        maker_checker.claim(TariffVersion, version, state, actor, note)
+    except maker_checker.DecisionRefused as refusal:
+        raise TariffApprovalRefused(refusal.code) from None
+
+
+def approve_tariff(version_id: int, actor) -> TariffVersion:
+    """A second billing officer or administrator approves a proposed version: from now on it is in force."""
+    version = _decidable_version(version_id, actor)
+    _claim_version(version, ApprovalState.APPROVED, actor, None)
+    audit.record("tariff.approved", version, {
+        "code": version.tariff.code, "from": str(version.effective_from), "checksum": version.checksum,
+        **maker_checker.signatories(version, actor, proposer_column="imported_by_id")}, actor=actor)
+    return version
+
+
+def reject_tariff(version_id: int, note: str, actor) -> TariffVersion:
+    """A second billing officer or administrator rejects it: it is never used, and frees its dates."""
+    note = (note or "").strip()[:200]
+    version = _decidable_version(version_id, actor)
+    _claim_version(version, ApprovalState.REJECTED, actor, note or None)
+    audit.record("tariff.rejected", version, {
+        "code": version.tariff.code, "from": str(version.effective_from), "note": note,
+        "proposed_by": version.imported_by_id, "rejected_by": actor.id}, actor=actor)
     return version
 
 
@@ -73,7 +140,7 @@ def import_bundled_tariffs() -> list[TariffVersion]:
 
 
 def find_version(code: str, on_day: date | None = None) -> TariffVersion | None:
-    query = select(TariffVersion).join(Tariff).where(Tariff.code == code)
+    query = select(TariffVersion).join(Tariff).where(Tariff.code == code, TariffVersion.in_force())
     if on_day:
         query = query.where(TariffVersion.effective_from <= on_day,
                             (TariffVersion.effective_to.is_(None)) | (TariffVersion.effective_to >= on_day))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
-from app.billing import ledger
+from app.billing import corrections, ledger
 from app.billing.bills import bill_status, build_statement, comparisons, next_bill, statuses
 from app.billing.models import Bill, BillStatus
 from app.billing.pdf import render_bill_pdf
@@ -51,7 +51,8 @@ def bills():
     balance = ledger.balance(account.id)
     return render("billing/bills.html", fragment="bill_rows", account=account, bills=shown.items, page=shown.page,
                   has_more=shown.has_next, cancelled=cancelled,
-                  statuses=statuses(shown.items, balance, today_in_india()), balance=balance)
+                  statuses=statuses(shown.items, balance, today_in_india()), balance=balance,
+                  corrections=corrections.made_for(account.id, limit=10) if shown.page == 1 else [])
 
 
 @bp.route("/bills/<int:bill_id>")
@@ -66,7 +67,7 @@ def bill(bill_id: int):
     payable = (following is None and status in (BillStatus.DUE, BillStatus.OVERDUE) and not statement.cancelled
                and not current_user.is_staff and "payments.pay" in current_app.view_functions)
     return render("billing/bill.html", bill=bill, statement=statement, status=status, balance=balance,
-                  payable=payable, comparisons=comparisons(bill))
+                  payable=payable, comparisons=comparisons(bill), reasons=corrections.reasons_for(bill))
 
 
 @bp.route("/bills/<int:bill_id>.pdf")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.auth import maker_checker
 from app.auth.models import Role
 from app.db import insert_ignore, utcnow
 from app.extensions import db
-from app.payments.base import IDEMPOTENCY_KEY, PaymentError, _locked, lock_payment, may_act_alone
+from app.payments.base import IDEMPOTENCY_KEY, PaymentError, lock_payment, may_act_alone
 from app.payments.counter import check_confirm_upi, confirm_upi_by_staff
 from app.payments.models import ApprovalAction, ApprovalState, MoneyApproval, Payment, Refund
 from app.payments.refunds import check_refund, refund_payment, refunded_with
@@ -76,28 +77,23 @@ def propose(action: ApprovalAction, payment_id: int, amount: Decimal, reason: st
     return approval
 
 
+def _refusal(refused: maker_checker.DecisionRefused) -> PaymentError:
+    """The maker-checker's refusal as the payments' own (its codes are REFUSALS too)."""
+    return PaymentError.refused(refused.code)
+
+
 def _decidable(approval_id: int, actor) -> MoneyApproval:
-    if getattr(actor, "role", None) != Role.ADMIN:
-        raise PaymentError.refused("approval_not_admin")
-    approval = _locked(MoneyApproval, MoneyApproval.id == approval_id)
-    if approval is None:
-        raise PaymentError.refused("approval_missing")
-    if approval.proposed_by_id == actor.id:
-        raise PaymentError.refused("approval_own")
-    if approval.state != ApprovalState.PENDING:
-        raise PaymentError.refused("approval_decided")
-    return approval
+    try:
+        return maker_checker.decidable(MoneyApproval, approval_id, actor, deciders={Role.ADMIN})
+    except maker_checker.DecisionRefused as refused:
+        raise _refusal(refused) from None
 
 
 def _claim(approval: MoneyApproval, state: ApprovalState, actor, note: str | None) -> None:
-    """Move the proposal out of `pending`, once: of two people deciding at the same moment, one does."""
-    moved = db.session.execute(
-        update(MoneyApproval).where(MoneyApproval.id == approval.id, MoneyApproval.state == ApprovalState.PENDING)
-        .values(state=state, decided_by_id=actor.id, decided_at=utcnow(), decision_note=note)
-        .execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
-        raise PaymentError.refused("approval_decided")
-    db.session.refresh(approval)
+    try:
+        maker_checker.claim(MoneyApproval, approval, state, actor, note)
+    except maker_checker.DecisionRefused as refused:
+        raise _refusal(refused) from None
 
 
 def approve(approval_id: int, actor) -> MoneyApproval:

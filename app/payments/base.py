@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask import current_app
-from sqlalchemy import select
 
 from app.accounts.models import Account
+from app.auth.maker_checker import locked as _locked
+from app.auth.maker_checker import signatories as signatories  # the payments' modules import it from here
 from app.auth.models import Role
 from app.db import INDIA
-from app.extensions import db
 from app.i18n import N_
 from app.payments.models import (
     Payment,
@@ -122,13 +122,6 @@ def may_act_alone(actor, amount: Decimal) -> bool:
     return getattr(actor, "role", None) == Role.ADMIN and amount <= approval_limit()
 
 
-def signatories(approval, actor) -> dict:
-    """Who proposed and who approved a money-moving action, for its audit row (one person when acting alone)."""
-    acting = getattr(actor, "id", None)
-    return {"proposed_by": approval.proposed_by_id if approval is not None else acting, "approved_by": acting,
-            "approval": approval.id if approval is not None else None}
-
-
 class AmountOutOfRange(PaymentError):
     pass
 
@@ -173,12 +166,6 @@ def check_amount(amount: Decimal, due: Decimal) -> None:
         raise AmountOutOfRange.refused("amount_paise")
     if amount < low or amount > high:
         raise AmountOutOfRange.refused("amount_range", low=low, high=high)
-
-
-def _locked(model, *criteria):
-    """The row, locked for this transaction (PostgreSQL) and re-read from the database."""
-    return db.session.scalar(select(model).where(*criteria).with_for_update()
-                             .execution_options(populate_existing=True))
 
 
 def lock_payment(payment_id: int) -> Payment | None:

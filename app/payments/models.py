@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.auth.maker_checker import ApprovalState
 from app.db import ZERO, Money, UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
@@ -132,12 +133,6 @@ class Refund(db.Model):
 class ApprovalAction(StrEnum):
     REFUND = "refund"
     CONFIRM_UPI = "confirm_upi"  # a UPI payment found on the bank statement, confirmed by its UTR
-
-
-class ApprovalState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 _WAITING = text("state = 'pending'")

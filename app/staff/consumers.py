@@ -16,7 +16,7 @@ from app.accounts.offices import can_see, visible_to
 from app.auth.access import staff_only
 from app.auth.contacts import normalise_mobile
 from app.auth.models import User
-from app.billing import ledger
+from app.billing import corrections, ledger
 from app.billing.bills import latest_bills, statuses
 from app.billing.models import LedgerEntry
 from app.db import today_in_india
@@ -141,6 +141,8 @@ def _page(account: Account, reading_form: ManualReadingForm, status: int = 200):
         payments=list(db.session.scalars(payment_queries.history(account.id).limit(ON_PAGE))),
         tickets=_newest(Ticket, Ticket.account_id == account.id),
         notifications=_newest(Notification, Notification.account_id == account.id),
+        corrections=corrections.of_account(account.id, limit=ON_PAGE),
+        bill_key=corrections.new_idempotency_key(), note_key=corrections.new_idempotency_key(),
     ), status
 
 

@@ -12,10 +12,18 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import billing_staff, staff_only
 from app.billing import tariff as engine
-from app.billing.forms import QuoteForm, TariffImportForm, TariffParamForm
+from app.billing.forms import DecisionForm, QuoteForm, TariffImportForm, TariffParamForm
 from app.billing.models import Tariff, TariffParam, TariffVersion
-from app.billing.services import TariffImportError, import_tariff, set_monthly_param
+from app.billing.services import (
+    TariffApprovalRefused,
+    TariffImportError,
+    approve_tariff,
+    propose_tariff,
+    reject_tariff,
+    set_monthly_param,
+)
 from app.extensions import db
+from app.i18n import N_
 from app.web.templating import render
 
 bp = Blueprint("staff_tariffs", __name__)
@@ -45,14 +53,15 @@ def import_version():
     problems: tuple[str, ...] = ()
     if form.validate_on_submit():
         try:
-            version = import_tariff(form.document.data, actor=current_user)
+            version = propose_tariff(form.document.data, actor=current_user)
         except engine.TariffError as error:
             problems = error.problems
         except TariffImportError as error:
             problems = (str(error),)
         else:
-            flash(_("Tariff %(code)s from %(day)s is stored.", code=version.tariff.code,
-                    day=version.effective_from.isoformat()), "success")
+            flash(_("Tariff %(code)s from %(day)s is stored. It takes effect when another billing officer or "
+                    "administrator approves it.", code=version.tariff.code, day=version.effective_from.isoformat()),
+                  "success")
             return redirect(url_for("staff_tariffs.version", version_id=version.id), 303)
     return render("staff/tariffs.html", tariffs=_tariffs(), versions=_versions(), form=form,
                   problems=problems), 422
@@ -87,7 +96,8 @@ def version(version_id: int):
     param_form = TariffParamForm(formdata=None)
     param_form.name.choices = _param_choices(parsed)
     return render("staff/tariff_version.html", fragment="quote", version=version, tariff=parsed, form=form,
-                  quote=quote, problems=problems, params=params, param_form=param_form)
+                  quote=quote, problems=problems, params=params, param_form=param_form,
+                  decision_form=DecisionForm(formdata=None))
 
 
 @bp.route("/staff/tariffs/versions/<int:version_id>.json")
@@ -115,3 +125,41 @@ def set_param(version_id: int):
     else:
         flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
     return redirect(url_for("staff_tariffs.version", version_id=version.id) + "#params", 303)
+
+
+# The decisions on a proposed version: refusals by code (app.auth.maker_checker), in the staff member's language.
+_REFUSED = {
+    "approval_not_admin": N_("Only a billing officer or an administrator can approve or reject a tariff version."),
+    "approval_own": N_("You imported this version yourself; another billing officer or administrator decides it."),
+    "approval_decided": N_("This proposal was already decided."),
+}
+
+
+def _decide(version_id: int, decide, done: str):
+    if db.session.get(TariffVersion, version_id) is None:
+        abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        decide(form)
+    except TariffApprovalRefused as refusal:
+        db.session.rollback()
+        flash(_(_REFUSED.get(refusal.code, "This proposal was already decided.")), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("staff_tariffs.version", version_id=version_id), 303)
+
+
+@bp.route("/staff/tariffs/versions/<int:version_id>/approve", methods=["POST"])
+@billing_staff
+def approve(version_id: int):
+    return _decide(version_id, lambda _form: approve_tariff(version_id, current_user),
+                   _("Approved: this version is in force from its start date."))
+
+
+@bp.route("/staff/tariffs/versions/<int:version_id>/reject", methods=["POST"])
+@billing_staff
+def reject(version_id: int):
+    return _decide(version_id, lambda form: reject_tariff(version_id, form.note.data, current_user),
+                   _("Rejected: this version is never used."))

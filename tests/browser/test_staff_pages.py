@@ -2,10 +2,12 @@
 reading the consumer's page."""
 
 from datetime import date
+from decimal import Decimal
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.billing import ledger
 from app.billing.models import BillRun, BillRunStatus
 from app.billing.services import BUNDLED_TARIFFS, import_tariff
 from app.db import begin_write, utcnow
@@ -19,9 +21,10 @@ DESKTOP = {"width": 1366, "height": 900}
 SUPERVISOR_PHONE = {"width": 390, "height": 844}
 
 
-def staff_sign_in(page, role: str = "support"):
-    staff = factories.make_user(role=role, email=f"{role}-desk@example.com", name="Desk")
-    db.session.commit()
+def staff_sign_in(page, role: str = "support", staff=None):
+    if staff is None:
+        staff = factories.make_user(role=role, email=f"{role}-desk@example.com", name="Desk")
+        db.session.commit()
     page.goto("/login")
     page.get_by_label("Mobile number or email").fill(staff.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
@@ -144,3 +147,32 @@ def test_a_tariffs_quote_follows_the_figures_as_they_are_typed(browser, live_ser
         assert page.url.endswith(f"/staff/tariffs/versions/{version.id}")  # no page load: htmx
     finally:
         context.close()
+
+
+def test_a_credit_note_is_proposed_on_the_consumer_page_and_approved_by_another_admin(browser, live_server, csrf_on,
+                                                                                      screenshot):
+    asha = consumers()
+    checker = factories.make_user(role="admin", email="checker@example.com", name="Checker")
+    db.session.commit()
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "billing")
+        page.goto(f"/staff/consumers/{asha.id}")
+        note = page.locator("form", has=page.get_by_label("Amount (₹)"))
+        note.get_by_label("Amount (₹)").fill("120.50")
+        note.get_by_label("Reason (the customer is shown it)").fill("meter rent charged twice")
+        note.get_by_role("button", name="Propose").click()
+        expect(page.get_by_text("Proposed: it takes effect when another administrator approves it")).to_be_visible()
+        expect(page.locator("#corrections").get_by_text("Waiting for approval", exact=True)).to_be_visible()
+        screenshot(page, "staff-consumer-corrections-1366")
+        page.get_by_role("button", name="Sign out").click()
+        staff_sign_in(page, staff=checker)
+        page.get_by_role("link", name="Corrections").first.click()
+        expect(page.get_by_text("meter rent charged twice")).to_be_visible()
+        page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_text("Approved: the correction is made and the customer sees it.")).to_be_visible()
+    finally:
+        context.close()
+    db.session.rollback()  # the snapshot this session read before the pages wrote
+    assert ledger.balance(asha.id) == Decimal("754.50")

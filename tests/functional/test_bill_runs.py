@@ -333,13 +333,25 @@ def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(
     result = runner.invoke(args=["bills", "revise", december.number, "--reason", "recheck", "--by",
                                  "chief@example.com", *proof])
     assert result.exit_code == 0, result.output
+    assert "proposed as correction 1" in result.output
+    assert db.session.scalar(select(Bill).where(Bill.revision == 1)) is None  # nothing until it is approved
+    own = runner.invoke(args=["bills", "approve", "1", "--by", "chief@example.com", *proof])
+    assert own.exit_code != 0 and "You proposed this yourself" in own.output
+    second = factories.make_user(role="admin", email="second@example.com")
+    db.session.commit()
+    approved = runner.invoke(args=["bills", "approve", "1", "--by", "second@example.com", *proof])
+    assert approved.exit_code == 0, approved.output
+    again = runner.invoke(args=["bills", "approve", "1", "--by", "second@example.com", *proof])
+    assert again.exit_code != 0 and "already decided" in again.output
     revised = db.session.scalar(select(Bill).where(Bill.revision == 1))
     assert revised.late_fee == december.late_fee == Decimal("30.30")
     assert revised.previous_balance - revised.payments_since == december.previous_balance - december.payments_since
     assert revised.total_due == december.total_due  # the same readings re-priced, nothing paid: nothing changes
     assert ledger.balance(account.id) == december.total_due
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "bill.revised"))
-    assert audit.actor_id == admin.id
+    assert audit.actor_id == second.id
+    proposed = db.session.scalar(select(AuditLog).where(AuditLog.action == "correction.proposed"))
+    assert proposed.actor_id == admin.id
     not_staff = runner.invoke(args=["bills", "cancel", revised.number, "--reason", "x", "--by", "nobody@x.com",
                                     *proof])
     assert not_staff.exit_code != 0 and "not a staff member" in not_staff.output

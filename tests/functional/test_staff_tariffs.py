@@ -91,3 +91,57 @@ def test_a_monthly_parameter_is_set_and_audited(client, login_as):
                           data={"cycle": "2026-11", "name": "made_up", "value": "x"}, follow_redirects=True)
     assert "Not a valid choice" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count(TariffParam.id))) == 1
+
+
+def test_a_version_imported_on_the_page_waits_for_a_second_person(client, login_as, kseb):
+    from app.auth.maker_checker import ApprovalState
+    from app.billing.services import find_version
+
+    login_as("billing")
+    document = json.loads(kseb.document)
+    document["effective_from"] = "2099-04-01"
+    document.pop("effective_to", None)
+    client.post("/staff/tariffs", data={"document": json.dumps(document)})
+    version = db.session.scalar(select(TariffVersion).order_by(TariffVersion.id.desc()))
+    assert version.state == ApprovalState.PENDING
+    assert find_version("KL-KSEBL-LT1A").id == kseb.id  # the new one is not in force
+    assert "Waiting for approval" in client.get("/staff/tariffs").get_data(as_text=True)
+    page = client.get(f"/staff/tariffs/versions/{version.id}").get_data(as_text=True)
+    assert "You imported this version" in page and "/approve" not in page
+    own = client.post(f"/staff/tariffs/versions/{version.id}/approve", follow_redirects=True)
+    assert "another billing officer or administrator decides it" in own.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(TariffVersion, version.id).state == ApprovalState.PENDING
+
+    client.post("/logout")
+    login_as("support")
+    assert client.post(f"/staff/tariffs/versions/{version.id}/approve").status_code == 403
+    client.post("/logout")
+    second = login_as("billing")
+    assert f"/staff/tariffs/versions/{version.id}/approve" in client.get(
+        f"/staff/tariffs/versions/{version.id}").get_data(as_text=True)
+    assert client.post(f"/staff/tariffs/versions/{version.id}/approve").status_code == 303
+    db.session.expire_all()
+    approved = db.session.get(TariffVersion, version.id)
+    assert approved.state == ApprovalState.APPROVED and approved.decided_by_id == second.id
+    assert find_version("KL-KSEBL-LT1A").id == version.id
+    again = client.post(f"/staff/tariffs/versions/{version.id}/reject", follow_redirects=True)
+    assert "already decided" in again.get_data(as_text=True)
+
+
+def test_a_version_rejected_on_the_page_is_never_in_force(client, login_as, kseb):
+    from app.auth.maker_checker import ApprovalState
+
+    login_as("admin")
+    document = json.loads(kseb.document)
+    document["effective_from"] = "2099-04-01"
+    document.pop("effective_to", None)
+    client.post("/staff/tariffs", data={"document": json.dumps(document)})
+    version_id = db.session.scalar(select(func.max(TariffVersion.id)))
+    client.post("/logout")
+    login_as("admin")
+    assert client.post(f"/staff/tariffs/versions/{version_id}/reject", data={"note": "typo"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(TariffVersion, version_id).state == ApprovalState.REJECTED
+    page = client.get(f"/staff/tariffs/versions/{version_id}").get_data(as_text=True)
+    assert "Rejected: this version is never used." in page and "typo" in page
