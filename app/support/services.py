@@ -220,10 +220,8 @@ def escalate_overdue() -> int:
     """Mark every complaint past its time limit escalated, each once (a conditional UPDATE: a run beside this one,
     or after it, escalates none again); its customer is told. Returns how many were escalated."""
     now = utcnow()
-    due = list(db.session.scalars(select(Ticket.id).where(
-        Ticket.status.in_(ACTIVE_STATUSES), Ticket.escalated_at.is_(None), Ticket.due_at < now)))
     escalated = 0
-    for ticket_id in due:
+    for ticket_id in overdue_ids(now):
         done = db.session.execute(update(Ticket).where(
             Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES), Ticket.escalated_at.is_(None))
             .values(escalated_at=now)).rowcount
@@ -237,6 +235,12 @@ def escalate_overdue() -> int:
                        _l("Your complaint has passed its time limit and has been passed to a senior officer."),
                        f"ticket:{ticket.id}:escalated:{_round(ticket)}")
     return escalated
+
+
+def overdue_ids(now: datetime) -> list[int]:
+    """Complaints past their time limit and not escalated yet (as read now: another run may mark them next)."""
+    return list(db.session.scalars(select(Ticket.id).where(
+        Ticket.status.in_(ACTIVE_STATUSES), Ticket.escalated_at.is_(None), Ticket.due_at < now)))
 
 
 # --- shared --------------------------------------------------------------------------------------------------------

@@ -359,15 +359,18 @@ def test_a_resolved_complaint_is_never_escalated(client, customer, clock):
     assert services.escalate_overdue() == 0
 
 
-def test_two_escalation_runs_at_once_escalate_a_complaint_once(customer, clock):
+def test_two_escalation_runs_at_once_escalate_a_complaint_once(customer, clock, monkeypatch):
     """The second run read the same overdue complaint before the first marked it: its conditional UPDATE finds
     it already escalated and writes nothing."""
     user, account = customer
     ticket = services.raise_complaint(user, account, TicketCategory.NO_SUPPLY, "No power.")
     db.session.commit()
     clock.move_to(SUITE_NOW + timedelta(hours=5), tick=False)
-    ticket.escalated_at = utcnow()  # the other run's mark, already made
+    stale_read = services.overdue_ids(utcnow())
+    assert stale_read == [ticket.id]
+    ticket.escalated_at = utcnow()  # the other run's mark, made after this run read
     db.session.flush()
+    monkeypatch.setattr(services, "overdue_ids", lambda _now: stale_read)
     assert services.escalate_overdue() == 0
     assert ticket_notifications(user) == []
 
@@ -382,3 +385,27 @@ def test_time_limits_come_from_the_configuration():
     for wrong in ("no_supply=4", "power=4h", "voltage=0h", "voltage=-1d"):
         with pytest.raises(ConfigError):
             parse_time_limits(wrong)
+
+
+# --- finding the page, and in Hindi ---------------------------------------------------------------------------------
+
+def test_the_home_page_and_a_connection_without_a_meter_lead_to_the_complaint_form(client, customer):
+    assert 'href="/complaints"' in client.get("/").get_data(as_text=True)
+    page = client.get("/readings/new").get_data(as_text=True)  # this connection has no meter on record
+    assert "Please raise a complaint." in page and 'href="/complaints/new"' in page
+
+
+def test_a_hindi_speaking_customer_raises_and_is_told_in_hindi(app, client, customer):
+    user, account = customer
+    user.locale = "hi_IN"
+    db.session.commit()
+    form = client.get("/complaints/new").get_data(as_text=True)
+    assert "शिकायत दर्ज करें" in form and "बिल पर विवाद" in form and "समस्या बताइए" in form
+    raise_one(client, account)
+    ticket = only_ticket()
+    page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
+    assert "शिकायत CMP-2611-000001 दर्ज हो गई" in page and "सुलझाने की समय-सीमा" in page
+    services.resolve(ticket, staff_member(), "Fuse replaced.")  # staff work in English
+    db.session.commit()
+    [told] = ticket_notifications(user)
+    assert told.title == "शिकायत CMP-2611-000001 सुलझा दी गई"
