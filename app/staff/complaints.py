@@ -92,7 +92,7 @@ def reply(ticket_id: int):
         try:
             services.reply(ticket, current_user, form.text.data, internal=internal)
         except services.ComplaintRefused as refusal:
-            form.text.errors.append(str(refusal))
+            flash(str(refusal), "error")  # its form may be gone from the page (resolved meanwhile)
         else:
             return _done(ticket, _("Note added (staff only).") if internal else _("Reply sent; the customer is told."))
     return _page(ticket, 422, reply_form=form)
@@ -108,7 +108,7 @@ def assign(ticket_id: int):
         try:
             services.assign(ticket, current_user, db.session.get(User, chosen) if chosen else None)
         except services.ComplaintRefused as refusal:
-            form.assignee.errors.append(str(refusal))
+            flash(str(refusal), "error")  # its form may be gone from the page (resolved meanwhile)
         else:
             return _done(ticket, _("Assignment saved."))
     return _page(ticket, 422, assign_form=form)
@@ -123,7 +123,7 @@ def set_status(ticket_id: int):
         try:
             services.set_status(ticket, current_user, TicketStatus(form.status.data))
         except services.ComplaintRefused as refusal:
-            form.status.errors.append(str(refusal))
+            flash(str(refusal), "error")  # its form may be gone from the page (resolved meanwhile)
         else:
             return _done(ticket, _("Status saved."))
     return _page(ticket, 422, status_form=form)
@@ -138,7 +138,7 @@ def resolve(ticket_id: int):
         try:
             services.resolve(ticket, current_user, form.resolution.data)
         except services.ComplaintRefused as refusal:
-            form.resolution.errors.append(str(refusal))
+            flash(str(refusal), "error")  # its form may be gone from the page (resolved meanwhile)
         else:
             return _done(ticket, _("Complaint resolved; the customer is told."))
     return _page(ticket, 422, resolve_form=form)

@@ -174,7 +174,10 @@ def assign(ticket: Ticket, staff: User, assignee: User | None) -> None:
 
 
 def reply(ticket: Ticket, staff: User, text: str, internal: bool) -> TicketMessage:
-    """A public reply (the customer is told) or an internal note (staff only, never shown to the customer)."""
+    """A public reply (the customer is told) or an internal note (staff only, never shown to the customer), while
+    the complaint is open (once resolved, the customer may reopen it)."""
+    if ticket.status not in ACTIVE_STATUSES:
+        raise ComplaintRefused(_("This complaint is already resolved."))
     message = _add_message(ticket, staff, text, internal=internal)
     if ticket.status is TicketStatus.OPEN and not internal:
         ticket.status = TicketStatus.IN_PROGRESS  # someone is on it

@@ -277,6 +277,8 @@ def test_resolved_reopened_once_then_the_customer_is_shown_the_forum(app, client
         assert ticket.status is TicketStatus.RESOLVED
         assert [n.title for n in ticket_notifications(user)] == ["Complaint CMP-2611-000001 resolved"]
 
+        late = desk.post(f"/staff/complaints/{ticket.id}/reply", data={"text": "Also…", "visibility": "public"})
+        assert late.status_code == 422 and "already resolved" in late.get_data(as_text=True)
         page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
         assert "Meter tested and replaced." in page and "Reopen the complaint" in page
         assert "CGRF, Pune Zone" not in page
