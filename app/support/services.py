@@ -75,10 +75,12 @@ def _insert_numbered(ticket: Ticket) -> None:
 def raise_complaint(user: User, account: Account, category: TicketCategory, description: str,
                     photo: bytes | None = None) -> Ticket:
     """A new complaint with its reference number; the description is its first message (with the photo, cleaned).
-    PhotoError if the photo is no photo or too large."""
+    PhotoError if the photo is no photo or too large; ComplaintRefused without a description."""
+    description = (description or "").strip()[:MAX_TEXT]
+    if len(description) < 2:
+        raise ComplaintRefused(_("Please write a few words."))
     photo_name = store_photo(photos(), clean_photo(photo)) if photo else None
     now = utcnow()
-    description = description.strip()
     ticket = Ticket(user_id=user.id, account_id=account.id, category=category, status=TicketStatus.OPEN,
                     subject=description.splitlines()[0][:160], created_at=now, updated_at=now,
                     due_at=now + time_limit(category))

@@ -55,6 +55,8 @@ def new_complaint():
                                               form.description.data, photo)
         except PhotoError as refusal:
             form.photo.errors.append(str(refusal))
+        except services.ComplaintRefused as refusal:
+            form.description.errors.append(str(refusal))
         else:
             flash(_("Complaint %(number)s registered. Keep this number to follow it up.", number=ticket.number),
                   "success")

@@ -97,6 +97,8 @@ def test_a_complaint_needs_a_category_a_description_and_a_linked_connection(clie
     response = raise_one(client, account, category="", description="")
     assert response.status_code == 422
     assert "Please correct the marked fields." in response.get_data(as_text=True)
+    too_short = raise_one(client, account, description=" x ")
+    assert too_short.status_code == 422 and "Please write a few words." in too_short.get_data(as_text=True)
     stranger = factories.make_account(region="Pune")  # not linked to this customer
     db.session.commit()
     assert raise_one(client, stranger).status_code == 422
