@@ -181,6 +181,13 @@ class Config:
         # who push services contact about our messages (mailto: or https:).
         self.VAPID_PRIVATE_KEY = os.environ.get("DTECH_VAPID_PRIVATE_KEY") or None
         self.VAPID_SUBJECT = os.environ.get("DTECH_VAPID_SUBJECT") or None
+        self.COMPLAINT_TIME_LIMITS = parse_time_limits(os.environ.get("DTECH_COMPLAINT_TIME_LIMITS", ""))
+        # Where a customer goes when the utility's answer to a complaint (reopened once) still does not satisfy
+        # them: the Consumer Grievance Redressal Forum (section 42(5) of the Electricity Act, 2003), and after it
+        # the Electricity Ombudsman. Its name and address as printed on the bill; unset, the page names the forum in
+        # general words (in the customer's language) and points to the address on the bill.
+        self.GRIEVANCE_FORUM_NAME = os.environ.get("DTECH_GRIEVANCE_FORUM_NAME", "").strip()
+        self.GRIEVANCE_FORUM_ADDRESS = os.environ.get("DTECH_GRIEVANCE_FORUM_ADDRESS", "").strip()
 
 
     def _read_sms_settings(self) -> None:
@@ -203,6 +210,35 @@ class Config:
                 raise ConfigError("The msg91 sender needs MSG91_AUTH_KEY.")
             if not self.SMS_TEMPLATES:
                 raise ConfigError("The msg91 sender sends DLT templates only: set DTECH_SMS_TEMPLATES.")
+
+
+# Complaints: how long the utility has to resolve each category. These follow the state commission's Standards of
+# Performance (SoP) regulations, made under sections 57 and 59 of the Electricity Act, 2003 (for example MERC's
+# SoP Regulations, 2021, and the Electricity (Rights of Consumers) Rules, 2020): a supply failure in hours, a
+# voltage complaint within a day, a faulty meter and a new connection in days, a billing dispute by the next
+# weeks. The defaults below are typical urban values; a utility sets its own state's in DTECH_COMPLAINT_TIME_LIMITS
+# ("no_supply=4h,voltage=24h,meter_fault=7d,billing_dispute=15d"). A complaint past its limit is escalated.
+DEFAULT_COMPLAINT_TIME_LIMITS = {
+    "no_supply": timedelta(hours=4),
+    "voltage": timedelta(hours=24),
+    "meter_fault": timedelta(days=7),
+    "billing_dispute": timedelta(days=15),
+    "new_connection": timedelta(days=7),
+    "other": timedelta(days=15),
+}
+
+
+def parse_time_limits(text: str) -> dict[str, timedelta]:
+    """"no_supply=6h,meter_fault=10d" over the defaults; ConfigError if malformed or naming no category."""
+    limits = dict(DEFAULT_COMPLAINT_TIME_LIMITS)
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        category, _, amount = (piece.strip() for piece in entry.partition("="))
+        match = re.fullmatch(r"([1-9]\d{0,3})([hd])", amount)
+        if category not in limits or not match:
+            raise ConfigError(f"DTECH_COMPLAINT_TIME_LIMITS: {entry!r} is not category=<hours>h or <days>d.")
+        number, unit = int(match.group(1)), match.group(2)
+        limits[category] = timedelta(hours=number) if unit == "h" else timedelta(days=number)
+    return limits
 
 
 def parse_sms_templates(text: str) -> dict[str, str]:

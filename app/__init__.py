@@ -15,7 +15,7 @@ DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billin
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
 TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.metering.tasks", "app.payments.tasks",
-                "app.messaging.tasks", "app.notifications.tasks")
+                "app.messaging.tasks", "app.notifications.tasks", "app.support.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:
@@ -104,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from app.pwa.views import bp as pwa_bp
     from app.staff.audit import bp as staff_audit_bp
     from app.staff.bill_runs import bp as staff_bill_runs_bp
+    from app.staff.complaints import bp as staff_complaints_bp
     from app.staff.connections import bp as staff_connections_bp
     from app.staff.consumers import bp as staff_consumers_bp
     from app.staff.corrections import bp as staff_corrections_bp
@@ -112,11 +113,12 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.tariffs import bp as staff_tariffs_bp
     from app.staff.users import bp as staff_users_bp
     from app.staff.views import bp as staff_bp
+    from app.support.views import bp as support_bp
 
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_connections_bp, staff_readings_bp, staff_bill_runs_bp,
-                      staff_tariffs_bp, staff_corrections_bp, staff_users_bp, staff_audit_bp, staff_system_bp, pwa_bp,
-                      notifications_bp, push_bp):
+                      staff_tariffs_bp, staff_corrections_bp, staff_complaints_bp, staff_users_bp, staff_audit_bp,
+                      staff_system_bp, support_bp, pwa_bp, notifications_bp, push_bp):
         app.register_blueprint(blueprint)
 
 

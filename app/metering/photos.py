@@ -1,4 +1,5 @@
-"""Meter photos from customers' phones: checked, decoded, re-encoded (which drops EXIF and GPS) and stored."""
+"""Photos from customers' phones (a meter's display, a complaint's picture): checked, decoded, re-encoded (which
+drops EXIF and GPS) and stored."""
 
 import io
 import threading
@@ -6,10 +7,15 @@ import uuid
 import warnings
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # before the browser shrinks it, a phone photo can be a few MB
+# A form with a photo reads a request this large (views mark it with web.headers.upload_limit): a photo straight
+# from the camera, larger than we keep, still reaches the form, so the refusal comes back at the photo field with
+# the rest of the form kept, instead of a bare "too large" page.
+PHOTO_REQUEST_LIMIT = 25 * 1024 * 1024
 MAX_SIDE = 1600
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 # A 24-megapixel phone camera's photo fits; a small file that claims more pixels (a blank 8900 × 8900 PNG is
@@ -64,6 +70,11 @@ def _decoded(data: bytes) -> Image.Image:
         picture = image.convert("RGB")
     picture.thumbnail((MAX_SIDE, MAX_SIDE))
     return picture
+
+
+def photo_folder(kind: str) -> Path:
+    """Where photos of one kind ("readings", "complaints") are kept, under the configured UPLOAD_FOLDER."""
+    return Path(current_app.config["UPLOAD_FOLDER"]) / kind
 
 
 def store_photo(folder: Path, data: bytes) -> str:

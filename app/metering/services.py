@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +17,7 @@ from app.db import today_in_india
 from app.extensions import db
 from app.metering.checks import LastRead, ReadingRefused, check_reading
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
-from app.metering.photos import clean_photo, store_photo
+from app.metering.photos import clean_photo, photo_folder, store_photo
 from app.metering.signals import reading_recorded
 
 
@@ -46,7 +45,7 @@ def last_accepted(meter: Meter) -> Reading | None:
 
 
 def upload_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "readings"
+    return photo_folder("readings")
 
 
 QUEUE_DAYS = 7  # a reading may wait this long on a phone that is offline

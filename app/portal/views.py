@@ -17,7 +17,7 @@ from app.extensions import db
 from app.metering.checks import ReadingRefused
 from app.metering.forms import ReadingForm
 from app.metering.models import Reading, ReadingStatus
-from app.metering.photos import PhotoError
+from app.metering.photos import PHOTO_REQUEST_LIMIT, PhotoError
 from app.metering.services import account_id_of, active_meter, last_accepted, same_day_reading, submit_reading
 from app.notifications.announcements import current_announcements
 from app.portal import usage as usage_data
@@ -43,18 +43,13 @@ def home():
                   pay_url=pay_url, announcements=current_announcements(account.region))
 
 
-READING_UPLOAD_LIMIT = 25 * 1024 * 1024
-
-
 def wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 @bp.route("/readings/new", methods=["GET", "POST"])
 @customer_only
-# A photo straight from the camera may be larger than we keep (5 MB): read it anyway, so that the refusal comes
-# back at the photo field with the typed reading kept, instead of a bare "too large" page.
-@upload_limit(READING_UPLOAD_LIMIT)
+@upload_limit(PHOTO_REQUEST_LIMIT)  # a photo larger than we keep is refused at its field, the reading kept
 def new_reading():
     form = ReadingForm()
     account = selected_account()

@@ -15,24 +15,54 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# Those the utility still has to act on (their time limit runs).
+ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
+
+
+class TicketCategory(StrEnum):
+    """What a complaint is about; each has its time limit (config COMPLAINT_TIME_LIMITS)."""
+
+    NO_SUPPLY = "no_supply"
+    VOLTAGE = "voltage"
+    METER_FAULT = "meter_fault"
+    BILLING_DISPUTE = "billing_dispute"
+    NEW_CONNECTION = "new_connection"
+    OTHER = "other"
+
+
 class Ticket(db.Model):
-    """A complaint raised by a customer (or by staff on a customer's behalf)."""
+    """A complaint raised by a customer (or by staff on a customer's behalf). Its number (CMP-2611-000123) is
+    unique; `due_at` is when its category's time limit runs out; `escalated_at` is set once, when it is found past
+    that; `reopened_at` once, when the customer was not satisfied with the resolution."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),
+                      Index("ix_tickets_status_due", "status", "due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
-    category: Mapped[str] = mapped_column(String(40))
+    category: Mapped[TicketCategory] = mapped_column(enum_type(TicketCategory, length=40))
     subject: Mapped[str] = mapped_column(String(160))
     status: Mapped[TicketStatus] = mapped_column(enum_type(TicketStatus), default=TicketStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    messages = relationship("TicketMessage", order_by="TicketMessage.created_at", lazy="selectin")
+    messages = relationship("TicketMessage", order_by="TicketMessage.id", lazy="selectin")
+
+    @property
+    def public_messages(self) -> list["TicketMessage"]:
+        """What the customer sees: never an internal note."""
+        return [message for message in self.messages if not message.internal]
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status in ACTIVE_STATUSES and self.due_at < now
 
 
 class TicketMessage(db.Model):
@@ -45,3 +75,5 @@ class TicketMessage(db.Model):
     internal: Mapped[bool] = mapped_column(default=False)  # staff-only note, never shown to the customer
     attachment_path: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author = relationship("User", lazy="joined")

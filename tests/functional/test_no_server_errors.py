@@ -16,7 +16,7 @@ from tests.functional.test_customer_pages import billed_customer
 
 QUERY_NAMES = ["page", "q", "account", "measure", "next", "token", "notice", "returned", "razorpay_order_id",
                "razorpay_payment_id", "razorpay_signature", "error[metadata]", "callback_url", "cancel_url",
-               "state", "channel", "from", "to", "lang"]
+               "state", "channel", "from", "to", "lang", "category", "status"]
 
 
 def form_field_names() -> list[str]:

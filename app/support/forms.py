@@ -1,0 +1,67 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from app.i18n import REQUIRED, TOO_LONG
+from app.support.models import TicketCategory, TicketStatus
+from app.support.services import MAX_TEXT
+
+# What each category and status is called, on the customer's and the staff pages alike.
+CATEGORY_LABELS = {
+    TicketCategory.NO_SUPPLY: _l("No supply (power cut at my premises)"),
+    TicketCategory.VOLTAGE: _l("Voltage too low or too high"),
+    TicketCategory.METER_FAULT: _l("Meter fault"),
+    TicketCategory.BILLING_DISPUTE: _l("Billing dispute"),
+    TicketCategory.NEW_CONNECTION: _l("New connection"),
+    TicketCategory.OTHER: _l("Something else"),
+}
+STATUS_LABELS = {
+    TicketStatus.OPEN: _l("Open"),
+    TicketStatus.IN_PROGRESS: _l("In progress"),
+    TicketStatus.RESOLVED: _l("Resolved"),
+    TicketStatus.CLOSED: _l("Closed"),
+}
+
+
+def _text(label, max_length: int = MAX_TEXT) -> TextAreaField:
+    return TextAreaField(label, validators=[DataRequired(REQUIRED), Length(max=max_length, message=TOO_LONG)],
+                         render_kw={"rows": 4, "maxlength": max_length})
+
+
+class ComplaintForm(FlaskForm):
+    account_id = SelectField(_l("Connection"), validators=[DataRequired(REQUIRED)])
+    category = RadioField(_l("What is it about?"), validators=[DataRequired(REQUIRED)],
+                          choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()])
+    description = _text(_l("Describe the problem"))
+    photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/*", "data-shrink": ""})
+
+
+class CommentForm(FlaskForm):
+    text = _text(_l("Add to your complaint"))
+
+
+class ReopenForm(FlaskForm):
+    reason = _text(_l("Why are you not satisfied?"))
+
+
+class StaffReplyForm(FlaskForm):
+    text = _text(_l("Message"))
+    visibility = RadioField(_l("Who sees it"), default="public", validators=[DataRequired(REQUIRED)],
+                            choices=[SelectChoice("public", _l("Reply to the customer")),
+                                     SelectChoice("internal", _l("Internal note (staff only)"))])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assigned to"))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[SelectChoice(s.value, STATUS_LABELS[s])
+                                                for s in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)])
+
+
+class ResolveForm(FlaskForm):
+    resolution = _text(_l("Resolution (the customer sees it)"))

@@ -1,0 +1,12 @@
+"""Complaints past their category's time limit are escalated (each once)."""
+
+from huey import crontab
+
+from app.support import services
+from app.taskqueue import periodic_task
+
+
+@periodic_task(crontab(minute="*/5"), retries=2, retry_delay=60)
+def escalate_overdue_complaints() -> str:
+    """Mark complaints past their time limit escalated and tell their customers (once: a conditional UPDATE)."""
+    return f"{services.escalate_overdue()} complaints escalated"
