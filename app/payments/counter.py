@@ -53,35 +53,33 @@ def cash_received_today(account_id: int) -> Decimal:
     return Decimal(total or 0).quantize(ONE_PAISA)
 
 
-def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, actor, idempotency_key: str,
-                           instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
-    """Cash, a cheque or a demand draft taken at the counter, with a receipt at once: cash is captured; a cheque
-    or draft is credited subject to clearing (`clearing`, until staff mark it cleared or bounced). Cash is
-    limited per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
+def check_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None,
+                          instrument_bank: str | None) -> None:
+    """What record_counter_payment would refuse, said before the cashier confirms (a cheque recorded before, the
+    day's cash limit); nothing is written. record_counter_payment checks all of it again when it writes."""
+    instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
+    _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
+
+
+def _instrument(method: PaymentMethod, amount: Decimal, number: str | None, bank: str | None
+                ) -> tuple[str | None, str | None]:
+    """The amount and the cheque's or draft's number and bank checked; the bank written one way."""
     if method not in COUNTER_METHODS:
         raise PaymentError.refused("choose_counter_method")
-    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise PaymentError.refused("form_expired")
     if amount != amount.quantize(ONE_PAISA) or amount < MIN_AMOUNT or amount > COUNTER_MAX:
         raise AmountOutOfRange.refused("amount_range", low=MIN_AMOUNT, high=COUNTER_MAX)
-    if method != PaymentMethod.CASH:
-        instrument_number = (instrument_number or "").strip()
-        instrument_bank = (instrument_bank or "").strip()
-        if not CHEQUE_NUMBER.match(instrument_number):
-            raise PaymentError.refused("instrument_number")
-        if not instrument_bank:
-            raise PaymentError.refused("instrument_bank")
-        instrument_bank = " ".join(instrument_bank.split()).upper()  # "hdfc  bank" and "HDFC Bank" are one bank
-    else:
-        instrument_number = instrument_bank = None
-    account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
-    if account is None:
-        raise PaymentError.refused("no_connection")
-    existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
-    if existing is not None:
-        if existing.account_id != account_id:
-            raise PaymentError.refused("form_expired")
-        return existing
+    if method == PaymentMethod.CASH:
+        return None, None
+    number, bank = (number or "").strip(), (bank or "").strip()
+    if not CHEQUE_NUMBER.match(number):
+        raise PaymentError.refused("instrument_number")
+    if not bank:
+        raise PaymentError.refused("instrument_bank")
+    return number, " ".join(bank.split()).upper()  # "hdfc  bank" and "HDFC Bank" are one bank
+
+
+def _check_against_recorded(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None,
+                            instrument_bank: str | None) -> None:
     if instrument_number is not None:
         recorded = db.session.scalar(select(Payment).where(
             Payment.account_id == account_id, Payment.method == method, Payment.instrument_number == instrument_number,
@@ -95,6 +93,25 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
         if already + amount > limit:
             left = max(limit - already, ZERO)
             raise CashLimitExceeded.refused("cash_limit", limit=Decimal(limit), left=left)
+
+
+def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, actor, idempotency_key: str,
+                           instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
+    """Cash, a cheque or a demand draft taken at the counter, with a receipt at once: cash is captured; a cheque
+    or draft is credited subject to clearing (`clearing`, until staff mark it cleared or bounced). Cash is
+    limited per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise PaymentError.refused("form_expired")
+    instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
+    account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
+    if account is None:
+        raise PaymentError.refused("no_connection")
+    existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.account_id != account_id:
+            raise PaymentError.refused("form_expired")
+        return existing
+    _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
     try:
         with db.session.begin_nested():
             db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(

@@ -302,9 +302,15 @@ def counter():
         elif "change" in request.form:
             form.confirmed.data = ""
         elif form.confirmed.data != "yes":
-            form.confirmed.data = "yes"
-            return render("payments/staff_counter_confirm.html", form=form, account=account,
-                          balance=ledger.balance(account.id))
+            try:  # a cheque recorded before, or the day's cash limit: said now, not after Confirm
+                services.check_counter_payment(account.id, PaymentMethod(form.method.data), form.amount.amount,
+                                               form.instrument_number.data, form.instrument_bank.data)
+            except services.PaymentError as refusal:
+                form.amount.errors.append(refusal_text(refusal))
+            else:
+                form.confirmed.data = "yes"
+                return render("payments/staff_counter_confirm.html", form=form, account=account,
+                              balance=ledger.balance(account.id))
         else:
             try:
                 payment = services.record_counter_payment(

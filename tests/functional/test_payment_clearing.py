@@ -169,3 +169,17 @@ def test_the_confirmation_page_carries_the_csrf_token(app, client, login_as):
         assert client.post("/staff/payments/counter", data={**form, "confirmed": "yes"}).status_code == 303
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_a_cheque_recorded_before_is_refused_before_the_confirmation_page(client, login_as):
+    """Regression (review): the cashier learnt of the repeated cheque only after pressing Confirm."""
+    account, _bill = billed_account(total="1234.50", terms={"due_days": 15})
+    login_as("support")
+    cheque = {"method": "cheque", "instrument_number": "000123", "instrument_bank": "HDFC Bank"}
+    first = {**counter_form(client, account.consumer_number), **cheque, "confirmed": "yes"}
+    assert client.post("/staff/payments/counter", data=first).status_code == 303
+    again = client.post("/staff/payments/counter", data={**counter_form(client, account.consumer_number), **cheque})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422 and "Check before recording" not in html
+    assert "000123" in html and "already" in html
+    assert len(db.session.scalars(select(Payment)).all()) == 1
