@@ -251,7 +251,9 @@ def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
     (account, fresh), = composed
     standing = ledger.balance(bill.account_id)  # after the credit note, before the revised charges
     # The surcharge the original charged stays on its own line (it is in the ledger already: not charged again).
-    kept = replace(fresh, previous_balance=standing - bill.late_fee, payments_since=Decimal("0.00"),
+    # The previous bill stays the original's; what came in since (payments after it too) is what brings it to today.
+    arrears = standing - bill.late_fee
+    kept = replace(fresh, previous_balance=bill.previous_balance, payments_since=bill.previous_balance - arrears,
                    late_fee=bill.late_fee, total_due=standing + fresh.current_charges)
     revision = 1 + max(db.session.scalars(select(Bill.revision).where(Bill.account_id == bill.account_id,
                                                                        Bill.cycle == bill.cycle)))

@@ -213,6 +213,9 @@ def test_revising_a_paid_bill_asks_only_for_the_difference(app, client, login_as
     statement = build_statement(revised, today=date(2024, 11, 15))
     assert statement.prompt_rebate == 0 and not statement.payable
     assert statement.arrears == -bill.current_charges  # the payment, now that the old charges are taken back
+    # Regression (review): the revision showed "payments since ₹0.00", hiding the payment behind its arrears.
+    assert revised.previous_balance == bill.previous_balance
+    assert statement.payments_since == bill.total_due  # the payment made after the original bill
 
 
 def test_cancel_and_revise_are_audited_and_never_edit_the_bill(app):
