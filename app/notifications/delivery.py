@@ -169,7 +169,7 @@ def sms_text(notification: Notification) -> str:
 
 def _failed(delivery: ClaimedDelivery, user: User, error: Exception):
     text = f"{type(error).__name__}: {error}"[:300]
-    give_up = isinstance(error, NoAddress) or delivery.attempts >= MAX_ATTEMPTS
+    give_up = isinstance(error, (NoAddress, push.PushUndelivered)) or delivery.attempts >= MAX_ATTEMPTS
     log.warning("delivery %s (%s): attempt %d failed (%s)%s", delivery.id, delivery.channel, delivery.attempts,
                 type(error).__name__, "; given up" if give_up else "")
     if give_up:

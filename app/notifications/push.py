@@ -49,6 +49,11 @@ GONE = (404, 410)
 TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030 §5.4: at most 32 base64url characters
 
 
+class PushUndelivered(Exception):
+    """No browser of the user took the message and retrying changes nothing: no subscription left, push not
+    configured, or every push service refused it (the log says why). The delivery records it and gives up."""
+
+
 class PushRetry(Exception):
     """A retryable failure happened (429, 5xx, network): try the delivery again later, after `retry_after`
     seconds if the push service said how long (None: the task's own backoff)."""
@@ -186,15 +191,20 @@ def push_to_user(user_id: int, payload: dict, *, ttl: int, urgency: str) -> None
     held while push services answer: the subscriptions are read and that read ended, the messages sent, then what
     they answered is written in a write transaction (begin_write) that the caller commits. Called inside one, all
     of it happens in the caller's transaction."""
-    retry = push_to_users({user_id: payload}, ttl=ttl, urgency=urgency).get(user_id)
+    delivered: set[int] = set()
+    retry = push_to_users({user_id: payload}, ttl=ttl, urgency=urgency, delivered=delivered).get(user_id)
     if retry is not None:
         raise retry
+    if user_id not in delivered:
+        raise PushUndelivered("no browser took it: no subscription left, push not configured, or refused")
 
 
-def push_to_users(payloads: dict[int, dict], *, ttl: int, urgency: str, senders: int = 1) -> dict[int, PushRetry]:
+def push_to_users(payloads: dict[int, dict], *, ttl: int, urgency: str, senders: int = 1,
+                  delivered: set[int] | None = None) -> dict[int, PushRetry]:
     """push_to_user for many users at once (a fan-out: an announcement, a batch of reminders): one read of their
     subscriptions, the messages sent by `senders` threads at once (each keeping its connections alive), one write
-    of the outcomes. Returns the users whose delivery is worth trying again, with their PushRetry."""
+    of the outcomes. Returns the users whose delivery is worth trying again, with their PushRetry; `delivered`, if
+    given, receives the users at least one of whose browsers took the message."""
     if ttl <= 0:
         raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
     if urgency not in URGENCIES:
@@ -228,6 +238,9 @@ def push_to_users(payloads: dict[int, dict], *, ttl: int, urgency: str, senders:
     if own_transaction:
         begin_write(db.session)
     _record([(target, outcome) for (_user, target), outcome in zip(targets, results, strict=True)])
+    if delivered is not None:
+        delivered.update(user_id for (user_id, _target), outcome in zip(targets, results, strict=True)
+                         if outcome == DELIVERED)
     retries: dict[int, PushRetry] = {}
     for (user_id, _target), outcome in zip(targets, results, strict=True):
         if isinstance(outcome, PushRetry) and (outcome.retry_after or 0) >= (getattr(retries.get(user_id),

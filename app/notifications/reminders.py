@@ -59,9 +59,11 @@ def last_digits(account: Account) -> str:
 
 def notify_bills_issued(bill_ids: list[int]) -> int:
     """Tell everyone linked to these bills' connections that the bill is ready; paperless connections first (they
-    get no paper bill, so this is the only way they learn of it)."""
+    get no paper bill, so this is the only way they learn of it). A bill already past its due date when issued
+    (an old cycle billed late, the demo's history) is not news: nobody is told of it."""
     rows = db.session.execute(select(Bill, Account).join(Account, Account.id == Bill.account_id)
-                              .where(Bill.id.in_(bill_ids)).options(lazyload(Bill.lines))
+                              .where(Bill.id.in_(bill_ids), Bill.due_date >= today_in_india())
+                              .options(lazyload(Bill.lines))
                               .order_by(Account.paperless.desc(), Bill.id)).all()
     users = linked_users({account.id for _bill, account in rows})
     written = 0

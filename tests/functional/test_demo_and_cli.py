@@ -21,6 +21,12 @@ def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
     assert "200 connections" in first.output and "9876500001" in first.output
     snapshot = {m.__name__: count(m) for m in (Account, Meter, Reading, User, AccountLink, TariffVersion)}
 
+    # Two years of history are not news: only bills still current are announced (review: 106 items, 106 SMS).
+    from app.notifications.models import Notification, NotificationKind
+
+    announced = db.session.scalars(select(Notification).where(Notification.kind == NotificationKind.BILL_ISSUED))
+    assert len(announced.all()) <= 8  # at most the latest bills of the 3 demo customers' connections
+
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "0 connections" in second.output
     assert {m.__name__: count(m) for m in (Account, Meter, Reading, User, AccountLink, TariffVersion)} == snapshot

@@ -251,6 +251,20 @@ def test_an_sms_delivery_to_a_user_without_a_mobile_is_given_up(clock, outbox):
     assert db.session.scalars(select(OutboundMessage)).all() == []
 
 
+def test_a_push_no_browser_took_is_given_up_with_its_reason_not_marked_sent(clock, app, monkeypatch):
+    """Regression (review): a push every service refused, or to a user whose subscriptions had gone, was 'sent'."""
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", None)  # push not configured: nothing can take it
+    user = subscribed(factories.make_user())
+    notification = Notification(user_id=user.id, kind=K.PAYMENT, title="t", body="b")
+    db.session.add(notification)
+    db.session.flush()
+    db.session.add(NotificationDelivery(notification_id=notification.id, channel=Channel.PUSH))
+    db.session.commit()
+    sweep_deliveries.call_local()
+    (row,) = deliveries()
+    assert row.status is DeliveryStatus.DEAD and "no browser took it" in row.last_error and row.sent_at is None
+
+
 # --- the inbox pages --------------------------------------------------------------------------------------------
 
 def written(user, count: int, **fields) -> list[Notification]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import PushSubscription
-from app.notifications.push import PushRetry, push_to_user, remove_subscription
+from app.notifications.push import PushRetry, PushUndelivered, push_to_user, remove_subscription
 from tests import factories
 from tests.webpush import Browser, a_vapid_key, audience, vapid_claims
 
@@ -138,8 +138,9 @@ def test_other_refusals_are_logged_without_the_endpoints_secret_and_not_retried(
                                                                                  status):
     push_service.post(FCM, status=status, body=f"bad request for {FCM}")
     user, _ = subscribed(FCM)
-    with caplog.at_level(logging.INFO, logger="app.notifications.push"):
-        push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")  # returns: retrying would not help
+    # Given up on: retrying would not help.
+    with caplog.at_level(logging.INFO, logger="app.notifications.push"), pytest.raises(PushUndelivered):
+        push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")
     assert remaining() == {FCM}  # 403 from a service other than Apple's: our key, not the browser
     assert str(status) in caplog.text and "fcm.googleapis.com" in caplog.text
     assert "secret-token" not in caplog.text
@@ -147,14 +148,16 @@ def test_other_refusals_are_logged_without_the_endpoints_secret_and_not_retried(
 
 def test_a_user_with_no_subscription_is_nothing_to_do(vapid, push_service):
     user = factories.make_user()
-    push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")
+    with pytest.raises(PushUndelivered):  # the delivery records why nothing went, and gives up
+        push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")
     assert len(push_service.calls) == 0
 
 
 def test_without_a_vapid_key_nothing_is_sent(app, push_service, monkeypatch):
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", None)
     user, _ = subscribed(FCM)
-    push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")
+    with pytest.raises(PushUndelivered):  # the delivery records why nothing went, and gives up
+        push_to_user(user.id, PAYLOAD, ttl=3600, urgency="normal")
     assert len(push_service.calls) == 0
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.notifications.models import PushSubscription
-from app.notifications.push import PushRetry, public_key_for, push_to_user
+from app.notifications.push import PushRetry, PushUndelivered, public_key_for, push_to_user
 from tests import factories
 from tests.conftest import missing
 from tests.webpush import Browser, a_vapid_key
@@ -119,7 +119,8 @@ def test_a_subscription_made_with_another_key_is_refused_by_the_service(push_ser
                                     p256dh=subscription["keys"]["p256dh"], auth=subscription["keys"]["auth"]))
     db.session.commit()
     on_the_services_clock(push_service, clock)
-    push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")  # 400: logged, not retried
+    with pytest.raises(PushUndelivered):  # 400: logged, not retried, the delivery given up
+        push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")
     assert received(push_service, client_hash) == []
     assert "refused with 400" in caplog.text
 
@@ -134,7 +135,8 @@ def test_an_expired_subscription_is_deleted(push_service, vapid, login_as, clock
     requests.post(f"{push_service}/expire-subscription/{client_hash}", timeout=5).raise_for_status()
     on_the_services_clock(push_service, clock)
 
-    push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")  # 410 Gone
+    with pytest.raises(PushUndelivered):  # 410 Gone: nothing left to send to
+        push_to_user(user.id, PAYLOAD, ttl=60, urgency="normal")
     db.session.commit()
     assert db.session.scalar(select(PushSubscription)) is None
 
