@@ -24,12 +24,11 @@ MSG91's answers and what the outbox does with them:
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 
 from app.messaging.senders import Message, PermanentSendError, TemporarySendError
 from app.messaging.sms import indian_mobile_digits, template_for
+from app.web.http_client import Unreachable, http_call
 
 API = "https://control.msg91.com/api/v5/flow"
 TIMEOUT = 10  # seconds for each network step; an outbox retry follows a timeout
@@ -44,14 +43,10 @@ Transport = Callable[[dict[str, str], bytes], tuple[int, bytes]]
 
 def urllib_transport(url: str = API, timeout: float = TIMEOUT) -> Transport:
     def post(headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - fixed URL
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise TemporarySendError(f"could not reach MSG91 ({type(error).__name__})") from None
+            return http_call("POST", url, headers, body, timeout)
+        except Unreachable as error:
+            raise TemporarySendError(f"could not reach MSG91 ({error})") from None
 
     return post
 

@@ -11,8 +11,6 @@ import base64
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -29,6 +27,7 @@ from app.payments.gateways import (
     refund_from_entity,
     to_paise,
 )
+from app.web.http_client import Unreachable, http_call
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +43,10 @@ def urllib_transport(timeout: float = 15) -> Transport:
     def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
         if not url.startswith(API + "/"):
             raise GatewayError("refusing to call outside the Razorpay API")
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 - https only
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise GatewayError(f"could not reach Razorpay ({type(error).__name__})") from None
+            return http_call(method, url, headers, body, timeout)
+        except Unreachable as error:
+            raise GatewayError(f"could not reach Razorpay ({error})") from None
 
     return send
 
