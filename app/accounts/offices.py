@@ -1,15 +1,36 @@
 """Offices: a staff member with an office (one of the accounts' regions) sees and acts on that office's
 connections only; head-office staff (no office) on all. Every staff query for connections goes through here."""
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, select, true
 
 from app.accounts.models import Account
+from app.extensions import db
+
+
+def in_office(staff, region_column) -> ColumnElement[bool]:
+    """The condition on a region column (a connection's, a bill run's, an import's) for what `staff` may see."""
+    return true() if staff.office is None else region_column == staff.office
+
+
+def sees(staff, region: str | None) -> bool:
+    """Whether `staff` may see what belongs to `region`."""
+    return staff.office is None or region == staff.office
 
 
 def visible_to(staff) -> ColumnElement[bool]:
     """The condition on Account that limits a query to what `staff` may see."""
-    return true() if staff.office is None else Account.region == staff.office
+    return in_office(staff, Account.region)
 
 
 def can_see(staff, account: Account | None) -> bool:
-    return account is not None and (staff.office is None or account.region == staff.office)
+    return account is not None and sees(staff, account.region)
+
+
+def regions() -> list[str]:
+    """Every region (office) that has connections, in order."""
+    return list(db.session.scalars(select(Account.region).distinct().order_by(Account.region)))
+
+
+def regions_of(staff) -> list[str]:
+    """The regions `staff` work in: their office's, or every one for head office."""
+    return [staff.office] if staff.office is not None else regions()

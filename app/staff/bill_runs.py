@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Account
-from app.accounts.offices import visible_to
+from app.accounts.offices import in_office, regions_of, sees, visible_to
 from app.auth.access import billing_staff
 from app.billing.compose import Cycle
 from app.billing.forms import BillRunForm
@@ -31,17 +31,13 @@ ERRORS_SHOWN = 200
 
 def _regions() -> list[SelectChoice]:
     """The regions this staff member may bill: their office's, or any (and all at once) for head office."""
-    if current_user.office is not None:
-        return [SelectChoice(current_user.office, current_user.office)]
-    names = db.session.scalars(select(Account.region).distinct().order_by(Account.region))
-    return [SelectChoice(ALL, _("Every region")), *(SelectChoice(name, name) for name in names)]
+    choices = [SelectChoice(name, name) for name in regions_of(current_user)]
+    return choices if current_user.office is not None else [SelectChoice(ALL, _("Every region")), *choices]
 
 
 def _runs_seen():
-    runs = select(BillRun).order_by(BillRun.started_at.desc(), BillRun.id.desc())
-    if current_user.office is not None:
-        runs = runs.where(BillRun.region == current_user.office)
-    return runs
+    return (select(BillRun).where(in_office(current_user, BillRun.region))
+            .order_by(BillRun.started_at.desc(), BillRun.id.desc()))
 
 
 def _form(**data) -> BillRunForm:
@@ -77,7 +73,7 @@ def start():
 
 def _seen_run(run_id: int) -> BillRun:
     run = db.session.get(BillRun, run_id)
-    if run is None or (current_user.office is not None and run.region != current_user.office):
+    if run is None or not sees(current_user, run.region):
         abort(404)
     return run
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.changes import ChangeRefused, Terms, change_connection
 from app.accounts.models import Account, BillingCycle, Phase
-from app.accounts.offices import can_see
+from app.accounts.offices import can_see, regions_of
 from app.auth.access import billing_staff
 from app.billing.models import Tariff
 from app.extensions import db
@@ -26,12 +26,9 @@ def _tariff_choices(form) -> None:
     form.tariff_id.choices = [(str(t.id), f"{t.name} ({t.code})") for t in tariffs]
 
 
-def _suggestions() -> dict:
-    """Known regions and categories, offered as the person types (a new one may still be typed)."""
-    regions = [current_user.office] if current_user.office else db.session.scalars(
-        select(Account.region).distinct().order_by(Account.region)).all()
-    categories = db.session.scalars(select(Account.category).distinct().order_by(Account.category)).all()
-    return {"regions": regions, "categories": categories}
+def _categories() -> list[str]:
+    """Known categories, offered as the person types (a new one may still be typed)."""
+    return list(db.session.scalars(select(Account.category).distinct().order_by(Account.category)))
 
 
 def _new_meter(form) -> NewMeter:
@@ -45,7 +42,8 @@ def _refused(form, refusal: MeterRefused | ChangeRefused, field: str | None = No
 
 
 def _connection_page(form, status: int = 200):
-    return render("staff/connection_new.html", form=form, **_suggestions()), status
+    return render("staff/connection_new.html", form=form, regions=regions_of(current_user),
+                  categories=_categories()), status
 
 
 @bp.route("/staff/consumers/new")
@@ -99,7 +97,7 @@ def _own(account_id: int) -> Account:
 
 
 def _change_page(account: Account, form, status: int = 200):
-    return render("staff/connection_change.html", account=account, form=form, **_suggestions()), status
+    return render("staff/connection_change.html", account=account, form=form, categories=_categories()), status
 
 
 @bp.route("/staff/consumers/<int:account_id>/change")

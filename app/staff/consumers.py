@@ -91,9 +91,10 @@ class LedgerLine:
     balance_after: Decimal
 
 
-def ledger_with_balance(account_id: int, limit: int) -> list[LedgerLine]:
-    """The latest entries, newest first, each with the balance right after it (walking back from today's)."""
-    running = ledger.balance(account_id)
+def ledger_with_balance(account_id: int, limit: int, balance: Decimal) -> list[LedgerLine]:
+    """The latest entries, newest first, each with the balance right after it (walking back from today's,
+    `balance`)."""
+    running = balance
     lines = []
     for entry in ledger.history(account_id, limit):
         lines.append(LedgerLine(entry, running))
@@ -137,7 +138,7 @@ def _page(account: Account, reading_form: ManualReadingForm, status: int = 200):
         visits=connections.visits(meter_ids, ON_PAGE), changes=changes.history(account.id, ON_PAGE),
         reading_form=reading_form, reader_statuses=READER_LABELS,
         bills=bills, bill_statuses=statuses(bills, balance, today_in_india()),
-        ledger_lines=ledger_with_balance(account.id, ON_PAGE),
+        ledger_lines=ledger_with_balance(account.id, ON_PAGE, balance),
         payments=list(db.session.scalars(payment_queries.history(account.id).limit(ON_PAGE))),
         tickets=_newest(Ticket, Ticket.account_id == account.id),
         notifications=_newest(Notification, Notification.account_id == account.id),

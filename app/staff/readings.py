@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 
 from app.accounts.models import Account
-from app.accounts.offices import can_see, visible_to
+from app.accounts.offices import can_see, in_office, sees, visible_to
 from app.auth.access import staff_only
 from app.billing.bills import usual_daily_use
 from app.extensions import db
@@ -83,7 +83,7 @@ def _decide(reading_id: int, decision, done: str):
 
 def _uploads():
     uploads = select(ReadingImport).order_by(ReadingImport.created_at.desc(), ReadingImport.id.desc())
-    return uploads if current_user.office is None else uploads.where(ReadingImport.office == current_user.office)
+    return uploads.where(in_office(current_user, ReadingImport.office))
 
 
 @bp.route("/staff/readings/import")
@@ -110,7 +110,7 @@ def upload():
 
 def _seen_upload(upload_id: int) -> ReadingImport:
     upload = db.session.get(ReadingImport, upload_id)
-    if upload is None or (current_user.office is not None and upload.office != current_user.office):
+    if upload is None or not sees(current_user, upload.office):
         abort(404)
     return upload
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Account, AccountLink
+from app.accounts.offices import regions
 from app.auth import management, sign_ins
 from app.auth.access import admin_only, head_office
 from app.auth.contacts import normalise_email, normalise_mobile
@@ -25,8 +26,8 @@ HEAD_OFFICE = ""  # the office choice "head office" (no office: every connection
 
 
 def _office_choices() -> list[SelectChoice]:
-    regions = db.session.scalars(select(Account.region).distinct().order_by(Account.region))
-    return [SelectChoice(HEAD_OFFICE, _("Head office (every region)")), *(SelectChoice(name, name) for name in regions)]
+    return [SelectChoice(HEAD_OFFICE, _("Head office (every region)")),
+            *(SelectChoice(name, name) for name in regions())]
 
 
 def _with_offices(form):
