@@ -2,11 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import EqualTo, Optional, Regexp, ValidationError
 
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.passwords import MAX_LENGTH, password_problem
-from app.i18n import REQUIRED, TOO_LONG
+from app.web.validators import at_most, required
 
 
 def _acceptable_password(_form, field) -> None:
@@ -26,32 +26,32 @@ def _email(_form, field) -> None:
 
 
 def new_password_field(label):
-    return PasswordField(label, validators=[DataRequired(REQUIRED), _acceptable_password],
+    return PasswordField(label, validators=[required(), _acceptable_password],
                          render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH})
 
 
 def confirm_field(label):
     return PasswordField(label,
-                         validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
+                         validators=[required(), EqualTo("password", _l("The two passwords differ."))],
                          render_kw={"autocomplete": "new-password"})
 
 
 class LoginForm(FlaskForm):
     login = StringField(_l("Mobile number or email"),
-                        validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)],
+                        validators=[required(), at_most(254)],
                         render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField(_l("Password"),
-                             validators=[DataRequired(REQUIRED), Length(max=MAX_LENGTH, message=TOO_LONG)],
+                             validators=[required(), at_most(MAX_LENGTH)],
                              render_kw={"autocomplete": "current-password"})
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
+    name = StringField(_l("Your name"), validators=[required(), at_most(120)],
                        render_kw={"autocomplete": "name"})
     mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
                       render_kw={"autocomplete": "tel", "inputmode": "tel"})
     email = EmailField(_l("Email (optional if you give a mobile number)"),
-                       validators=[Optional(), Length(max=254, message=TOO_LONG), _email],
+                       validators=[Optional(), at_most(254), _email],
                        render_kw={"autocomplete": "email"})
     password = new_password_field(_l("Password (at least 8 characters)"))
     confirm = confirm_field(_l("Password again"))
@@ -65,7 +65,7 @@ class RegisterForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
+    current = PasswordField(_l("Current password"), validators=[required()],
                             render_kw={"autocomplete": "current-password"})
     password = new_password_field(_l("New password"))
     confirm = confirm_field(_l("New password again"))
@@ -73,7 +73,7 @@ class ChangePasswordForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     login = StringField(_l("Mobile number or email"),
-                        validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)],
+                        validators=[required(), at_most(254)],
                         render_kw={"autocomplete": "username", "autocapitalize": "none"})
 
 
@@ -84,7 +84,7 @@ class ResetPasswordForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("6-digit code"),
-                       validators=[DataRequired(REQUIRED),
+                       validators=[required(),
                                    Regexp(r"^\s*\d{6}\s*$", message=_l("Type the 6 digits of the code."))],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 8,
                                   "pattern": "[0-9 ]*"})
@@ -102,9 +102,9 @@ class StaffRoleForm(FlaskForm):
 
 
 class NewStaffForm(StaffRoleForm):
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120, message=TOO_LONG)],
+    name = StringField(_l("Name"), validators=[required(), at_most(120)],
                        render_kw={"autocomplete": "off"})
-    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254, message=TOO_LONG), _email],
+    email = EmailField(_l("Email"), validators=[Optional(), at_most(254), _email],
                        render_kw={"autocomplete": "off"})
     mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
                       render_kw={"autocomplete": "off", "inputmode": "tel"})

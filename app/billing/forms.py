@@ -6,10 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
 from app.billing.compose import Cycle
-from app.i18n import REQUIRED, TOO_LONG, parse_rupees
+from app.i18n import parse_rupees
+from app.web.validators import at_most, required
 
 
 def _cycle(_form, field) -> None:
@@ -20,7 +21,7 @@ def _cycle(_form, field) -> None:
 
 
 class BillRunForm(FlaskForm):
-    cycle = StringField(_l("Billing month"), validators=[DataRequired(REQUIRED), _cycle],
+    cycle = StringField(_l("Billing month"), validators=[required(), _cycle],
                         render_kw={"placeholder": "2026-11", "inputmode": "numeric", "autocomplete": "off"})
     region = SelectField(_l("Region"), choices=[], validate_choice=True)  # the choices come from the view
 
@@ -37,7 +38,7 @@ def _decimal(_form, field) -> None:
 
 class TariffImportForm(FlaskForm):
     document = TextAreaField(_l("Tariff document (dtech-tariff/1 JSON)"),
-                             validators=[DataRequired(REQUIRED), Length(max=200_000, message=TOO_LONG)],
+                             validators=[required(), at_most(200_000)],
                              render_kw={"rows": 12, "spellcheck": "false", "autocomplete": "off"})
 
 
@@ -47,20 +48,20 @@ class QuoteForm(FlaskForm):
     class Meta:
         csrf = False
 
-    units = StringField(_l("Units"), default="221", validators=[DataRequired(REQUIRED), _decimal],
+    units = StringField(_l("Units"), default="221", validators=[required(), _decimal],
                         render_kw={"inputmode": "decimal"})
     days = IntegerField(_l("Days in the period"), default=30, validators=[NumberRange(min=1, max=400)])
-    load_kw = StringField(_l("Sanctioned load (kW)"), default="3", validators=[DataRequired(REQUIRED), _decimal],
+    load_kw = StringField(_l("Sanctioned load (kW)"), default="3", validators=[required(), _decimal],
                           render_kw={"inputmode": "decimal"})
     phase = SelectField(_l("Phase"), default="single", choices=[SelectChoice("single", _l("Single phase")),
                                                   SelectChoice("three", _l("Three phase"))])
 
 
 class TariffParamForm(FlaskForm):
-    cycle = StringField(_l("Month"), validators=[DataRequired(REQUIRED), _cycle],
+    cycle = StringField(_l("Month"), validators=[required(), _cycle],
                         render_kw={"placeholder": "2026-11", "autocomplete": "off"})
     name = SelectField(_l("Parameter"), choices=[], validate_choice=True)  # the tariff's, from the view
-    value = StringField(_l("Value"), validators=[DataRequired(REQUIRED), _decimal],
+    value = StringField(_l("Value"), validators=[required(), _decimal],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
@@ -70,11 +71,11 @@ class CorrectionForm(FlaskForm):
     action = SelectField(_l("Correction"), choices=[
         SelectChoice("cancel", _l("Cancel with credit note")), SelectChoice("revise", _l("Revise")),
         SelectChoice("debit_note", _l("Debit note (charge)")), SelectChoice("credit_note", _l("Credit note"))],
-        validators=[DataRequired(REQUIRED)])
+        validators=[required()])
     bill_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
     amount = StringField(_l("Amount (₹)"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
     reason = StringField(_l("Reason (the customer is shown it)"),
-                         validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+                         validators=[required(), at_most(200)])
     idempotency_key = HiddenField(validators=[DataRequired()])
 
     @property
@@ -85,4 +86,4 @@ class CorrectionForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """Approve (the CSRF token only) or reject (with a note)."""
 
-    note = StringField(_l("Why it is rejected"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
+    note = StringField(_l("Why it is rejected"), validators=[Optional(), at_most(200)])

@@ -6,9 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.validators import Regexp, ValidationError
 
-from app.i18n import REQUIRED, TOO_LONG
+from app.web.validators import at_most, required
 
 
 def _meter_value(_form, field) -> None:
@@ -32,7 +32,7 @@ def _day(_form, field) -> None:
 
 class ReadingForm(FlaskForm):
     value = StringField(_l("Meter reading (kWh)"),
-                        validators=[DataRequired(REQUIRED), Length(max=20, message=TOO_LONG), _meter_value],
+                        validators=[required(), at_most(20), _meter_value],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
     photo = FileField(_l("Photo of the meter's display"),
                       validators=[FileRequired(_l("Add a photo of the meter's display."))],
@@ -43,7 +43,7 @@ class ReadingForm(FlaskForm):
     account_id = HiddenField(validators=[Regexp(r"^\d*$")])
     # Set by the phone when a reading waits offline: the day it was taken, not the day it reached us.
     taken_on = HiddenField(validators=[Regexp(r"^(\d{4}-\d{2}-\d{2})?$"), _day])
-    idempotency_key = HiddenField(validators=[DataRequired(REQUIRED), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
+    idempotency_key = HiddenField(validators=[required(), Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
                                   default=lambda: uuid.uuid4().hex)
 
 
@@ -51,7 +51,7 @@ class ReviewForm(FlaskForm):
     """A staff member's decision on one reading: a note to approve with, or the reason to reject."""
 
     note = StringField(_l("Note for the customer (needed to reject)"),
-                       validators=[Length(max=300, message=TOO_LONG)], render_kw={"autocomplete": "off"})
+                       validators=[at_most(300)], render_kw={"autocomplete": "off"})
 
 
 class ReadingFileForm(FlaskForm):

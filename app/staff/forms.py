@@ -9,11 +9,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import ValidationError
 
 from app.auth.contacts import normalise_mobile
 from app.db import today_in_india
-from app.i18n import REQUIRED, TOO_LONG
+from app.web.validators import at_most, required
 
 DATE = {"type": "date", "autocomplete": "off"}
 DECIMAL = {"inputmode": "decimal", "autocomplete": "off"}
@@ -78,7 +78,7 @@ def serial(_form, field) -> None:
 
 
 def _text(label, length: int, **kw):
-    return StringField(label, validators=[DataRequired(REQUIRED), Length(max=length, message=TOO_LONG)],
+    return StringField(label, validators=[required(), at_most(length)],
                        render_kw={"autocomplete": "off", **kw})
 
 
@@ -93,38 +93,38 @@ class TermsFields(FlaskForm):
     holder_name = _text(_l("Holder's name"), 120)
     category = _text(_l("Category"), 60, list="categories")
     tariff_id = SelectField(_l("Tariff"), choices=[], validate_choice=True)
-    sanctioned_load_kw = StringField(_l("Sanctioned load (kW)"), validators=[DataRequired(REQUIRED), positive],
+    sanctioned_load_kw = StringField(_l("Sanctioned load (kW)"), validators=[required(), positive],
                                      render_kw=DECIMAL)
     registered_mobile = StringField(_l("Registered mobile (optional)"), validators=[optional_mobile],
                                     render_kw={"inputmode": "tel", "autocomplete": "off"})
 
 
 class MeterFields(FlaskForm):
-    serial = StringField(_l("Meter serial"), validators=[DataRequired(REQUIRED), serial],
+    serial = StringField(_l("Meter serial"), validators=[required(), serial],
                          render_kw={"autocomplete": "off", "autocapitalize": "characters"})
-    digits = StringField(_l("Digits on the display"), default="5", validators=[DataRequired(REQUIRED), digits],
+    digits = StringField(_l("Digits on the display"), default="5", validators=[required(), digits],
                          render_kw={"inputmode": "numeric", "autocomplete": "off"})
     multiplying_factor = StringField(_l("Multiplying factor"), default="1",
-                                     validators=[DataRequired(REQUIRED), positive], render_kw=DECIMAL)
-    installed_on = StringField(_l("Installed on"), validators=[DataRequired(REQUIRED), past_day], render_kw=DATE)
-    initial_reading = StringField(_l("Initial reading (kWh)"), validators=[DataRequired(REQUIRED), meter_reading],
+                                     validators=[required(), positive], render_kw=DECIMAL)
+    installed_on = StringField(_l("Installed on"), validators=[required(), past_day], render_kw=DATE)
+    initial_reading = StringField(_l("Initial reading (kWh)"), validators=[required(), meter_reading],
                                   render_kw=DECIMAL)
 
 
 class ConnectionForm(TermsFields, MeterFields):
-    consumer_number = StringField(_l("Consumer number"), validators=[DataRequired(REQUIRED), consumer_number],
+    consumer_number = StringField(_l("Consumer number"), validators=[required(), consumer_number],
                                   render_kw={"autocomplete": "off", "autocapitalize": "characters"})
-    address = TextAreaField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=500, message=TOO_LONG)],
+    address = TextAreaField(_l("Address"), validators=[required(), at_most(500)],
                             render_kw={"rows": 3})
     region = _text(_l("Region (office)"), 40, list="regions")
     phase = SelectField(_l("Phase"), choices=PHASES, default="single")
     billing_cycle = SelectField(_l("Billing cycle"), choices=CYCLES, default="monthly")
     cycle_offset = SelectField(_l("Billed in (every two months only)"), choices=OFFSETS, default="0")
-    connected_on = StringField(_l("Connected on"), validators=[DataRequired(REQUIRED), past_day], render_kw=DATE)
+    connected_on = StringField(_l("Connected on"), validators=[required(), past_day], render_kw=DATE)
 
 
 class ChangeForm(TermsFields):
-    effective_on = StringField(_l("Takes effect on"), validators=[DataRequired(REQUIRED), past_day], render_kw=DATE)
+    effective_on = StringField(_l("Takes effect on"), validators=[required(), past_day], render_kw=DATE)
 
 
 class InstallForm(MeterFields):
@@ -133,8 +133,8 @@ class InstallForm(MeterFields):
 
 class ReplaceForm(MeterFields):
     final_reading = StringField(_l("Old meter's final reading (kWh)"),
-                                validators=[DataRequired(REQUIRED), meter_reading], render_kw=DECIMAL)
-    removed_on = StringField(_l("Old meter removed on"), validators=[DataRequired(REQUIRED), past_day],
+                                validators=[required(), meter_reading], render_kw=DECIMAL)
+    removed_on = StringField(_l("Old meter removed on"), validators=[required(), past_day],
                              render_kw=DATE)
 
 
@@ -148,9 +148,9 @@ READER_LABELS = {choice.value: choice.label for choice in READER_CODES if choice
 class ManualReadingForm(FlaskForm):
     """A value from a reader's book, or the reader's status code instead of one."""
 
-    read_on = StringField(_l("Read on"), validators=[DataRequired(REQUIRED), past_day], render_kw=DATE)
+    read_on = StringField(_l("Read on"), validators=[required(), past_day], render_kw=DATE)
     status = SelectField(_l("Reader's status"), choices=READER_CODES, default="")
-    value = StringField(_l("Reading (kWh)"), validators=[Length(max=20, message=TOO_LONG)], render_kw=DECIMAL)
+    value = StringField(_l("Reading (kWh)"), validators=[at_most(20)], render_kw=DECIMAL)
 
     def validate_value(self, field) -> None:
         field.value = None

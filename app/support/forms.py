@@ -3,11 +3,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
 
-from app.i18n import REQUIRED, TOO_LONG
 from app.support.models import TicketCategory, TicketStatus
 from app.support.services import MAX_TEXT
+from app.web.validators import at_most, required
 
 # What each category and status is called, on the customer's and the staff pages alike.
 CATEGORY_LABELS = {
@@ -27,13 +26,13 @@ STATUS_LABELS = {
 
 
 def _text(label, max_length: int = MAX_TEXT) -> TextAreaField:
-    return TextAreaField(label, validators=[DataRequired(REQUIRED), Length(max=max_length, message=TOO_LONG)],
+    return TextAreaField(label, validators=[required(), at_most(max_length)],
                          render_kw={"rows": 4, "maxlength": max_length})
 
 
 class ComplaintForm(FlaskForm):
-    account_id = SelectField(_l("Connection"), validators=[DataRequired(REQUIRED)])
-    category = RadioField(_l("What is it about?"), validators=[DataRequired(REQUIRED)],
+    account_id = SelectField(_l("Connection"), validators=[required()])
+    category = RadioField(_l("What is it about?"), validators=[required()],
                           choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()])
     description = _text(_l("Describe the problem"))
     photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/*", "data-shrink": ""})
@@ -49,7 +48,7 @@ class ReopenForm(FlaskForm):
 
 class StaffReplyForm(FlaskForm):
     text = _text(_l("Message"))
-    visibility = RadioField(_l("Who sees it"), default="public", validators=[DataRequired(REQUIRED)],
+    visibility = RadioField(_l("Who sees it"), default="public", validators=[required()],
                             choices=[SelectChoice("public", _l("Reply to the customer")),
                                      SelectChoice("internal", _l("Internal note (staff only)"))])
 
