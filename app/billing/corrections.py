@@ -8,8 +8,6 @@ ledger do the work, checked again then; the ledger drives the next bill's arrear
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,13 +26,12 @@ from app.billing.models import Bill, BillCorrection, CorrectionAction, LedgerKin
 from app.db import today_in_india
 from app.extensions import db
 from app.i18n import N_
+from app.web.idempotency import IDEMPOTENCY_KEY, new_idempotency_key  # noqa: F401 - views call it here
 
 PROPOSERS = frozenset({Role.BILLING, Role.ADMIN})
 APPROVERS = frozenset({Role.ADMIN})  # money and bills change on an administrator's word, as in a utility's office
 NOTE_CEILING = Decimal("1000000.00")  # a note above ₹10,00,000 is a mistake of the form, not a correction
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 BILL_ACTIONS = (CorrectionAction.CANCEL, CorrectionAction.REVISE)
-NOTE_ACTIONS = (CorrectionAction.DEBIT_NOTE, CorrectionAction.CREDIT_NOTE)
 
 # Every refusal staff may see, by code; the pages translate them.
 REFUSALS = {
@@ -60,10 +57,6 @@ class CorrectionRefused(Exception):
         super().__init__(REFUSALS[code] % params if params else REFUSALS[code])
         self.code = code
         self.params = params
-
-
-def new_idempotency_key() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def _bill_of(account: Account, bill_id: int | None) -> Bill:

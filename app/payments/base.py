@@ -23,6 +23,7 @@ from app.payments.models import (
     PaymentMethod,
 )
 from app.payments.upi import REFERENCE
+from app.web.idempotency import IDEMPOTENCY_KEY, new_idempotency_key  # noqa: F401 - used via base
 
 security_log = logging.getLogger("dtech.security")
 
@@ -30,7 +31,6 @@ ONE_PAISA = Decimal("0.01")
 MIN_AMOUNT = Decimal("1.00")
 ADVANCE_CEILING = Decimal("100000.00")  # an advance may go up to ₹1,00,000 (or ten times the amount due)
 COUNTER_MAX = Decimal("1000000.00")
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CHEQUE_NUMBER = re.compile(r"^[0-9]{6}$")
 UTR = re.compile(r"^[0-9]{12}$")
 # The customer paid on the day they started paying, if the bank confirms within this (for prompt rebates).
@@ -144,10 +144,6 @@ def new_reference() -> str:
 def rupees(amount: Decimal) -> str:
     """₹1,00,000.00: Indian grouping, for messages."""
     return format_currency(amount, "INR", locale="en_IN")
-
-
-def new_idempotency_key() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def receipt_number_for(payment: Payment) -> str:
