@@ -29,9 +29,6 @@ from app.taskqueue import AFTER_COMMIT, after_commit
 
 K = NotificationKind
 
-# No push or SMS in these hours (India time) unless the user chose others: held until they end. The inbox item
-# appears at once.
-
 # What a customer gets when they have not chosen: every kind by push; the bill and its due date by SMS too (a
 # paperless customer learns of a bill no other way), the rest not (an SMS costs the utility, and is noise).
 DEFAULT_ON = {

@@ -49,7 +49,7 @@ def _seen(ticket_id: int) -> Ticket:
 
 
 def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
-    form = AssignForm(formdata=formdata) if formdata is not None else AssignForm(formdata=None)
+    form = AssignForm(formdata=formdata)
     form.assignee.choices = [SelectChoice("", _("Nobody"))] + [
         SelectChoice(str(u.id), _("%(name)s (you)", name=u.name) if u.id == current_user.id else u.name)
         for u in services.assignable_staff(ticket)]
@@ -67,7 +67,7 @@ def _page(ticket: Ticket, status: int = 200, **forms):
                   account=db.session.get(Account, ticket.account_id) if ticket.account_id else None,
                   customer=db.session.get(User, ticket.user_id) if ticket.user_id else None,
                   assignee=db.session.get(User, ticket.assigned_to_id) if ticket.assigned_to_id else None,
-                  time_limit=services.time_limit(ticket.category), categories=CATEGORY_LABELS,
+                  categories=CATEGORY_LABELS,
                   statuses=STATUS_LABELS, **forms), status
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -139,14 +139,9 @@ def staff_queue(staff: User, category: TicketCategory | None = None,
                 statuses: tuple[TicketStatus, ...] = ACTIVE_STATUSES) -> Select:
     """The complaints of the staff member's office (head office: all), escalated ones first, then by time left."""
     query = (select(Ticket).outerjoin(Account, Account.id == Ticket.account_id)
-             .where(_visible(staff), Ticket.status.in_(statuses))
+             .where(visible_to(staff), Ticket.status.in_(statuses))  # no connection: head office's (true())
              .order_by(Ticket.escalated_at.is_(None), Ticket.due_at, Ticket.id))
     return query if category is None else query.where(Ticket.category == category)
-
-
-def _visible(staff: User) -> ColumnElement[bool]:
-    # A complaint with no connection is head office's.
-    return visible_to(staff) if staff.office is not None else or_(visible_to(staff), Ticket.account_id.is_(None))
 
 
 def staff_may_see(staff: User, ticket: Ticket | None) -> bool:
