@@ -117,6 +117,13 @@ def wait_until_kept(page, path: str):
         time.sleep(0.1)
 
 
+def back_online(page):
+    """Leave offline mode and wait until a request really reaches the server: Chromium lifts the emulation a
+    moment later for the service worker, whose navigations would otherwise still fall back to the offline page."""
+    page.context.set_offline(False)
+    page.wait_for_function("() => fetch('/manifest.json', {cache: 'no-store'}).then(r => r.ok, () => false)")
+
+
 def expect_offline_copy(page):
     banner = page.locator("#offline-banner")
     expect(banner).to_be_visible()
@@ -225,7 +232,7 @@ def test_dashboard_and_latest_bill_are_readable_offline(sw_page, screenshot):
     assert account.consumer_number not in page.content()
     screenshot(page, "pwa-offline-page-360")
 
-    page.context.set_offline(False)
+    back_online(page)
     page.goto("/")
     expect(page.locator("#offline-banner")).to_be_hidden()  # back online: the live page, no banner
 
@@ -391,7 +398,7 @@ def test_a_session_that_ended_without_signing_out_leaves_nothing_for_the_next_pe
     expect_offline_page(page)
     assert asha_account.consumer_number not in page.content()
 
-    page.context.set_offline(False)
+    back_online(page)
     sign_in(page, ravi)
     expect(page.locator("#conn-title")).to_have_text(ravi_account.consumer_number)
 
