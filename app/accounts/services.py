@@ -98,7 +98,7 @@ def start_link(user: User, consumer_number: str, ip: str) -> LinkStart:
 def send_link_code(user: User, account: Account) -> datetime:
     """Send a new code to the connection's registered mobile (codes.TooSoon if asked too often)."""
     issued = codes.issue(user, Purpose.LINK, str(account.id))
-    minutes = int(current_app.config["CODE_TTL"].total_seconds() // 60)
+    minutes = codes.ttl_minutes()
     with force_locale(_holder_locale(account)):
         queue_message(
             to=account.registered_mobile,

@@ -84,7 +84,7 @@ def _code_page(account: Account, form: CodeForm, status: int = 200):
     return render("accounts/link_code.html", form=form, account=account,
                   mobile_hint=hint_mobile(account.registered_mobile),
                   resend_at=indian_time(resend_at) if resend_at else None,
-                  minutes=int(current_app.config["CODE_TTL"].total_seconds() // 60),
+                  minutes=codes.ttl_minutes(),
                   helpline=current_app.config["UTILITY_HELPLINE"]), status
 
 

@@ -131,3 +131,8 @@ def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Ou
     for scope, key, _limit in limits:
         throttle.record_failure(scope, key)
     return Outcome.SPENT if row.attempts >= current_app.config["CODE_MAX_ATTEMPTS"] else Outcome.WRONG
+
+
+def ttl_minutes() -> int:
+    """How long a code works, in the minutes the messages and pages say."""
+    return int(current_app.config["CODE_TTL"].total_seconds() // 60)

@@ -88,7 +88,7 @@ def _contact_kind(user: User) -> str:
 def send_verification_code(user: User) -> None:
     """A code to the user's mobile number (or email, if they gave only that). codes.TooSoon if asked too often."""
     issued = codes.issue(user, Purpose.VERIFY, _contact_kind(user))
-    minutes = int(current_app.config["CODE_TTL"].total_seconds() // 60)
+    minutes = codes.ttl_minutes()
     with force_locale(user.locale):
         queue_message(
             to=user.mobile or user.email,

@@ -109,7 +109,7 @@ def _verify_page(form: CodeForm, status: int = 200):
                   contact=hint_mobile(user.mobile) if user.mobile else hint_email(user.email),
                   sent=codes.live_code(user, Purpose.VERIFY, "mobile" if user.mobile else "email") is not None,
                   resend_at=indian_time(resend_at) if resend_at else None,
-                  minutes=int(current_app.config["CODE_TTL"].total_seconds() // 60)), status
+                  minutes=codes.ttl_minutes()), status
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -32,7 +32,7 @@ from app.metering.models import (
     ReadingSource,
     ReadingStatus,
 )
-from app.metering.services import last_accepted
+from app.metering.services import accepted_on, last_accepted
 
 COLUMNS = ("consumer_number", "meter_serial", "read_at", "value", "source", "status_code")
 REQUIRED_COLUMNS = ("consumer_number", "meter_serial", "read_at")
@@ -210,8 +210,7 @@ def record_reading(meter: Meter, read_on: date, value: Decimal, source: ReadingS
         status, note, rollover = verdict.status, verdict.reason, verdict.rollover
     except ReadingRefused:
         status, note, rollover = ReadingStatus.NEEDS_REVIEW, "older than the last reading", False
-    if status is ReadingStatus.ACCEPTED and db.session.scalar(select(func.count(Reading.id)).where(
-            Reading.meter_id == meter.id, Reading.read_on == read_on, Reading.status == ReadingStatus.ACCEPTED)):
+    if status is ReadingStatus.ACCEPTED and accepted_on(meter, read_on):
         status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"
     reading = Reading(meter_id=meter.id, read_on=read_on, value=value, source=source, status=status,
                       rollover=rollover, review_note=note, submitted_by_id=submitted_by_id)

@@ -72,7 +72,7 @@ def submit_reading(user: User, account: Account, value: Decimal, photo: bytes, c
     verdict = check_reading(value, today, LastRead(last.value, last.read_on) if last else None, meter.digits,
                             usual_use(), confirm_rollover)
     status, note = verdict.status, verdict.reason
-    if status is ReadingStatus.ACCEPTED and _accepted_on(meter, today):
+    if status is ReadingStatus.ACCEPTED and accepted_on(meter, today):
         status, note = ReadingStatus.NEEDS_REVIEW, "a reading for today is already recorded"
     photo_name = store_photo(upload_folder(), clean_photo(photo))
     reading = Reading(meter_id=meter.id, read_on=today, value=value, source=ReadingSource.SELF, status=status,
@@ -95,7 +95,8 @@ def find_by_key(idempotency_key: str) -> Reading | None:
     return db.session.scalar(select(Reading).where(Reading.idempotency_key == idempotency_key))
 
 
-def _accepted_on(meter: Meter, day) -> bool:
+def accepted_on(meter: Meter, day) -> bool:
+    """Whether an accepted reading of this meter for `day` is recorded (one a day: a second waits for review)."""
     return bool(db.session.scalar(select(func.count(Reading.id)).where(
         Reading.meter_id == meter.id, Reading.read_on == day, Reading.status == ReadingStatus.ACCEPTED)))
 

@@ -9,9 +9,9 @@ import string
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from babel.numbers import format_currency
 from flask import current_app
 
+from app import i18n
 from app.accounts.models import Account
 from app.auth.maker_checker import locked as _locked
 from app.auth.maker_checker import signatories as signatories  # the payments' modules import it from here
@@ -142,8 +142,8 @@ def new_reference() -> str:
 
 
 def rupees(amount: Decimal) -> str:
-    """₹1,00,000.00: Indian grouping, for messages."""
-    return format_currency(amount, "INR", locale="en_IN")
+    """₹1,00,000.00: Indian grouping, for messages (the pages' formatter, in English)."""
+    return i18n.rupees(amount, "en_IN")
 
 
 def receipt_number_for(payment: Payment) -> str:
