@@ -167,6 +167,7 @@ def test_a_credit_note_is_proposed_on_the_consumer_page_and_approved_by_another_
         expect(page.locator("#corrections").get_by_text("Waiting for approval", exact=True)).to_be_visible()
         screenshot(page, "staff-consumer-corrections-1366")
         page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # signed out before going on
         staff_sign_in(page, staff=checker)
         page.get_by_role("link", name="Corrections").first.click()
         expect(page.get_by_text("meter rent charged twice")).to_be_visible()
