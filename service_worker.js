@@ -255,19 +255,9 @@ async function onMessage(message, client) {
       await forget();
     } else {
       await setUser(message.user);
-      // The dashboard or a bill came before this worker controlled the page: keep it now, so it is there offline.
-      // (Only these: fetching a page again must never repeat anything, such as a payment's return page.)
-      if (!message.controlled && client && /^\/(bills\/\d+)?$/.test(new URL(client.url).pathname)) {
-        const start = epoch;
-        await fetch(client.url, {credentials: "same-origin"})
-          .then((response) => learn(client.url, response, start), () => undefined);
-      }
-      // Pages the dashboard asks to keep, fetched once while online: only these, which change nothing.
-      for (const url of (message.keep || []).slice(0, 4)) {
-        if (!/^\/(bills\/\d+|readings\/new)$/.test(new URL(url).pathname) || await keptCopy(url)) continue;
-        const start = epoch;
-        await fetch(url, {credentials: "same-origin"}).then((response) => learn(url, response, start), () => undefined);
-      }
+      // One warm-up at a time: a page opened twice quickly must not fetch the same pages twice on slow data.
+      warming = warming.then(() => keepAskedPages(message, client)).catch(() => undefined);
+      await warming;
     }
   }
   if (message.t === "queue" && message.item && message.item.user) {
@@ -276,6 +266,24 @@ async function onMessage(message, client) {
   }
   if (message.t === "drop") await store("readwrite", (readings) => readings.delete(message.id));
   await flush();
+}
+
+let warming = Promise.resolve();
+
+async function keepAskedPages(message, client) {
+  // The dashboard or a bill came before this worker controlled the page: keep it now, so it is there offline.
+  // (Only these: fetching a page again must never repeat anything, such as a payment's return page.)
+  if (!message.controlled && client && /^\/(bills\/\d+)?$/.test(new URL(client.url).pathname)) {
+    const start = epoch;
+    await fetch(client.url, {credentials: "same-origin"})
+      .then((response) => learn(client.url, response, start), () => undefined);
+  }
+  // Pages the dashboard asks to keep, fetched once while online: only these, which change nothing.
+  for (const url of (message.keep || []).slice(0, 4)) {
+    if (!/^\/(bills\/\d+|readings\/new)$/.test(new URL(url).pathname) || await keptCopy(url)) continue;
+    const start = epoch;
+    await fetch(url, {credentials: "same-origin"}).then((response) => learn(url, response, start), () => undefined);
+  }
 }
 
 /* The reading queue. */
