@@ -8,7 +8,11 @@ the body is for the console, email and the memory sender.
 A new kind of message gets a member here, a DLT template registered for it, and its variables listed below.
 """
 
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+
+from babel.numbers import format_decimal
 
 
 class MessageKind(StrEnum):
@@ -18,24 +22,27 @@ class MessageKind(StrEnum):
     LINK_REQUEST = "link_request"  # to the customer: staff approved or rejected their request to link
     BILL_ISSUED = "bill_issued"
     DUE_REMINDER = "due_reminder"
-    PAYMENT = "payment"  # a payment confirmation, to the registered mobile
-    # The other notifications a customer may choose to get by SMS (app.notifications), as their text:
-    USAGE_ALERT = "usage_alert"
-    ANNOUNCEMENT = "announcement"
-    TICKET = "ticket"
-    SECURITY = "security"
+    PAYMENT = "payment"  # a payment received (a receipt), to the registered mobile and to who asked for it
+    PAYMENT_FAILED = "payment_failed"
+    REFUND = "refund"
     STAFF_INVITE = "staff_invite"  # to a new staff member: the link to choose their first password
 
 
 # The variables each kind's template has (their names in the provider's template, e.g. MSG91's ##link##):
 # queue_message refuses a message of a listed kind whose params name others, so code and templates agree.
-# A kind gets its entry when its caller is written (until then its params are not checked).
+# Every kind sent by SMS has its entry (a kind without one is sent by email only).
 TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.PASSWORD_RESET: frozenset({"link", "minutes"}),
     MessageKind.OTP: frozenset({"code"}),  # "…is your code; it works for 10 minutes": the time is the template's
     MessageKind.LINK_NOTICE: frozenset({"number", "date", "helpline"}),
     MessageKind.LINK_REQUEST: frozenset({"number", "outcome"}),
     MessageKind.STAFF_INVITE: frozenset({"link", "hours"}),
+    # "Bill of Rs ##amount## for consumer no. ##number## is due on ##due##. Pay in the D-Tech app." (and reminders)
+    MessageKind.BILL_ISSUED: frozenset({"number", "amount", "due"}),
+    MessageKind.DUE_REMINDER: frozenset({"number", "amount", "due"}),
+    MessageKind.PAYMENT: frozenset({"number", "amount", "receipt"}),
+    MessageKind.PAYMENT_FAILED: frozenset({"number", "amount"}),
+    MessageKind.REFUND: frozenset({"amount", "receipt"}),
 }
 
 
@@ -52,3 +59,15 @@ def message_kind(value: str) -> MessageKind:
         return MessageKind(value)
     except ValueError:
         raise ValueError(f"unknown message kind {value!r}; add it to app.messaging.kinds.MessageKind") from None
+
+
+# A DLT template is registered in one language with "Rs" in its fixed text: its variables are plain ASCII (a ₹ or
+# Devanagari would make the whole SMS Unicode, at 70 characters a part instead of 160).
+def sms_amount(amount: Decimal) -> str:
+    """1,23,456.78: rounded to the paisa, grouped the Indian way, no symbol."""
+    paise = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_decimal(paise, format="#,##,##0.00", locale="en_IN")
+
+
+def sms_date(value: date) -> str:
+    return value.strftime("%d-%m-%Y")

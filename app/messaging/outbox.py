@@ -130,16 +130,38 @@ def mask_address(to: str) -> str:
     return f"{to[:3]}…{to[-4:]}" if len(to) > 8 else "…"
 
 
+def _still_ours(model, claimed_status, claimed):
+    """A claimed row is ours while it is still claimed with our attempt: once our lease ran out, another consumer
+    may have claimed it again (its attempts went up) or settled it."""
+    return (model.id == claimed.id, model.status == claimed_status, model.attempts == claimed.attempts)
+
+
+def renew_claim(model, claimed_status, claimed, lease: timedelta = CLAIM_LEASE) -> bool:
+    """Called right before sending a claimed row: False when it is no longer ours (then it must not be sent), else
+    its lease starts again, so a lease has to cover one send, not a whole batch of them."""
+    result = db.session.execute(update(model).where(*_still_ours(model, claimed_status, claimed))
+                                .values(next_attempt_at=utcnow() + lease)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def settle_claim(model, claimed_status, claimed, **values) -> None:
+    """Record the outcome of a claimed row, unless it is no longer ours (another consumer's outcome stands)."""
+    db.session.execute(update(model).where(*_still_ours(model, claimed_status, claimed))
+                       .values(**values).execution_options(synchronize_session=False))
+
+
 def _settle(message: ClaimedMessage, **values) -> None:
-    db.session.execute(
-        update(OutboundMessage).where(OutboundMessage.id == message.id)
-        .values(**values).execution_options(synchronize_session=False)
-    )
+    settle_claim(OutboundMessage, MessageStatus.SENDING, message, **values)
 
 
 def _wiped(message: ClaimedMessage) -> dict:
     """What a settled message keeps of its text: nothing but a masked address."""
     return {"body": None, "params": None, "to": mask_address(message.to)}
+
+
+def still_ours(message: ClaimedMessage) -> bool:
+    return renew_claim(OutboundMessage, MessageStatus.SENDING, message)
 
 
 def mark_sent(message: ClaimedMessage, provider_ref: str | None = None) -> None:

@@ -36,8 +36,13 @@ def _claim(ids: list[int] | None):
     return outbox.claim_due_messages(ids)
 
 
-def _deliver(sender, message) -> MessageStatus:
+TAKEN = "taken"  # an outcome: the claim ran out and another consumer took the message (it sends it)
+
+
+def _deliver(sender, message) -> MessageStatus | str:
     begin_write(db.session)
+    if not outbox.still_ours(message):
+        return TAKEN
     if message.expires_at is not None and message.expires_at <= utcnow():
         outbox.mark_expired(message)
         return MessageStatus.DEAD

@@ -14,24 +14,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.auth.models import User
 from app.billing import ledger
 from app.db import begin_write, utcnow
 from app.extensions import db
-from app.messaging.kinds import MessageKind
-from app.messaging.outbox import claim_due_rows, queue_message, retry_wait
+from app.messaging.outbox import claim_due_rows, queue_message, renew_claim, retry_wait, settle_claim
 from app.messaging.quiet import release_time
 from app.notifications import push
 from app.notifications.models import Channel, DeliveryStatus, Notification, NotificationDelivery, NotificationKind
-from app.taskqueue import end_reading, in_own_transaction, start_writing
+from app.taskqueue import end_reading, in_own_transaction
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)  # SENDING: once its lease ran out
 HELD = "held"  # an outcome: put back until quiet hours end
+TAKEN = "taken"  # an outcome: the lease ran out and another consumer claimed it again
 
 # How long a push service keeps trying to reach an offline phone, by kind: a reminder must survive a phone left
 # off for a weekend; an announcement is worthless once stale.
@@ -101,7 +101,11 @@ def _send_in_thread(app, delivery: ClaimedDelivery):
 
 
 def _send(delivery: ClaimedDelivery):
-    """Read, then send, then write: no write lock (SQLite) or snapshot is held while a push service answers."""
+    """Renew the claim and read, then send, then write: no write lock (SQLite) or snapshot is held while a push
+    service answers."""
+    begin_write(db.session)
+    if not renew_claim(NotificationDelivery, DeliveryStatus.SENDING, delivery):
+        return TAKEN  # our lease ran out (a slow batch) and another consumer took it: it sends it, not us
     row = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
                              .where(Notification.id == delivery.notification_id)).first()
     if row is None:  # the user was erased meanwhile (the delivery went with the notification)
@@ -110,18 +114,15 @@ def _send(delivery: ClaimedDelivery):
     now = utcnow()
     held_until = release_time(user, now)
     if held_until > now:  # a retry or an expired claim that fell into quiet hours
-        start_writing()
         _settle(delivery, status=DeliveryStatus.PENDING, next_attempt_at=held_until,
                 attempts=NotificationDelivery.attempts - 1)
         return HELD
     if _paid_meanwhile(notification):
-        start_writing()
         _settle(delivery, status=DeliveryStatus.DEAD, last_error="not sent: the bill was paid meanwhile")
         return DeliveryStatus.DEAD
-    if delivery.channel is not Channel.PUSH:
-        start_writing()  # an SMS is queued in the same transaction that settles its delivery
-    else:
-        end_reading()  # push_to_user reads, sends and writes what the services answered on its own
+    if delivery.channel is Channel.PUSH:
+        end_reading()  # the renewed lease is committed; push_to_user reads, sends and writes on its own
+    # (an SMS is queued in the transaction that settles its delivery)
     try:
         _send_on_channel(delivery.channel, notification, user)
     except Exception as error:
@@ -146,9 +147,11 @@ def _send_on_channel(channel: Channel, notification: Notification, user: User) -
     elif channel is Channel.SMS:
         if not user.mobile:
             raise NoAddress("no mobile number")
-        text = sms_text(notification)  # the message outbox sends it, with the DLT template of its kind
-        queue_message(user.mobile, notification.title, text, kind=MessageKind(notification.kind.value),
-                      params={"text": text})
+        if not notification.sms_kind:
+            raise NoAddress("no SMS template for it")
+        # The message outbox sends it: a template provider sends the kind's DLT template with these variables.
+        queue_message(user.mobile, notification.title, sms_text(notification), kind=notification.sms_kind,
+                      params=notification.sms_params)
     else:
         raise NoAddress(f"{channel} is not sent")
 
@@ -184,5 +187,4 @@ def _failed(delivery: ClaimedDelivery, user: User, error: Exception):
 
 
 def _settle(delivery: ClaimedDelivery, **values) -> None:
-    db.session.execute(update(NotificationDelivery).where(NotificationDelivery.id == delivery.id)
-                       .values(**values).execution_options(synchronize_session=False))
+    settle_claim(NotificationDelivery, DeliveryStatus.SENDING, delivery, **values)

@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Money, Units, UTCDateTime, enum_type, utcnow
@@ -56,6 +56,9 @@ class Notification(db.Model):
     url: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     urgency: Mapped[str] = mapped_column(String(8), default="normal")  # web push Urgency: very-low … high
+    # By SMS it goes as a DLT template (app.messaging.kinds) with these variables; none: it is not sent by SMS.
+    sms_kind: Mapped[str | None] = mapped_column(String(40))
+    sms_params: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

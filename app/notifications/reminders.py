@@ -22,8 +22,9 @@ from app.billing.models import Bill
 from app.db import begin_write, today_in_india
 from app.extensions import db
 from app.i18n import N_, month_label
+from app.messaging.kinds import MessageKind, sms_amount, sms_date
 from app.notifications.models import NotificationKind
-from app.notifications.services import already_sent, day, money, notify
+from app.notifications.services import Sms, already_sent, day, money, notify
 from app.taskqueue import in_own_transaction
 
 # (stage, first and last day of it, counted from the due date). A stage missed on its first day (the app was down)
@@ -75,8 +76,13 @@ def notify_bills_issued(bill_ids: list[int]) -> int:
                 _l("%(amount)s for connection ending %(digits)s, due on %(date)s. See it and pay in the app.",
                    amount=money(bill.total_due), digits=last_digits(account), date=day(bill.due_date)),
                 f"/bills/{bill.id}", account=account, dedupe_key=f"bill:{bill.id}:{user.id}",
+                sms=bill_sms(MessageKind.BILL_ISSUED, account, bill.total_due, bill.due_date),
             ) is not None
     return written
+
+
+def bill_sms(kind: MessageKind, account: Account, amount, due: date) -> Sms:
+    return Sms(kind, {"number": account.consumer_number, "amount": sms_amount(amount), "due": sms_date(due)})
 
 
 def _lazy_month(value: date) -> LazyString:
@@ -144,6 +150,8 @@ def _remind_chunk(bill_ids: list[int], today: date) -> int:
         values = {"amount": money(balances[account.id]), "date": day(bill.due_date), "digits": last_digits(account)}
         written += notify(user, NotificationKind.DUE_REMINDER, _l(title, **values), _l(body, **values),
                           f"/bills/{bill.id}", account=account, dedupe_key=key,
-                          urgency="high" if stage == "due" else "normal") is not None
+                          urgency="high" if stage == "due" else "normal",
+                          sms=bill_sms(MessageKind.DUE_REMINDER, account, balances[account.id], bill.due_date),
+                          ) is not None
     return written
 

@@ -5,6 +5,7 @@ Texts are rendered in the customer's own language, whoever or whatever caused th
 a periodic task with no language at all): pass lazy texts (`_l(...)`) and lazy values (`money()`, `day()`).
 """
 
+from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import LazyString, force_locale, get_locale
@@ -16,6 +17,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import indian_date, rupees
+from app.messaging.kinds import MessageKind, check_variables
 from app.messaging.quiet import release_time
 from app.notifications.models import (
     Channel,
@@ -36,6 +38,9 @@ DEFAULT_ON = {
     Channel.SMS: frozenset({K.BILL_ISSUED, K.DUE_REMINDER}),
 }
 SENDING_CHANNELS = (Channel.PUSH, Channel.SMS)
+# The kinds that can go by SMS: those with a DLT template (app.messaging.kinds). The others' texts are free (an
+# announcement, a reply to a complaint), which a DLT template cannot carry: they reach the inbox and push only.
+SMS_KINDS = frozenset({K.BILL_ISSUED, K.DUE_REMINDER, K.PAYMENT})
 
 # The preference page's rows: (name, label, kinds it sets).
 PREFERENCE_GROUPS = (
@@ -90,10 +95,10 @@ def _has_push(user: User) -> bool:
     return bool(db.session.scalar(select(exists().where(PushSubscription.user_id == user.id))))
 
 
-def channels_for(user: User, kind: NotificationKind) -> list[Channel]:
+def channels_for(user: User, kind: NotificationKind, by_sms: bool = True) -> list[Channel]:
     """The channels this notification goes out on besides the inbox: chosen, and reachable."""
     chosen = preferences(user)
-    reachable = {Channel.SMS: bool(user.mobile)}
+    reachable = {Channel.SMS: by_sms and bool(user.mobile)}
     wanted = [channel for channel in SENDING_CHANNELS if chosen[(kind, channel)] and reachable.get(channel, True)]
     if Channel.PUSH in wanted and not _has_push(user):
         wanted.remove(Channel.PUSH)
@@ -102,19 +107,32 @@ def channels_for(user: User, kind: NotificationKind) -> list[Channel]:
 
 # --- notify ------------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Sms:
+    """How a notification goes by SMS: its DLT template (by message kind) and the template's variables."""
+
+    kind: MessageKind
+    params: dict[str, str]
+
+    def __post_init__(self) -> None:
+        check_variables(self.kind, set(self.params))
+
+
 def notify(user: User, kind: NotificationKind, title, body, url: str | None = None, *, account=None,
-           dedupe_key: str | None = None, urgency: str | None = None) -> Notification | None:
+           dedupe_key: str | None = None, urgency: str | None = None, sms: Sms | None = None) -> Notification | None:
     """Write an inbox item for `user` and its deliveries, in the caller's transaction; they are sent after the
-    commit (push and SMS held until the end of quiet hours). With `dedupe_key`, a second notification with the same
-    key is never written: None is returned and the caller's transaction goes on."""
+    commit (push and SMS held until the end of quiet hours). Without `sms` it is never sent by SMS. With
+    `dedupe_key`, a second notification with the same key is never written: None is returned and the caller's
+    transaction goes on."""
     with force_locale(user_locale(user)):
         title_text, body_text = str(title)[:120], str(body)
     now = utcnow()
     due_at = release_time(user, now)
-    channels = channels_for(user, kind)
+    channels = channels_for(user, kind, by_sms=sms is not None)
     notification = Notification(user_id=user.id, account_id=getattr(account, "id", account), kind=kind,
                                 title=title_text, body=body_text, url=url, dedupe_key=dedupe_key,
-                                urgency=urgency or URGENCY.get(kind, "normal"), created_at=now)
+                                urgency=urgency or URGENCY.get(kind, "normal"), created_at=now,
+                                sms_kind=sms.kind.value if sms else None, sms_params=sms.params if sms else None)
     try:
         with db.session.begin_nested():  # a twin (same key, another transaction) fails only this SAVEPOINT
             db.session.add(notification)

@@ -67,20 +67,26 @@ def settings():
     budget of the chosen connection."""
     if request.method == "POST":
         for name, _label, kinds in services.PREFERENCE_GROUPS:
-            for channel in services.SENDING_CHANNELS:
+            for channel in _channels_of(kinds):
                 services.set_preference(current_user, kinds, channel, f"{name}-{channel}" in request.form)
         flash(_("Your notification choices are saved."), "success")
         return redirect(url_for("notifications.settings"))
     return _settings_page()
 
 
+def _channels_of(kinds) -> list[Channel]:
+    """A group's choices: SMS only where its kinds have an SMS template."""
+    return [channel for channel in services.SENDING_CHANNELS
+            if channel is not Channel.SMS or set(kinds) <= services.SMS_KINDS]
+
+
 def _settings_page(budget_error: str | None = None, status: int = 200):
     chosen = services.preferences(current_user)
-    rows = [(name, label, {channel: chosen[(kinds[0], channel)] for channel in services.SENDING_CHANNELS})
+    rows = [(name, label, {channel: chosen[(kinds[0], channel)] for channel in _channels_of(kinds)})
             for name, label, kinds in services.PREFERENCE_GROUPS]
     account = selected_account()
     budget = usage.budget_of(current_user.id, account.id) if account else None
-    return render("notifications/settings.html", rows=rows, channels=services.SENDING_CHANNELS, Channel=Channel,
+    return render("notifications/settings.html", rows=rows, Channel=Channel,
                   account=account, budget=budget, budget_error=budget_error,
                   typed=request.form.get("limit") if budget_error else None), status
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.messaging.kinds import MessageKind
 from app.messaging.models import OutboundMessage
 from app.notifications import delivery, push
 from app.notifications.models import (
@@ -22,11 +23,13 @@ from app.notifications.models import (
     NotificationPreference,
     PushSubscription,
 )
-from app.notifications.services import notify, release_time
+from app.notifications.services import Sms, notify, release_time
 from app.notifications.tasks import sweep_deliveries
+from app.taskqueue import in_own_transaction
 from tests import factories
 
 K = NotificationKind
+BILL_SMS = Sms(MessageKind.DUE_REMINDER, {"number": "990000000001", "amount": "1,234.50", "due": "03-12-2026"})
 DAY = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 11:30 in India
 NIGHT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # 22:30 in India
 MORNING = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # 07:00 in India
@@ -75,13 +78,29 @@ def test_a_notification_is_in_the_inbox_at_once_and_pushed_after_the_commit(cloc
 def test_reminders_go_by_sms_too_through_the_message_outbox_and_not_without_push(clock, pushed, outbox):
     clock.move_to(DAY, tick=False)
     user = factories.make_user(mobile="+919811111111")  # no push subscription
-    notify(user, K.DUE_REMINDER, "Bill due", "Pay by 3 Dec", "/bills/1")
+    notify(user, K.DUE_REMINDER, "Bill due", "Pay by 3 Dec", "/bills/1", sms=BILL_SMS)
     db.session.commit()
     assert pushed == []
     (row,) = deliveries()
     assert row.channel is Channel.SMS and row.status is DeliveryStatus.SENT
     (sms,) = outbox
     assert sms.to == "+919811111111" and sms.body == "Bill due: Pay by 3 Dec"
+    # The DLT template's variables, each short and plain, not the whole text in one
+    assert (sms.kind, sms.params) == ("due_reminder", BILL_SMS.params)
+
+
+def test_a_notification_without_an_sms_template_never_goes_by_sms(clock, pushed, outbox):
+    clock.move_to(DAY, tick=False)
+    user = factories.make_user(mobile="+919811111111")
+    db.session.add(NotificationPreference(user_id=user.id, kind=K.ANNOUNCEMENT, channel=Channel.SMS, enabled=True))
+    notify(user, K.ANNOUNCEMENT, "Planned outage", "Tomorrow 10:00–14:00 in Kothrud")
+    db.session.commit()
+    assert deliveries() == [] and outbox == []
+
+
+def test_sms_template_variables_must_be_the_templates_own():
+    with pytest.raises(ValueError, match="amount, due, number"):
+        Sms(MessageKind.BILL_ISSUED, {"text": "Your bill is ready"})
 
 
 def test_a_rolled_back_notification_sends_nothing(clock, pushed):
@@ -129,7 +148,7 @@ def test_quiet_hours_hold_push_and_sms_until_seven_in_india(moment, held):
 def test_a_notification_at_night_is_in_the_inbox_at_once_and_pushed_at_seven(clock, pushed, outbox, client):
     clock.move_to(NIGHT, tick=False)
     user = subscribed(factories.make_user(mobile="+919811111111"))
-    notify(user, K.DUE_REMINDER, "Bill due", "Pay by 21 Nov")
+    notify(user, K.DUE_REMINDER, "Bill due", "Pay by 21 Nov", sms=BILL_SMS)
     db.session.commit()
     assert pushed == [] and outbox == []
     assert {(d.status, d.next_attempt_at) for d in deliveries()} == {(DeliveryStatus.PENDING, MORNING)}
@@ -235,6 +254,29 @@ def test_a_claimed_delivery_is_skipped_by_another_consumer(app):
         assert delivery.claim_due_deliveries() == []
         db.session.commit()
     assert len(first) == 1 and first[0].attempts == 1
+
+
+def test_a_consumer_whose_lease_ran_out_does_not_push_what_another_took_again(clock, pushed):
+    """A slow batch: consumer A claimed a delivery, and before A got to it the lease ran out and B claimed it
+    again and pushed it. A must neither push it a second time nor overwrite B's outcome."""
+    clock.move_to(DAY, tick=False)
+    unsent(1, subscribed(factories.make_user()))
+    (stale,) = in_own_transaction(delivery._claim, None, 50)
+    clock.shift(timedelta(minutes=5))
+    assert delivery.deliver_due() == {DeliveryStatus.SENT: 1}  # B
+    assert in_own_transaction(delivery._send, stale) == delivery.TAKEN  # A, late
+    assert len(pushed) == 1
+    (row,) = deliveries()
+    assert row.status is DeliveryStatus.SENT and row.attempts == 2
+
+
+def test_a_claim_is_renewed_as_each_delivery_is_sent(clock, pushed):
+    clock.move_to(DAY, tick=False)
+    unsent(1, subscribed(factories.make_user()))
+    (claimed,) = in_own_transaction(delivery._claim, None, 50)
+    clock.shift(timedelta(minutes=4))  # the batch was slow, but the lease has not run out
+    assert in_own_transaction(delivery._send, claimed) == DeliveryStatus.SENT
+    assert len(pushed) == 1
 
 
 def test_an_sms_delivery_to_a_user_without_a_mobile_is_given_up(clock, outbox):
@@ -345,6 +387,8 @@ def test_the_choices_page_shows_the_defaults_and_saves_per_kind_and_channel(clie
     page = client.get("/notifications/settings").get_data(as_text=True)
     checked = set(re.findall(r'name="([a-z]+-[a-z]+)" checked', page))
     assert checked == {"bills-push", "bills-sms", "payments-push", "usage-push", "announcements-push"}
+    # SMS is offered only where a DLT template exists: bills and payments
+    assert set(re.findall(r'name="([a-z]+-sms)"', page)) == {"bills-sms", "payments-sms"}
     assert 'href="/notifications/settings"' in client.get("/profile").get_data(as_text=True)
 
     response = client.post("/notifications/settings", data={"bills-push": "on", "payments-sms": "on"})
@@ -352,9 +396,10 @@ def test_the_choices_page_shows_the_defaults_and_saves_per_kind_and_channel(clie
     page = client.get("/notifications/settings").get_data(as_text=True)
     assert set(re.findall(r'name="([a-z]+-[a-z]+)" checked', page)) == {"bills-push", "payments-sms"}
 
-    notify(user, K.DUE_REMINDER, "Due", "b")  # push only now
-    notify(user, K.BILL_ISSUED, "Bill", "b")  # push only now (bills: issued and reminders together)
-    notify(user, K.PAYMENT, "Paid", "b")  # SMS only now
+    notify(user, K.DUE_REMINDER, "Due", "b", sms=BILL_SMS)  # push only now
+    notify(user, K.BILL_ISSUED, "Bill", "b", sms=BILL_SMS)  # push only now (bills: issued and reminders)
+    notify(user, K.PAYMENT, "Paid", "b",
+           sms=Sms(MessageKind.PAYMENT, {"number": "9900", "amount": "500.00", "receipt": "R1"}))  # SMS only now
     notify(user, K.ANNOUNCEMENT, "Outage", "b")  # inbox only
     db.session.commit()
     assert sorted(payload["title"] for _u, payload, _t, _g in pushed) == ["Bill", "Due"]  # sent side by side

@@ -66,7 +66,7 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 
     with time_machine.travel(NOW, tick=False) as clock:
         monkeypatch.setattr(sender, "send", refuse)
-        queue_message("+919811111111", "Subject", "secret body with a token", kind="bill_issued")
+        queue_message("+919811111111", "Subject", "secret body with a token", kind="otp", params={"code": "123456"})
         db.session.commit()  # sent at once: it fails
         (row,) = messages()
         assert row.status is MessageStatus.PENDING and row.attempts == 1
@@ -93,12 +93,13 @@ def test_a_failed_send_is_retried_with_growing_waits_and_recorded(outbox, monkey
 def test_a_message_is_given_up_after_the_last_attempt_and_an_expired_one_is_not_sent(outbox, monkeypatch):
     monkeypatch.setattr(message_sender(), "send", lambda message: 1 / 0)
     with time_machine.travel(NOW, tick=False) as clock:
-        queue_message("ravi@example.com", "Subject", "body", kind="bill_issued")
+        queue_message("ravi@example.com", "Subject", "body", kind="otp", params={"code": "123456"})
         db.session.commit()
         for _ in range(outbox_service.MAX_ATTEMPTS):
             clock.shift(outbox_service.RETRY_MAX)
             sweep_outbox.call_local()
-        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="bill_issued")
+        queue_message("+919811111111", "Code", "a code", expires_at=NOW + timedelta(minutes=30), kind="otp",
+                      params={"code": "123456"})
         monkeypatch.undo()
         clock.shift(timedelta(hours=1))
         db.session.commit()
@@ -116,7 +117,7 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
         raise ConnectionError("queue unreachable")
 
     monkeypatch.setattr(huey, "enqueue", queue_down)
-    queue_message("+919811111111", "Subject", "body", kind="bill_issued")
+    queue_message("+919811111111", "Subject", "body", kind="otp", params={"code": "123456"})
     db.session.commit()  # the commit stands although the enqueue failed
     assert outbox == [] and "could not start send_after_commit after the commit" in caplog.text
     monkeypatch.undo()
@@ -126,7 +127,8 @@ def test_a_lost_enqueue_is_sent_by_the_sweep(outbox, monkeypatch, caplog):
 
 def unsent(count: int) -> None:
     """Rows put straight into the table (not through queue_message, so nothing sends them at the commit)."""
-    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}", kind="bill_issued")
+    db.session.add_all(OutboundMessage(to=f"+9198000000{n:02d}", subject="S", body=f"body {n}", kind="otp",
+                                       params={"code": "123456"})
                        for n in range(count))
     db.session.commit()
 
@@ -163,6 +165,21 @@ def test_a_claim_whose_consumer_died_is_taken_again_after_its_lease(app):
     assert again.attempts == 2
 
 
+def test_a_consumer_whose_lease_ran_out_does_not_send_what_another_took_again(app, outbox):
+    from app.messaging.tasks import TAKEN, _claim, _deliver, deliver_due_messages
+    from app.taskqueue import in_own_transaction
+
+    with time_machine.travel(NOW, tick=False) as clock:
+        unsent(1)
+        (stale,) = in_own_transaction(_claim, None)
+        clock.shift(outbox_service.CLAIM_LEASE)
+        assert deliver_due_messages().startswith("1 messages sent")  # another consumer
+        assert in_own_transaction(_deliver, message_sender(), stale) == TAKEN  # the first, late
+    assert [m.body for m in outbox] == ["body 0"]
+    (row,) = messages()
+    assert row.status is MessageStatus.SENT and row.attempts == 2
+
+
 def test_two_consumers_sweeping_at_once_send_each_message_once(app, outbox):
     unsent(30)
     start = threading.Barrier(2)
@@ -197,7 +214,7 @@ def test_a_savepoint_inside_the_transaction_does_not_send_its_messages_early(app
     """SQLAlchemy reports a released SAVEPOINT as a commit: the messages must still wait for the real one."""
     from app.messaging.outbox import queue_message
 
-    queue_message("+919811100001", "Code", "a code", kind="bill_issued")
+    queue_message("+919811100001", "Code", "a code", kind="otp", params={"code": "123456"})
     with db.session.begin_nested():  # as a service does around a write that may collide
         pass
     assert outbox == []  # not sent at the savepoint

@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app.billing.compose import Cycle
+from app.billing.models import Bill
 from app.billing.runs import run_bills
 from app.db import INDIA
 from app.extensions import db
 from app.i18n import rupees
 from app.notifications import push
-from app.notifications.models import DeliveryStatus, Notification, NotificationDelivery, NotificationKind
+from app.notifications.models import Channel, DeliveryStatus, Notification, NotificationDelivery, NotificationKind
 from app.notifications.reminders import reminder_stage, send_due_reminders
+from app.notifications.services import set_preference
 from app.notifications.tasks import remind_due_bills, sweep_deliveries
 from app.payments import services as payments
 from app.payments.models import PaymentMethod
@@ -208,12 +210,13 @@ def test_two_reminder_runs_at_once_write_and_push_each_reminder_once(app, clock,
 
 # --- bill issued -------------------------------------------------------------------------------------------------
 
-def test_a_bill_run_tells_each_linked_customer_once_paperless_first(app, clock, pushed):
+def test_a_bill_run_tells_each_linked_customer_once_paperless_first(app, clock, pushed, outbox):
     tariff = factories.make_tariff()
     printed = factories.make_read_connection(tariff)
     paperless = factories.make_read_connection(tariff, paperless=True)
     nobody = factories.make_read_connection(tariff)  # linked to no one: billed, nobody told
-    first, second = subscribed(factories.make_user()), subscribed(factories.make_user(locale="hi_IN"))
+    first = subscribed(factories.make_user(mobile="+919822200009"))
+    second = subscribed(factories.make_user(locale="hi_IN"))
     factories.link(first, printed)
     factories.link(second, paperless)
     db.session.commit()
@@ -229,6 +232,12 @@ def test_a_bill_run_tells_each_linked_customer_once_paperless_first(app, clock, 
     # Pushed once each; the order of pushes is the sending threads' (the inbox order above is what is promised).
     assert sorted(user_id for _when, user_id, *_rest in pushed) == sorted([second.id, first.id])
     assert nobody.id not in {n.account_id for n in issued}
+    # By SMS too (bills go by SMS unless turned off): the DLT template's variables, plain ASCII
+    (sms,) = [message for message in outbox if message.to == "+919822200009"]
+    bill = db.session.scalar(select(Bill).where(Bill.account_id == printed.id))
+    assert sms.kind == "bill_issued" and len(outbox) == 2  # and the other customer's
+    assert sms.params == {"number": printed.consumer_number, "amount": "2,424.12",
+                          "due": bill.due_date.strftime("%d-%m-%Y")}
 
 
 # --- payments ----------------------------------------------------------------------------------------------------
@@ -265,3 +274,32 @@ def test_a_failed_payment_is_told_and_a_refund_too(client, login_as, pushed):
     assert titles == ["Payment not completed", "Payment received", "Refund made"]
     refund_body = db.session.scalar(select(Notification.body).where(Notification.title == "Refund made"))
     assert refund_body.startswith("We refunded ₹500.00 of payment")
+
+
+def test_a_counter_payment_sends_the_receipt_to_the_registered_mobile_even_if_nobody_linked_it(outbox):
+    from app.payments.counter import record_counter_payment
+    from tests.functional.test_payment_helpers import billed_account
+
+    account, _bill = billed_account()  # linked to nobody in the app
+    account.registered_mobile = "+919822200001"
+    cashier = factories.make_user(role="support")
+    db.session.commit()
+    payment = record_counter_payment(account.id, PaymentMethod.CASH, Decimal("1234.50"), cashier,
+                                     "counter-test-key-000001")
+    db.session.commit()
+    (sms,) = outbox
+    assert sms.to == "+919822200001" and sms.kind == "payment"
+    assert sms.params == {"number": account.consumer_number, "amount": "1,234.50", "receipt": payment.receipt_number}
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0  # no one in the app to tell
+
+
+def test_the_payer_whose_mobile_is_the_registered_one_gets_one_sms_not_two(client, login_as, outbox):
+    from tests.functional.test_payment_helpers import billed_account, pay_in_full
+
+    user = login_as(mobile="+919822200002")
+    set_preference(user, [K.PAYMENT], Channel.SMS, True)
+    account, _bill = billed_account(user)
+    account.registered_mobile = user.mobile
+    db.session.commit()
+    pay_in_full(client)
+    assert [m.to for m in outbox] == ["+919822200002"]
