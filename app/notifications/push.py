@@ -1,6 +1,6 @@
 """Web push: a small JSON message, encrypted (aes128gcm) and signed (VAPID), to each browser a user subscribed.
 
-The notification core calls `push_to_user` from its delivery task; this module only sends and looks after the
+The notification core calls `push_batch` from its delivery task; this module only sends and looks after the
 subscriptions (saved when a customer opts in, deleted when the push service says they are gone or the person
 signs out on that browser).
 
@@ -182,76 +182,87 @@ class Target(NamedTuple):
     auth: str
 
 
+class PushMessage(NamedTuple):
+    """One notification to all of one user's browsers; `key` names it in push_batch's answer."""
+
+    key: int
+    user_id: int
+    payload: dict  # {"title", "body", "url", "tag"}, already in the user's language
+    ttl: int
+    urgency: str
+
+
 def push_to_user(user_id: int, payload: dict, *, ttl: int, urgency: str) -> None:
-    """Send `payload` ({"title", "body", "url", "tag"}, already in the user's language) to every browser the user
-    subscribed. Gone subscriptions are deleted; delivered ones get last_success_at. Raises PushRetry after trying
-    all of them if any failed in a way worth retrying; other failures are logged and not retried.
+    """One message to every browser the user subscribed (push_batch for one): raises PushRetry or PushUndelivered
+    as push_batch says."""
+    outcome = push_batch([PushMessage(0, user_id, payload, ttl, urgency)])[0]
+    if outcome is not None:
+        raise outcome
+
+
+def push_batch(messages: list[PushMessage], threads: int = 1) -> dict[int, "PushRetry | PushUndelivered | None"]:
+    """Send each message to every browser its user subscribed, `threads` at once. Gone subscriptions are deleted;
+    delivered ones get last_success_at. For each message's key: None if a browser took it; PushRetry if any
+    browser failed in a way worth retrying (the longest Retry-After of them); PushUndelivered if none took it and
+    retrying changes nothing (no subscription left, push not configured, refused: the log says why).
 
     Called outside a transaction (the delivery task having committed its claim), no database lock or snapshot is
-    held while push services answer: the subscriptions are read and that read ended, the messages sent, then what
-    they answered is written in a write transaction (begin_write) that the caller commits. Called inside one, all
-    of it happens in the caller's transaction."""
-    delivered: set[int] = set()
-    retry = push_to_users({user_id: payload}, ttl=ttl, urgency=urgency, delivered=delivered).get(user_id)
-    if retry is not None:
-        raise retry
-    if user_id not in delivered:
-        raise PushUndelivered("no browser took it: no subscription left, push not configured, or refused")
-
-
-def push_to_users(payloads: dict[int, dict], *, ttl: int, urgency: str, senders: int = 1,
-                  delivered: set[int] | None = None) -> dict[int, PushRetry]:
-    """push_to_user for many users at once (a fan-out: an announcement, a batch of reminders): one read of their
-    subscriptions, the messages sent by `senders` threads at once (each keeping its connections alive), one write
-    of the outcomes. Returns the users whose delivery is worth trying again, with their PushRetry; `delivered`, if
-    given, receives the users at least one of whose browsers took the message."""
-    if ttl <= 0:
-        raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
-    if urgency not in URGENCIES:
-        raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
-    data = {user_id: encode_payload(payload) for user_id, payload in payloads.items()}
+    held while push services answer: the subscriptions are read in one query and that read ended, the messages
+    sent, then what the services answered is written in a write transaction (begin_write) that the caller
+    commits. Called inside one, all of it happens in the caller's transaction."""
+    for message in messages:
+        if message.ttl <= 0:
+            raise ValueError("a push needs a TTL: with 0 a phone that is offline never gets it")
+        if message.urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
     private_key, subject = current_app.config.get("VAPID_PRIVATE_KEY"), current_app.config.get("VAPID_SUBJECT")
     own_transaction = not db.session().in_transaction()
-    rows = db.session.execute(
-        select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh,
-               PushSubscription.auth)
-        .where(PushSubscription.user_id.in_(list(payloads))).order_by(PushSubscription.id)).all()
+    subscriptions: dict[int, list[Target]] = {}
+    for user_id, *target in db.session.execute(
+            select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh,
+                   PushSubscription.auth)
+            .where(PushSubscription.user_id.in_({message.user_id for message in messages}))
+            .order_by(PushSubscription.id)):
+        subscriptions.setdefault(user_id, []).append(Target(*target))
     if own_transaction:
         db.session.rollback()  # only read so far: end it, so no snapshot is held while we wait on the network
-    if not rows:
-        return {}
-    if not private_key:
-        log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); %s subscriptions wait", len(rows))
-        return {}
-    targets = [(row[0], Target(*row[1:])) for row in rows]
+    if subscriptions and not private_key:
+        log.warning("web push is not configured (DTECH_VAPID_PRIVATE_KEY); %s users' subscriptions wait",
+                    len(subscriptions))
+        subscriptions = {}
+    jobs = [(message, target, encode_payload(message.payload)) for message in messages
+            for target in subscriptions.get(message.user_id, [])]
 
-    def deliver(job: tuple[int, Target]) -> str | PushRetry | None:
-        user_id, target = job
-        tag = str(payloads[user_id].get("tag") or "")
-        return _deliver(target, data[user_id], ttl=ttl, urgency=urgency, topic=tag if TOPIC.match(tag) else None,
-                        private_key=private_key, subject=subject)
+    def deliver(job) -> str | PushRetry | None:
+        message, target, data = job
+        tag = str(message.payload.get("tag") or "")
+        return _deliver(target, data, ttl=message.ttl, urgency=message.urgency,
+                        topic=tag if TOPIC.match(tag) else None, private_key=private_key, subject=subject)
 
-    if senders > 1 and len(targets) > 1:
-        results = list(_sender_pool(senders).map(deliver, targets))
-    else:
-        results = [deliver(job) for job in targets]
-    if own_transaction:
-        begin_write(db.session)
-    _record([(target, outcome) for (_user, target), outcome in zip(targets, results, strict=True)])
-    if delivered is not None:
-        delivered.update(user_id for (user_id, _target), outcome in zip(targets, results, strict=True)
-                         if outcome == DELIVERED)
-    retries: dict[int, PushRetry] = {}
-    for (user_id, _target), outcome in zip(targets, results, strict=True):
-        if isinstance(outcome, PushRetry) and (outcome.retry_after or 0) >= (getattr(retries.get(user_id),
-                                                                                     "retry_after", 0) or 0):
-            retries[user_id] = outcome
-    return retries
+    results = list(_sender_pool(threads).map(deliver, jobs)) if threads > 1 and len(jobs) > 1 \
+        else [deliver(job) for job in jobs]
+    if jobs:
+        if own_transaction:
+            begin_write(db.session)
+        _record([(target, outcome) for (_message, target, _data), outcome in zip(jobs, results, strict=True)])
+    answers: dict[int, list] = {message.key: [] for message in messages}
+    for (message, _target, _data), outcome in zip(jobs, results, strict=True):
+        answers[message.key].append(outcome)
+    return {key: _verdict(outcomes) for key, outcomes in answers.items()}
+
+
+def _verdict(outcomes: list) -> "PushRetry | PushUndelivered | None":
+    retries = [outcome for outcome in outcomes if isinstance(outcome, PushRetry)]
+    if retries:
+        return max(retries, key=lambda retry: retry.retry_after or 0)
+    if DELIVERED in outcomes:
+        return None
+    return PushUndelivered("no browser took it: no subscription left, push not configured, or refused")
 
 
 @cache
 def _sender_pool(size: int) -> ThreadPoolExecutor:
-    """Threads that stay, so each keeps its connections to the push services alive from one fan-out to the next."""
+    """Threads that stay, so each keeps its connections to the push services alive from one batch to the next."""
     return ThreadPoolExecutor(size, thread_name_prefix="push")
 
 

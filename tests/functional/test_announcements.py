@@ -8,11 +8,10 @@ from sqlalchemy import select
 
 from app.audit.models import AuditLog
 from app.extensions import db
-from app.notifications import push
 from app.notifications.models import Announcement, Notification, NotificationKind
 from app.notifications.tasks import send_current_announcements
 from tests import factories
-from tests.functional.test_notifications import subscribed
+from tests.functional.test_notifications import fake_push_service, subscribed
 
 NOON = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)  # 12:00 in India
 
@@ -20,7 +19,7 @@ NOON = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)  # 12:00 in India
 @pytest.fixture
 def pushed(monkeypatch):
     calls = []
-    monkeypatch.setattr(push, "push_to_user",
+    fake_push_service(monkeypatch,
                         lambda user_id, payload, *, ttl, urgency: calls.append((user_id, payload["title"], urgency)))
     return calls
 

@@ -35,15 +35,31 @@ NIGHT = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # 22:30 in India
 MORNING = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # 07:00 in India
 
 
+def fake_push_service(monkeypatch, push_one) -> None:
+    """Stand in for the push services: push_batch asks `push_one(user_id, payload, ttl=, urgency=)` for each
+    message; a PushRetry or PushUndelivered it raises is that message's answer."""
+    def push_batch(messages, threads=1):
+        answers = {}
+        for message in messages:
+            try:
+                push_one(message.user_id, message.payload, ttl=message.ttl, urgency=message.urgency)
+                answers[message.key] = None
+            except (push.PushRetry, push.PushUndelivered) as error:
+                answers[message.key] = error
+        return answers
+
+    monkeypatch.setattr(push, "push_batch", push_batch)
+
+
 @pytest.fixture
 def pushed(monkeypatch):
-    """What push_to_user was asked to send: (user id, payload, ttl, urgency)."""
+    """What was pushed: (user id, payload, ttl, urgency)."""
     calls = []
 
     def fake_push(user_id, payload, *, ttl, urgency):
         calls.append((user_id, payload, ttl, urgency))
 
-    monkeypatch.setattr(push, "push_to_user", fake_push)
+    fake_push_service(monkeypatch, fake_push)
     return calls
 
 
@@ -170,7 +186,7 @@ def test_a_failed_push_is_retried_with_growing_waits_its_error_kept_then_given_u
         attempts.append(user_id)
         raise push.PushRetry("push service answered 503")
 
-    monkeypatch.setattr(push, "push_to_user", unavailable)
+    fake_push_service(monkeypatch, unavailable)
     user = subscribed(factories.make_user())
     notify(user, K.PAYMENT, "t", "b")
     db.session.commit()
@@ -199,7 +215,7 @@ def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(clock, mon
     def unavailable(*args, **kwargs):
         raise push.PushRetry("503")
 
-    monkeypatch.setattr(push, "push_to_user", unavailable)
+    fake_push_service(monkeypatch, unavailable)
     notify(subscribed(factories.make_user()), K.PAYMENT, "t", "b")
     db.session.commit()
     (row,) = deliveries()
@@ -264,7 +280,7 @@ def test_a_consumer_whose_lease_ran_out_does_not_push_what_another_took_again(cl
     (stale,) = in_own_transaction(delivery._claim, None, 50)
     clock.shift(timedelta(minutes=5))
     assert delivery.deliver_due() == {DeliveryStatus.SENT: 1}  # B
-    assert in_own_transaction(delivery._send, stale) == delivery.TAKEN  # A, late
+    assert in_own_transaction(delivery._prepare, [stale]) == ({delivery.TAKEN: 1}, [])  # A, late
     assert len(pushed) == 1
     (row,) = deliveries()
     assert row.status is DeliveryStatus.SENT and row.attempts == 2
@@ -273,9 +289,10 @@ def test_a_consumer_whose_lease_ran_out_does_not_push_what_another_took_again(cl
 def test_a_claim_is_renewed_as_each_delivery_is_sent(clock, pushed):
     clock.move_to(DAY, tick=False)
     unsent(1, subscribed(factories.make_user()))
-    (claimed,) = in_own_transaction(delivery._claim, None, 50)
-    clock.shift(timedelta(minutes=4))  # the batch was slow, but the lease has not run out
-    assert in_own_transaction(delivery._send, claimed) == DeliveryStatus.SENT
+    claimed = in_own_transaction(delivery._claim, None, 50)
+    clock.shift(timedelta(minutes=4))  # the consumer was slow, but the lease has not run out
+    _outcomes, pushes = in_own_transaction(delivery._prepare, claimed)
+    assert in_own_transaction(delivery._push, pushes) == {DeliveryStatus.SENT: 1}
     assert len(pushed) == 1
 
 

@@ -16,7 +16,6 @@ from app.billing.runs import run_bills
 from app.db import INDIA
 from app.extensions import db
 from app.i18n import rupees
-from app.notifications import push
 from app.notifications.models import Channel, DeliveryStatus, Notification, NotificationDelivery, NotificationKind
 from app.notifications.reminders import reminder_stage, send_due_reminders
 from app.notifications.services import set_preference
@@ -24,7 +23,7 @@ from app.notifications.tasks import remind_due_bills, sweep_deliveries
 from app.payments import services as payments
 from app.payments.models import PaymentMethod
 from tests import factories
-from tests.functional.test_notifications import subscribed
+from tests.functional.test_notifications import fake_push_service, subscribed
 
 K = NotificationKind
 ISSUED, DUE = date(2026, 11, 18), date(2026, 12, 3)
@@ -42,7 +41,7 @@ def pushed(monkeypatch, clock):
     def fake_push(user_id, payload, *, ttl, urgency):
         calls.append((datetime.now(INDIA), user_id, payload["title"], urgency, ttl))
 
-    monkeypatch.setattr(push, "push_to_user", fake_push)
+    fake_push_service(monkeypatch, fake_push)
     return calls
 
 
