@@ -108,6 +108,56 @@ def test_an_independent_push_service_accepts_and_decrypts_what_we_send(push_serv
     assert db.session.scalar(select(PushSubscription.last_success_at)) is not None
 
 
+def test_a_customer_with_push_on_gets_a_bill_a_payment_and_one_due_reminder_through_the_service(
+        push_service, vapid, client, login_as, clock):
+    """The issue's "done when", through the product's own path: notifications written by a bill run, a payment
+    at the counter and the reminder task, delivered by the delivery task, decrypted by an independent service."""
+    from datetime import time as clock_time
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from app.billing.compose import Cycle
+    from app.billing.runs import run_bills
+    from app.db import today_in_india
+    from app.notifications.models import Notification
+    from app.notifications.reminders import send_due_reminders
+    from app.payments.counter import record_counter_payment
+    from app.payments.models import PaymentMethod
+
+    on_the_services_clock(push_service, clock)  # (its clock is the real one: any hour of any day)
+    today = today_in_india()
+    user = login_as("customer")
+    user.quiet_hours_start = user.quiet_hours_end = clock_time(0)  # no quiet hours: the hour of the run is any
+    tariff = factories.make_tariff()
+    read = factories.make_read_connection(tariff)  # readings for November 2024, billed now
+    owing = factories.make_account(tariff)
+    factories.make_bill(owing, "980.00", period_start=today - timedelta(days=40), issued_on=today - timedelta(days=9),
+                        due_date=today + timedelta(days=2))  # in the days of the first reminder
+    factories.link(user, read)
+    factories.link(user, owing)
+    db.session.commit()
+    subscription = subscribe_at(push_service, public_key_for(vapid))
+    client_hash = subscription.pop("clientHash")
+    assert client.post("/push/subscription", json=subscription).status_code == 201  # as push.js sends it
+
+    run_bills(Cycle(2024, 11), issued_on=today)
+    db.session.commit()
+    record_counter_payment(read.id, PaymentMethod.CASH, Decimal("500.00"), factories.make_user(role="support"),
+                           "e2e-counter-key-000001")
+    db.session.commit()
+    send_due_reminders(today)
+    send_due_reminders(today)  # a second run (or two at once) sends nothing twice
+
+    pushes = received(push_service, client_hash)
+    inbox = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(p["title"], p["body"], p["url"]) for p in pushes] == [
+        (n.title, n.body, f"/notifications/{n.id}") for n in inbox]
+    assert [n.kind for n in inbox] == ["bill_issued", "payment", "due_reminder"]
+    assert pushes[0]["title"] == "Your bill for Nov 2024 is ready"
+    assert pushes[1]["title"] == "Payment received" and "₹500.00" in pushes[1]["body"]
+    assert pushes[2]["body"].startswith("₹980.00 is due on")
+
+
 def test_a_subscription_made_with_another_key_is_refused_by_the_service(push_service, vapid, login_as, clock,
                                                                         caplog):
     """The service checks the JWT against the key the subscription was made with: a signature from any other key
