@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
+    from app.backup import backup_command, restore_command
     from app.billing.cli import bills_cli, tariff_cli
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
@@ -134,6 +135,8 @@ def register_commands(app: Flask) -> None:
     for group in (users_cli, tariff_cli, bills_cli, demo_cli, jobs_cli, payments_cli, notifications_cli,
                   announcements_cli, push_cli):
         app.cli.add_command(group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def register_static_files(app: Flask) -> None:
