@@ -58,17 +58,12 @@ def _throttle_limits(user: User, ip: str) -> list[tuple[str, str, Limit]]:
             ("link_ip", ip, Limit.from_config(config["LINK_LIMIT_PER_IP"]))]
 
 
-def _refuse_if_throttled(limits) -> None:
-    for scope, key, limit in limits:
-        retry_at = throttle.blocked_until(scope, key, limit)
-        if retry_at:
-            raise LinkThrottled(_("Too many attempts to link a connection. Try again after %(time)s.",
-                                  time=indian_time(retry_at)))
-
-
-def _count_failure(limits) -> None:
-    for scope, key, _limit in limits:
-        throttle.record_failure(scope, key)
+def _count_attempt(limits) -> None:
+    """Count this attempt before it is tried (parallel attempts count too); a successful one is forgiven."""
+    retry_at = throttle.attempt(limits)
+    if retry_at:
+        raise LinkThrottled(_("Too many attempts to link a connection. Try again after %(time)s.",
+                              time=indian_time(retry_at)))
 
 
 def find_account(consumer_number: str) -> Account | None:
@@ -80,11 +75,11 @@ def start_link(user: User, consumer_number: str, ip: str) -> LinkStart:
     """The first step of linking: which connection, and how its holder will confirm it. Sends the code to the
     registered mobile unless one sent earlier still works (the customer can ask for a new one)."""
     limits = _throttle_limits(user, ip)
-    _refuse_if_throttled(limits)
+    _count_attempt(limits)
     account = find_account(consumer_number)
-    if account is None:
-        _count_failure(limits)  # probing for consumer numbers is slowed down
+    if account is None:  # counted: probing for consumer numbers is slowed down
         raise LinkError(_("We found no connection with that consumer number. Check it on your bill."))
+    throttle.forgive(limits)
     if find_link(user, account.id):
         return LinkStart(account, NextStep.LINKED)
     if not account.registered_mobile:
@@ -133,23 +128,22 @@ def request_link_by_bill(user: User, account: Account, amount_text: str, ip: str
     if account.registered_mobile:  # such a connection is linked by a code to that mobile only
         raise LinkError(_("This connection is linked with a code sent to its registered mobile number."))
     limits = _throttle_limits(user, ip)
-    _refuse_if_throttled(limits)
+    _count_attempt(limits)
     bill_amount = first_answer(latest_bill_amount, account)  # billing answers: the latest bill in force
     amount = parse_rupees(amount_text)
     # A bill of ₹0 (or a credit) is no secret: such a connection is linked by the utility's office instead.
-    if bill_amount is None or bill_amount <= 0 or amount != bill_amount:
-        _count_failure(limits)
+    if bill_amount is None or bill_amount <= 0 or amount != bill_amount:  # counted
         raise LinkError(_("That amount does not match the latest bill of this connection. "
                           "Type it as printed on the bill, e.g. 1,234.50."))
+    throttle.forgive(limits)
     pending = pending_request(user, account.id)
     if pending:
         return pending
     per_user = Limit.from_config(current_app.config["LINK_REQUESTS_PER_USER"])
-    retry_at = throttle.blocked_until("link_request", str(user.id), per_user)
+    retry_at = throttle.attempt([("link_request", str(user.id), per_user)])  # each counts: staff read each one
     if retry_at:
         raise LinkThrottled(_("You have asked for several connections today. Try again after %(time)s.",
                               time=indian_time(retry_at)))
-    throttle.record_failure("link_request", str(user.id))  # every request counts: staff read each one
     request = LinkRequest(user_id=user.id, account_id=account.id, bill_amount=amount)
     db.session.add(request)
     db.session.flush()

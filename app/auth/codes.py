@@ -90,10 +90,10 @@ def next_send_at(user: User, purpose: Purpose, subject: str) -> datetime | None:
 
 def issue(user: User, purpose: Purpose, subject: str) -> Issued:
     """A new code for the user (any older one for the same thing stops working), or TooSoon."""
-    retry_at = next_send_at(user, purpose, subject)
+    retry_at = next_send_at(user, purpose, subject) or \
+        throttle.attempt([("code_sent", str(user.id), _config_limit("CODE_SENDS_PER_USER"))])  # each one counts
     if retry_at:
         raise TooSoon(retry_at)
-    throttle.record_failure("code_sent", str(user.id))  # every code sent counts
     now = utcnow()
     db.session.execute(
         update(OneTimeCode)
@@ -113,12 +113,12 @@ def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Ou
     this address typed too many wrong codes lately (their own guesses only: nobody else's code is affected)."""
     limits = [("code_wrong", str(user.id), _config_limit("CODE_WRONG_PER_USER")),
               ("code_wrong_ip", ip, _config_limit("CODE_WRONG_PER_IP"))]
-    for scope, key, limit in limits:
-        retry_at = throttle.blocked_until(scope, key, limit)
-        if retry_at:
-            raise TooSoon(retry_at)
+    retry_at = throttle.attempt(limits)  # counted before the code is compared: parallel guesses count too
+    if retry_at:
+        raise TooSoon(retry_at)
     row = live_code(user, purpose, subject, lock=True)
     if row is None:
+        throttle.forgive(limits)  # nothing was guessed
         return Outcome.EXPIRED
     typed = "".join((typed or "").split())
     if hmac.compare_digest(row.code_hash, _digest(user.id, purpose, subject, typed)):
@@ -126,10 +126,9 @@ def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Ou
         used = db.session.execute(
             update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
             .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        throttle.forgive(limits)
         return Outcome.ACCEPTED if used == 1 else Outcome.EXPIRED
     row.attempts += 1
-    for scope, key, _limit in limits:
-        throttle.record_failure(scope, key)
     return Outcome.SPENT if row.attempts >= current_app.config["CODE_MAX_ATTEMPTS"] else Outcome.WRONG
 
 

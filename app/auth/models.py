@@ -2,7 +2,7 @@ from datetime import datetime, time
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -78,16 +78,18 @@ class PasswordResetToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ThrottleEvent(db.Model):
-    """One failed attempt (login, linking, reset) under a hashed key such as an account or an IP."""
+class ThrottleCounter(db.Model):
+    """Attempts (sign-in, codes, linking, resets) under a hashed key such as an account or an IP, in the window
+    that began at `window_start` (app.auth.throttle)."""
 
-    __tablename__ = "throttle_events"
-    __table_args__ = (Index("ix_throttle_events_lookup", "scope", "key_hash", "created_at"),)
+    __tablename__ = "throttle_counters"
+    __table_args__ = (UniqueConstraint("scope", "key_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    count: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class OneTimeCode(db.Model):

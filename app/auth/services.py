@@ -57,10 +57,9 @@ def register_user(name: str, password: str, mobile: str | None = None, email: st
     """A new user. Sign-ups from one address are throttled (`ip`), which also slows probing for numbers."""
     if ip is not None:
         limit = Limit.from_config(current_app.config["REGISTER_LIMIT_PER_IP"])
-        retry_at = throttle.blocked_until("register_ip", ip, limit)
+        retry_at = throttle.attempt([("register_ip", ip, limit)])  # every sign-up counts
         if retry_at:
             raise LoginLocked(retry_at)
-        throttle.record_failure("register_ip", ip)  # every sign-up counts
     user = User(
         name=name.strip(),
         mobile=normalise_mobile(mobile) if mobile else None,
@@ -129,22 +128,20 @@ def authenticate(login: str, password: str, ip: str) -> User:
     account_key = ("login_known", str(user.id)) if user and devices.is_known(user.id) else ("login", _login_key(login))
     limits = [(*account_key, Limit.from_config(config["LOGIN_LIMIT_PER_ACCOUNT"])),
               ("login_ip", ip, Limit.from_config(config["LOGIN_LIMIT_PER_IP"]))]
-    for scope, key, limit in limits:
-        retry_at = throttle.blocked_until(scope, key, limit)
-        if retry_at:
-            raise LoginLocked(retry_at)
+    retry_at = throttle.attempt(limits)  # counted before the password is checked: parallel guesses count too
+    if retry_at:
+        raise LoginLocked(retry_at)
 
     if user is None:
         spend_verify_time()
     password_right = user is not None and verify_password(user.password_hash, password)
     if not password_right or not user.active:
-        for scope, key, _limit in limits:
-            throttle.record_failure(scope, key)
         if password_right:
             # Said only to whoever knows the password: nobody learns from it whether an account exists.
             raise AccountLocked(_("This account is locked. Call or visit our office to have it unlocked."))
         raise AuthError(_("The mobile number, email or password is not right."))
 
+    throttle.forgive(limits)
     throttle.clear(*account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -155,15 +152,15 @@ def authenticate(login: str, password: str, ip: str) -> User:
 def verify_staff(login: str, password: str) -> User:
     """A staff member proving who they are (on the command line): AuthError unless `password` is theirs."""
     user = find_user(login, lock=True)
-    limit = Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
-    retry_at = throttle.blocked_until("login", _login_key(login), limit)
+    guards = [("login", _login_key(login), Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))]
+    retry_at = throttle.attempt(guards)
     if retry_at:
         raise LoginLocked(retry_at)
     if user is None or not user.is_staff or not user.active or not verify_password(user.password_hash, password):
         if user is None:
             spend_verify_time()
-        throttle.record_failure("login", _login_key(login))
         raise AuthError("not a staff member, or the password is not right")
+    throttle.forgive(guards)
     return user
 
 
@@ -177,14 +174,13 @@ def set_password(user: User, new_password: str) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Wrong current passwords count against the limit of this signed-in device's sign-ins (a borrowed phone must
     not be a way to guess the password; a guesser elsewhere cannot block the owner's change)."""
-    key = str(user.id)
-    retry_at = throttle.blocked_until("login_known", key,
-                                      Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))
+    guards = [("login_known", str(user.id), Limit.from_config(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]))]
+    retry_at = throttle.attempt(guards)
     if retry_at:
         raise LoginLocked(retry_at)
     if not verify_password(user.password_hash, current_password):
-        throttle.record_failure("login_known", key)
         raise AuthError(_("Your current password is not right."))
+    throttle.forgive(guards)
     set_password(user, new_password)
 
 
@@ -204,18 +200,16 @@ def new_password_link(user: User, ttl: timedelta) -> tuple[str, datetime]:
 def request_password_reset(login: str, ip: str) -> None:
     """Send a reset link if such a user exists. Says nothing either way (no account probing)."""
     limit = Limit.from_config(current_app.config["RESET_LIMIT_PER_IP"])
-    retry_at = throttle.blocked_until("reset_ip", ip, limit)
+    retry_at = throttle.attempt([("reset_ip", ip, limit)])  # every request counts, not only failed ones
     if retry_at:
         raise LoginLocked(retry_at)
-    throttle.record_failure("reset_ip", ip)  # every request counts, not only failed ones
     user = find_user(login)
     if user is None or not user.active:
         return
     # A few links an hour per person: nobody's phone is flooded, and the page says the same either way.
     per_user = Limit.from_config(current_app.config["RESET_LIMIT_PER_USER"])
-    if throttle.blocked_until("reset_user", str(user.id), per_user):
+    if throttle.attempt([("reset_user", str(user.id), per_user)]):
         return
-    throttle.record_failure("reset_user", str(user.id))
     link, expires_at = new_password_link(user, current_app.config["PASSWORD_RESET_TTL"])
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
     with force_locale(user.locale):  # in the language the user chose, whoever asked for it

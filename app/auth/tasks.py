@@ -14,11 +14,11 @@ from app.taskqueue import periodic_task
 
 @periodic_task(crontab(minute="7"), retries=2, retry_delay=60)
 def prune_security_records() -> str:
-    """Drop throttle events older than a day, reset tokens and one-time codes a day past expiry, and sign-ins past
-    the history's length (idempotent)."""
+    """Drop throttle counters whose window began over a day ago, reset tokens and one-time codes a day past
+    expiry, and sign-ins past the history's length (idempotent)."""
     events = throttle.prune(older_than=timedelta(days=1))
     day_ago = utcnow() - timedelta(days=1)
     tokens = db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < day_ago)).rowcount
     codes = db.session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < day_ago)).rowcount
     history = sign_ins.prune()
-    return f"{events} throttle events, {tokens} reset tokens, {history} sign-ins, {codes} one-time codes removed"
+    return f"{events} throttle counters, {tokens} reset tokens, {history} sign-ins, {codes} one-time codes removed"

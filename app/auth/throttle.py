@@ -1,13 +1,22 @@
-"""Counting failed attempts in the database, so a limit holds across every gunicorn worker and host."""
+"""Limits on attempts (sign-in, codes, linking, resets), counted in the database so that they hold across every
+gunicorn worker and host.
+
+Each (scope, key) has one counter row for its current window, which starts at the first attempt. An attempt is
+counted *before* it is tried, by one atomic statement (an upsert that returns the new count): parallel requests
+cannot all read "under the limit" and then all go ahead. An attempt that succeeds is given back (`forgive`), so
+only failures stay counted where only failures should (a right password, a right code).
+"""
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.auth.models import ThrottleEvent
-from app.db import utcnow
+from app.auth.models import ThrottleCounter
+from app.db import UTCDateTime, utcnow
 from app.extensions import db
 
 
@@ -21,42 +30,64 @@ class Limit:
         return cls(*pair)
 
 
+Guard = tuple[str, str, Limit]  # (scope, key, limit): e.g. ("login_ip", "203.0.113.7", Limit(100, 15 min))
+
+
 def _key_hash(scope: str, key: str) -> str:
     # Hashed so the table holds no phone numbers or addresses, only what it needs to count.
     return hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()
 
 
+def attempt(guards: list[Guard]) -> datetime | None:
+    """Count one attempt under each guard. None if every one is within its limit; else when the caller may try
+    again (the latest), and the attempt is not counted at all."""
+    counted = [(scope, key, _count(scope, key, limit)) for scope, key, limit in guards]
+    over = [retry_at for _scope, _key, retry_at in counted if retry_at is not None]
+    if not over:
+        return None
+    forgive(guards)
+    return max(over)
+
+
+def _count(scope: str, key: str, limit: Limit) -> datetime | None:
+    now = utcnow()
+    window_over = ThrottleCounter.window_start <= now - limit.window
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ThrottleCounter).values(scope=scope, key_hash=_key_hash(scope, key), count=1,
+                                               window_start=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ThrottleCounter.scope, ThrottleCounter.key_hash],
+        set_={"count": case((window_over, 1), else_=ThrottleCounter.count + 1),
+              "window_start": case((window_over, literal(now, UTCDateTime)), else_=ThrottleCounter.window_start)},
+    ).returning(ThrottleCounter.count, ThrottleCounter.window_start)
+    count, window_start = db.session.execute(statement).one()
+    return window_start + limit.window if count > limit.attempts else None
+
+
+def forgive(guards: list[Guard]) -> None:
+    """The attempt succeeded (or was refused before it was tried): it does not count."""
+    for scope, key, _limit in guards:
+        db.session.execute(update(ThrottleCounter)
+                           .where(ThrottleCounter.scope == scope, ThrottleCounter.key_hash == _key_hash(scope, key),
+                                  ThrottleCounter.count > 0)
+                           .values(count=ThrottleCounter.count - 1).execution_options(synchronize_session=False))
+
+
 def blocked_until(scope: str, key: str, limit: Limit) -> datetime | None:
-    """When the caller may try again, or None if it may try now."""
-    since = utcnow() - limit.window
-    recent = (
-        select(ThrottleEvent.created_at)
-        .where(
-            ThrottleEvent.scope == scope,
-            ThrottleEvent.key_hash == _key_hash(scope, key),
-            ThrottleEvent.created_at > since,
-        )
-        .order_by(ThrottleEvent.created_at.desc())
-        .offset(limit.attempts - 1)
-        .limit(1)
-    )
-    oldest_that_counts = db.session.scalar(recent)
-    return None if oldest_that_counts is None else oldest_that_counts + limit.window
-
-
-def record_failure(scope: str, key: str) -> None:
-    db.session.add(ThrottleEvent(scope=scope, key_hash=_key_hash(scope, key)))
-    db.session.flush()
+    """When the caller may try again, or None if it may try now (a look only: nothing is counted)."""
+    row = db.session.execute(select(ThrottleCounter.count, ThrottleCounter.window_start).where(
+        ThrottleCounter.scope == scope, ThrottleCounter.key_hash == _key_hash(scope, key))).first()
+    if row is None or row.window_start <= utcnow() - limit.window or row.count < limit.attempts:
+        return None
+    return row.window_start + limit.window
 
 
 def clear(scope: str, key: str) -> None:
-    db.session.execute(
-        delete(ThrottleEvent).where(ThrottleEvent.scope == scope, ThrottleEvent.key_hash == _key_hash(scope, key))
-    )
+    db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.scope == scope,
+                                                     ThrottleCounter.key_hash == _key_hash(scope, key)))
 
 
 def prune(older_than: timedelta) -> int:
-    """Delete events too old to count under any limit. Returns how many went."""
-    result = db.session.execute(delete(ThrottleEvent).where(ThrottleEvent.created_at < utcnow() - older_than))
+    """Delete counters whose window started longer ago than any limit's window. Returns how many went."""
+    result = db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.window_start < utcnow() - older_than))
     return result.rowcount or 0
-

@@ -3,7 +3,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.accounts.models import Account, AccountLink, BillingCycle
-from app.auth.models import PasswordResetToken, Role, ThrottleEvent, User
+from app.auth.models import PasswordResetToken, Role, ThrottleCounter, User
 from app.billing.models import TariffVersion
 from app.db import utcnow
 from app.extensions import db
@@ -122,13 +122,13 @@ def test_jobs_prune_old_security_records(app):
     user = factories.make_user()
     old, fresh = utcnow() - timedelta(days=2), utcnow()
     db.session.add_all([
-        ThrottleEvent(scope="login", key_hash="a" * 64, created_at=old),
-        ThrottleEvent(scope="login", key_hash="b" * 64, created_at=fresh),
+        ThrottleCounter(scope="login", key_hash="a" * 64, count=3, window_start=old),
+        ThrottleCounter(scope="login", key_hash="b" * 64, count=3, window_start=fresh),
         PasswordResetToken(user_id=user.id, token_hash="c" * 64, expires_at=old),
         PasswordResetToken(user_id=user.id, token_hash="d" * 64, expires_at=fresh + timedelta(minutes=30)),
     ])
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["jobs", "run"])
     assert result.exit_code == 0
-    assert db.session.scalars(select(ThrottleEvent.key_hash)).all() == ["b" * 64]
+    assert db.session.scalars(select(ThrottleCounter.key_hash)).all() == ["b" * 64]
     assert db.session.scalars(select(PasswordResetToken.token_hash)).all() == ["d" * 64]

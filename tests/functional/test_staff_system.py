@@ -22,10 +22,10 @@ def test_a_periodic_tasks_run_is_recorded_and_shown(client, login_as):
     prune_security_records.call_local()
     db.session.commit()
     run = db.session.get(TaskRun, "prune_security_records")
-    assert run.succeeded and "throttle events" in run.result and run.last_success_at == run.last_run_at
+    assert run.succeeded and "throttle counters" in run.result and run.last_success_at == run.last_run_at
 
     page = client.get("/staff/system").get_data(as_text=True)
-    assert "throttle events" in page and run.host in page
+    assert "throttle counters" in page and run.host in page
     assert "Waiting to run" in page
 
 

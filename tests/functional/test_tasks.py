@@ -18,7 +18,8 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from app import create_app
-from app.auth.models import ThrottleEvent
+from app.auth.models import ThrottleCounter
+from app.db import utcnow
 from app.extensions import db, huey
 from app.messaging.models import MessageStatus, OutboundMessage
 from app.messaging.outbox import queue_message
@@ -35,14 +36,14 @@ ran: list[str] = []
 
 @task()
 def record_event(key: str) -> str:
-    db.session.add(ThrottleEvent(scope="task-test", key_hash=key * 64))
+    db.session.add(ThrottleCounter(scope="task-test", key_hash=key * 64, count=1, window_start=utcnow()))
     ran.append(key)
     return f"recorded {key}"
 
 
 @task(retries=3, retry_delay=10)
 def failing_write(key: str) -> None:
-    db.session.add(ThrottleEvent(scope="task-test", key_hash=key * 64))
+    db.session.add(ThrottleCounter(scope="task-test", key_hash=key * 64, count=1, window_start=utcnow()))
     db.session.flush()
     ran.append(key)
     raise ConnectionError("the provider is down")
@@ -63,7 +64,7 @@ def empty_queue():
 
 def stored_events() -> list[str]:
     db.session.commit()  # end the test's read: tasks commit in sessions of their own
-    keys = db.session.scalars(select(ThrottleEvent.key_hash).where(ThrottleEvent.scope == "task-test"))
+    keys = db.session.scalars(select(ThrottleCounter.key_hash).where(ThrottleCounter.scope == "task-test"))
     return [key[0] for key in keys]
 
 
@@ -146,7 +147,8 @@ def consume_one_message(app, tmp_path, monkeypatch, storage, extra_env: dict[str
     with log_file.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        queue_message("+919811111111", "Consumer test", "sent by another process", kind="bill_issued")
+        queue_message("+919811111111", "Consumer test", "sent by another process", kind="otp",
+                      params={"code": "123456"})
         db.session.commit()  # enqueued after the commit, into the consumer's queue
         for _ in range(300):  # at most about a minute (start-up included); no clock is read
             if sent_file.exists() or process.poll() is not None:
