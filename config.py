@@ -73,7 +73,6 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a meter photo straight from a phone camera, with room to spare
     # A request body: each read may wait this long, and all of it must arrive within the deadline (seconds).
     # 6 MB at 2G speeds (~100 KB/s) takes a minute; a stalled or lying client is cut off much sooner.
@@ -129,6 +128,7 @@ class Config:
     RESET_LIMIT_PER_USER = (3, timedelta(hours=1))
 
     def __init__(self) -> None:
+        self._read_session_settings()
         url = os.environ.get("DATABASE_URL")
         if not url:
             INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
@@ -190,6 +190,18 @@ class Config:
         self.GRIEVANCE_FORUM_ADDRESS = os.environ.get("DTECH_GRIEVANCE_FORUM_ADDRESS", "").strip()
 
 
+    def _read_session_settings(self) -> None:
+        """How long a sign-in lasts (app/auth/sessions.py): ended after IDLE without a request, and MAX after
+        signing in whatever happens. Staff handle money and personal data on shared office desks: an hour idle, a
+        working day at most. Customers are on their own phones: a month idle, three months at most."""
+        self.SESSION_IDLE = {"staff": _duration_setting("DTECH_STAFF_SESSION_IDLE", "1h"),
+                             "customer": _duration_setting("DTECH_CUSTOMER_SESSION_IDLE", "30d")}
+        self.SESSION_MAX = {"staff": _duration_setting("DTECH_STAFF_SESSION_MAX", "12h"),
+                            "customer": _duration_setting("DTECH_CUSTOMER_SESSION_MAX", "90d")}
+        # The cookie lasts a day past the longest idle limit (Flask refuses an older one): the app ends the session
+        # itself, and can then say why.
+        self.PERMANENT_SESSION_LIFETIME = max(self.SESSION_IDLE.values()) + timedelta(days=1)
+
     def _read_sms_settings(self) -> None:
         """Indian SMS must use templates registered on the DLT platform (TRAI). Each message kind sent by SMS
         (app/messaging/kinds.py) has its template id in DTECH_SMS_TEMPLATES, "kind=id" pairs separated by commas:
@@ -228,16 +240,31 @@ DEFAULT_COMPLAINT_TIME_LIMITS = {
 }
 
 
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str, units: str = "mhd") -> timedelta | None:
+    """'30m', '12h', '90d' (of the letters in `units`) → timedelta; None if it is not one."""
+    match = re.fullmatch(rf"([1-9]\d{{0,3}})([{units}])", text.strip())
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}) if match else None
+
+
+def _duration_setting(name: str, default: str) -> timedelta:
+    value = parse_duration(os.environ.get(name, default))
+    if value is None:
+        raise ConfigError(f"{name} must be a duration: <minutes>m, <hours>h or <days>d, like {default}.")
+    return value
+
+
 def parse_time_limits(text: str) -> dict[str, timedelta]:
     """"no_supply=6h,meter_fault=10d" over the defaults; ConfigError if malformed or naming no category."""
     limits = dict(DEFAULT_COMPLAINT_TIME_LIMITS)
     for entry in filter(None, (part.strip() for part in text.split(","))):
         category, _, amount = (piece.strip() for piece in entry.partition("="))
-        match = re.fullmatch(r"([1-9]\d{0,3})([hd])", amount)
-        if category not in limits or not match:
+        limit = parse_duration(amount, units="hd")
+        if category not in limits or limit is None:
             raise ConfigError(f"DTECH_COMPLAINT_TIME_LIMITS: {entry!r} is not category=<hours>h or <days>d.")
-        number, unit = int(match.group(1)), match.group(2)
-        limits[category] = timedelta(hours=number) if unit == "h" else timedelta(days=number)
+        limits[category] = limit
     return limits
 
 

@@ -147,6 +147,7 @@ def register_static_files(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from app.auth.access import enforce_access, mark_public, may_open
+    from app.auth.sessions import end_if_expired
     from app.web.errors import commit_request, register_error_handlers
     from app.web.headers import (
         add_security_headers,
@@ -162,6 +163,7 @@ def register_request_hooks(app: Flask) -> None:
     app.url_value_preprocessor(apply_upload_limit)  # before every before_request hook (CSRF reads the form)
     app.before_request(refuse_nul_bytes)
     app.before_request(begin_write_for_unsafe_methods)  # before anything reads, so writers queue, not fail
+    app.before_request(end_if_expired)  # a session past its idle or absolute limit is signed out first
     app.before_request(enforce_access)
     app.jinja_env.globals["may_open"] = may_open
     app.after_request(add_security_headers)

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import codes, devices, services, sign_ins
+from app.auth import codes, devices, services, sessions, sign_ins
 from app.auth.access import customer_only, public, signed_in, unverified_ok
 from app.auth.codes import Purpose
 from app.auth.contacts import hint_email, hint_mobile
@@ -18,7 +18,7 @@ bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None  # the login page explains itself
-login_manager.session_protection = "strong"
+login_manager.session_protection = None  # what binds a session: app/auth/sessions.py
 login_manager.user_loader(services.load_user)
 
 
@@ -49,6 +49,7 @@ def start_session(user) -> None:
     if picked in current_app.config["LANGUAGES"] and picked != user.locale:
         user.locale = picked
     login_user(user)
+    sessions.start()
     session.permanent = True
     session["locale"] = user.locale  # the error pages speak it even when the account cannot be loaded
 
