@@ -147,7 +147,7 @@ def add_announcement(title: str, body: str, region: str | None, starts_at: datet
 def _changeable(announcement_id: int, actor) -> Announcement:
     """The announcement, locked, if `actor` may still change it; LookupError if they may not see it at all."""
     announcement = db.session.scalar(select(Announcement).where(Announcement.id == announcement_id)
-                                     .with_for_update())
+                                     .with_for_update().execution_options(populate_existing=True))  # re-read
     if announcement is None or not visible(actor, announcement):
         raise LookupError(announcement_id)
     if announcement.sent_at is not None:

@@ -258,3 +258,17 @@ def test_the_page_is_in_hindi(app, client, login_as, at_noon):
     login_as("billing", locale="hi_IN")
     page = client.get("/staff/announcements/new").get_data(as_text=True)
     assert "घोषणा लिखें" in page and "उपभोक्ता संख्याओं की सूची" in page
+
+
+def test_a_change_reads_the_row_again_under_its_lock(app, at_noon):
+    """The page read it before the sender claimed it: the change must see it sent, not the copy it holds."""
+    customer_in("Pune")
+    admin = factories.make_user(role="admin")
+    announcement = service.write_announcement(service.Draft("T", "B", NOON, None), admin)
+    db.session.commit()
+    assert announcement.sent_at is None  # loaded, as the view's _seen does
+    db.session.execute(update(Announcement).values(sent_at=NOON).execution_options(synchronize_session=False))
+    with pytest.raises(service.AnnouncementError, match="sent already"):
+        service.cancel_announcement(announcement.id, admin)
+    with pytest.raises(service.AnnouncementError, match="sent already"):
+        service.change_announcement(announcement.id, service.Draft("Changed", "B", NOON, None), admin)
