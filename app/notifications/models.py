@@ -104,6 +104,9 @@ class NotificationPreference(db.Model):
 
 
 class Announcement(db.Model):
+    """For everyone, for one region, or for the connections listed in announcement_targets (neither a region nor a
+    target: everyone)."""
+
     __tablename__ = "announcements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +118,17 @@ class Announcement(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent to the customers it concerns (once)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # called off before it was sent
+
+
+class AnnouncementTarget(db.Model):
+    """One connection an announcement is for (an announcement for a list of consumer numbers)."""
+
+    __tablename__ = "announcement_targets"
+
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True, index=True)
 
 
 class UsageBudget(db.Model):

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.accounts.models import Account
+from app.accounts.offices import can_see
 from app.auth import maker_checker
 from app.auth.models import Role
 from app.db import insert_ignore, utcnow
@@ -84,9 +86,13 @@ def _refusal(refused: maker_checker.DecisionRefused) -> PaymentError:
 
 def _decidable(approval_id: int, actor) -> MoneyApproval:
     try:
-        return maker_checker.decidable(MoneyApproval, approval_id, actor, deciders={Role.ADMIN})
+        approval = maker_checker.decidable(MoneyApproval, approval_id, actor, deciders={Role.ADMIN})
     except maker_checker.DecisionRefused as refused:
         raise _refusal(refused) from None
+    payment = db.session.get(Payment, approval.payment_id)
+    if not can_see(actor, db.session.get(Account, payment.account_id)):  # another office's: as if there were none
+        raise PaymentError.refused("approval_missing")
+    return approval
 
 
 def _claim(approval: MoneyApproval, state: ApprovalState, actor, note: str | None) -> None:

@@ -79,8 +79,10 @@ class ApprovalRow:
     decider: str | None
 
 
-def approvals(payment_id: int | None = None, waiting_only: bool = True, limit: int = 100) -> list[ApprovalRow]:
-    """Proposals with what a checker needs beside them (oldest waiting first), for one payment or all."""
+def approvals(payment_id: int | None = None, waiting_only: bool = True, limit: int = 100,
+              staff=None) -> list[ApprovalRow]:
+    """Proposals with what a checker needs beside them (oldest waiting first), for one payment or all (those of
+    `staff`'s office's connections when given)."""
     decider = aliased(User)
     statement = (select(MoneyApproval, Payment, Account.consumer_number, User.name, decider.name)
                  .join(Payment, Payment.id == MoneyApproval.payment_id)
@@ -91,6 +93,8 @@ def approvals(payment_id: int | None = None, waiting_only: bool = True, limit: i
         statement = statement.where(MoneyApproval.payment_id == payment_id)
     if waiting_only:
         statement = statement.where(MoneyApproval.state == ApprovalState.PENDING)
+    if staff is not None:
+        statement = statement.where(visible_to(staff))
     rows = db.session.execute(statement.order_by(MoneyApproval.proposed_at, MoneyApproval.id).limit(limit))
     return [ApprovalRow(*row) for row in rows]
 

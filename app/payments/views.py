@@ -442,13 +442,19 @@ def staff_confirm_upi(payment_id: int):
 @bp.route("/staff/approvals")
 @staff_only
 def staff_approvals():
-    return render("payments/staff_approvals.html", rows=queries.approvals(), action_form=ActionForm(),
+    return render("payments/staff_approvals.html", rows=queries.approvals(staff=current_user), action_form=ActionForm(),
                   reject_form=RejectForm(formdata=None), approval_limit=services.approval_limit())
 
 
-def _decided(approval_id: int, decide, done_message: str):
-    if db.session.get(MoneyApproval, approval_id) is None:
+def _seen_approval(approval_id: int) -> MoneyApproval:
+    approval = db.session.get(MoneyApproval, approval_id)
+    if approval is None:
         abort(404)
+    _viewable(approval.payment_id)  # another office's proposal: 404, as if there were none
+    return approval
+
+
+def _decided(approval_id: int, decide, done_message: str):
     try:
         approval = decide()
     except services.PaymentError as refusal:
@@ -462,6 +468,7 @@ def _decided(approval_id: int, decide, done_message: str):
 @bp.route("/staff/approvals/<int:approval_id>/approve", methods=["POST"])
 @staff_only
 def staff_approve(approval_id: int):
+    _seen_approval(approval_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     return _decided(approval_id, lambda: services.approve(approval_id, current_user),
@@ -471,6 +478,7 @@ def staff_approve(approval_id: int):
 @bp.route("/staff/approvals/<int:approval_id>/reject", methods=["POST"])
 @staff_only
 def staff_reject(approval_id: int):
+    _seen_approval(approval_id)
     form = RejectForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for rejecting it."), "error")

@@ -40,7 +40,7 @@ def home():
     account = selected_account(linked)
     pay_url = url_for("payments.pay") if "payments.pay" in current_app.view_functions else None
     return render("portal/home.html", account=account, accounts=linked, dashboard=dashboard_for(account),
-                  pay_url=pay_url, announcements=current_announcements(account.region))
+                  pay_url=pay_url, announcements=current_announcements(account))
 
 
 def wants_json() -> bool:

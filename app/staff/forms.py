@@ -2,17 +2,17 @@
 validators (each sets `field.value`), so every message is in the catalogue."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from app.auth.contacts import normalise_mobile
-from app.db import today_in_india
+from app.db import INDIA, today_in_india
 from app.web.validators import at_most, required
 
 DATE = {"type": "date", "autocomplete": "off"}
@@ -160,3 +160,46 @@ class ManualReadingForm(FlaskForm):
             if not (field.data or "").strip():
                 raise ValidationError(_l("Type the reading, or choose the reader's status."))
             meter_reading(self, field)
+
+
+LOCAL_TIME = {"type": "datetime-local", "autocomplete": "off"}
+
+
+def india_time(_form, field) -> None:
+    """A date and time typed in India time (the browser's datetime-local, or 2026-12-01 09:00), as a UTC moment."""
+    field.value = None
+    text = (field.data or "").strip()
+    if not text:
+        return
+    for layout in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            field.value = datetime.strptime(text, layout).replace(tzinfo=INDIA).astimezone(UTC)
+            return
+        except ValueError:
+            continue
+    raise ValidationError(_l("Write the date and time as 2026-12-01 09:00 (India time)."))
+
+
+AUDIENCES = [SelectChoice("everyone", _l("Everyone")), SelectChoice("region", _l("One region")),
+             SelectChoice("consumers", _l("A list of consumer numbers"))]
+
+
+class AnnouncementForm(FlaskForm):
+    """An announcement; the region choices (and whether "everyone" is offered) come from the view."""
+
+    title = _text(_l("Title"), 120)
+    body = TextAreaField(_l("Text"), validators=[required(), at_most(2000)], render_kw={"rows": 4})
+    audience = RadioField(_l("For whom"), choices=AUDIENCES, default="region", validators=[required()])
+    region = SelectField(_l("Region"), choices=[], validate_choice=False)
+    consumer_numbers = TextAreaField(_l("Consumer numbers"), validators=[at_most(25000)],
+                                     render_kw={"rows": 3, "autocapitalize": "characters", "autocomplete": "off"})
+    starts_at = StringField(_l("Starts (India time)"), validators=[required(), india_time], render_kw=LOCAL_TIME)
+    ends_at = StringField(_l("Ends (India time, optional)"), validators=[india_time], render_kw=LOCAL_TIME)
+
+    def validate_region(self, field) -> None:
+        if self.audience.data == "region" and field.data not in {c.value for c in field.choices}:
+            raise ValidationError(_l("Choose the region."))
+
+    def validate_consumer_numbers(self, field) -> None:
+        if self.audience.data == "consumers" and not (field.data or "").strip():
+            raise ValidationError(_l("Type the consumer numbers, one a line or separated by commas."))

@@ -97,10 +97,10 @@ def test_an_announcement_that_starts_later_is_sent_when_it_starts(app, clock, pu
 
 
 @pytest.mark.parametrize("args, error", [
-    (["--title", "T", "--body", "B", "--region", "Atlantis"], "no connection is in the region 'Atlantis'"),
+    (["--title", "T", "--body", "B", "--region", "Atlantis"], "No connection is in the region Atlantis."),
     (["--title", "T", "--body", "B", "--starts", "2026-11-25 10:00", "--ends", "2026-11-25 09:00"],
-     "it must end after it starts"),
-    (["--title", "T", "--body", "B", "--ends", "2026-11-01"], "it would end before anyone sees it"),
+     "It must end after it starts."),
+    (["--title", "T", "--body", "B", "--ends", "2026-11-01"], "It would end before anyone sees it."),
     (["--title", "T", "--body", "B", "--starts", "tomorrow"], "YYYY-MM-DD HH:MM"),
     (["--title", "x" * 121, "--body", "B"], "at most 120 characters"),
 ])
