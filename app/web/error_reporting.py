@@ -24,6 +24,14 @@ SECRET_KEY_NAME = re.compile(
 SECRET_PARAM = re.compile(r"token|code|signature|key|secret|password|otp", re.IGNORECASE)
 
 
+# A number of six digits on its own: a one-time code (or a PIN code of an address) in a message.
+SIX_DIGITS = re.compile(r"(?<![\w.,])\d{6}(?![\w.,])")
+
+
+def scrub_text(text: str) -> str:
+    return _scrub_urls(SIX_DIGITS.sub("XXXXXX", mask_personal_data(text)))
+
+
 def scrub_query_string(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(name, FILTERED if SECRET_PARAM.search(name) else mask_personal_data(value))
@@ -44,7 +52,7 @@ def scrub(value, key: str = ""):
             return [value[0], FILTERED]
         return [scrub(item) for item in value]
     if isinstance(value, str):
-        return _scrub_urls(mask_personal_data(value))
+        return scrub_text(value)
     return value
 
 
