@@ -1,6 +1,6 @@
 """Errors go to Sentry when SENTRY_DSN is set, and nowhere else otherwise (the log has them anyway).
 
-Nothing personal leaves: Sentry is told not to send personal data (send_default_pii=False), and `scrub_event`
+Nothing personal leaves: Sentry keeps its default of sending no personal data, and `scrub_event`
 goes over every event before it is sent: headers and cookies that authenticate, fields named like a secret,
 query strings with tokens or codes, and any mobile number or email address left in a text.
 """
@@ -83,7 +83,8 @@ def init_error_reporting(app: Flask) -> bool:
         environment=app.config.get("SENTRY_ENVIRONMENT"),
         release=app.config.get("SENTRY_RELEASE"),
         integrations=[FlaskIntegration()],
-        send_default_pii=False,
+        # Neither send_default_pii (deprecated, False by default) nor data_collection (whose defaults collect
+        # more) is given: the SDK then collects no personal data (no user, no cookies, no IP address).
         max_request_body_size="never",  # forms hold passwords, codes and amounts
         traces_sample_rate=app.config.get("SENTRY_TRACES_SAMPLE_RATE", 0.0),
         before_send=scrub_event,

@@ -323,3 +323,52 @@ def test_lines_written_during_a_request_carry_its_id(app, json_log):
         logging.getLogger("app.some.module").warning("something happened to %s", "+91 98765 43210")
     [line] = [line for line in json_log() if line["logger"] == "app.some.module"]
     assert line["request_id"] == "abc-123" and line["message"] == "something happened to XXXXXXXX10"
+
+
+# --- error reporting
+
+
+@pytest.fixture
+def sentry_events(app, monkeypatch):
+    """Sentry started as with SENTRY_DSN set, but its transport keeps the events here instead of sending them."""
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from app.web.error_reporting import init_error_reporting
+
+    events = []
+
+    class Keep(Transport):
+        def capture_envelope(self, envelope):
+            events.extend(item.payload.json for item in envelope.items if item.type == "event")
+
+    real_init = sentry_sdk.init
+    monkeypatch.setattr(sentry_sdk, "init", lambda **options: real_init(transport=Keep(), **options))
+    monkeypatch.setitem(app.config, "SENTRY_DSN", "https://public@sentry.example.invalid/1")
+    assert init_error_reporting(app)
+    yield events
+    sentry_sdk.get_global_scope().set_client(None)  # off again for the rest of the suite
+    assert not sentry_sdk.get_client().is_active()
+
+
+def test_an_error_reaches_sentry_scrubbed(app, client, login_as, sentry_events, monkeypatch):
+    import sentry_sdk
+
+    from app.auth.access import public
+
+    @public
+    def broken_view():
+        raise RuntimeError("could not text +91 98765 43210 (asha@example.com) the code 481516")
+
+    monkeypatch.setitem(app.view_functions, "ops.healthz", broken_view)
+    user = login_as("customer")
+    bearer = ".".join(["abc", "def", "ghi"])  # built, so that the source lines Sentry sends do not hold it
+    response = client.get("/healthz?token=rst_secret123&lang=hi_IN", headers={"Authorization": f"Bearer {bearer}"})
+    assert response.status_code == 500 and "Something went wrong" in response.get_data(as_text=True)
+    sentry_sdk.flush()
+    [event] = [e for e in sentry_events if e.get("exception")]
+    text = json.dumps(event)
+    assert "RuntimeError" in text and "XXXXXXXX10" in text  # the error is there, its personal data is not
+    for secret in ("98765", "asha@example.com", "481516", "rst_secret123", "abc.def.ghi", "session="):
+        assert secret not in text, secret
+    assert event.get("user", {}) in ({}, {"id": str(user.id)}, {"id": user.id})

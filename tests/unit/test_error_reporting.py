@@ -143,5 +143,6 @@ def test_with_a_dsn_sentry_starts_with_the_scrubber_and_no_personal_data(monkeyp
     create_app(TestingConfig(), SENTRY_DSN="https://public@sentry.example.invalid/1")
     [options] = started
     assert options["dsn"] == "https://public@sentry.example.invalid/1"
-    assert options["before_send"] is scrub_event and options["send_default_pii"] is False
+    assert options["before_send"] is scrub_event
+    assert "send_default_pii" not in options and "data_collection" not in options  # the SDK's no-PII default
     assert options["max_request_body_size"] == "never"
