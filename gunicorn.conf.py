@@ -14,6 +14,20 @@ graceful_timeout = 20
 accesslog = None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# gunicorn's own lines (workers booting, timeouts) in the app's format when that is JSON (config.py: production's
+# default), so a log shipper reads one format. The root logger gets no handler here: the app adds its own.
+_default_format = "json" if os.environ.get("DTECH_ENV") == "production" else "text"
+if os.environ.get("DTECH_LOG_FORMAT", _default_format).strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "app.web.logs.JsonFormatter"}},
+        "handlers": {"gunicorn_json": {"class": "logging.StreamHandler", "formatter": "json",
+                                       "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": []},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["gunicorn_json"], "propagate": False}},
+    }
+
 # Prometheus (app/ops/views.py): each worker counts its own requests, so they write their metrics to files in
 # PROMETHEUS_MULTIPROC_DIR and /metrics adds them up (prometheus_client's multiprocess mode). prometheus_client
 # reads the variable when first imported, so it is set here, in the master, before a worker loads the app. A Huey

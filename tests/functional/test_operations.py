@@ -261,6 +261,27 @@ def test_gunicorn_starts_metrics_afresh_and_marks_dead_workers(tmp_path, monkeyp
     assert settings["accesslog"] is None  # the app writes the access line (with the request id)
 
 
+def test_gunicorn_writes_its_own_lines_as_json_when_the_app_does(monkeypatch):
+    import logging.config
+    import runpy
+
+    monkeypatch.setenv("DTECH_LOG_FORMAT", "json")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    logger = logging.getLogger("gunicorn.error")
+    saved = logger.handlers[:], logger.propagate, logger.level
+    try:
+        logging.config.dictConfig(settings["logconfig_dict"])
+        stream = StringIO()
+        [handler] = logger.handlers
+        handler.setStream(stream)
+        logger.info("Booting worker with pid: %s", 4242)
+        assert json.loads(stream.getvalue())["message"] == "Booting worker with pid: 4242"
+    finally:
+        logger.handlers, logger.propagate, logger.level = saved
+    monkeypatch.setenv("DTECH_LOG_FORMAT", "text")
+    assert "logconfig_dict" not in runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
 # --- request ids and the access line
 
 
