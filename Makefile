@@ -66,14 +66,18 @@ run: migrate
 	@echo ""
 	$(MAKE) --no-print-directory serve
 
+# The consumer writes its task metrics where gunicorn's workers write theirs (gunicorn.conf.py), so /metrics has both.
 serve:
-	@$(BIN)/flask jobs worker --workers 3 --flush-locks & worker=$$!; \
+	@export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$${DTECH_INSTANCE_DIR:-instance}/prometheus}; \
+	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
+	$(BIN)/flask jobs worker --workers 3 --flush-locks & worker=$$!; \
 	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/bandit --configfile pyproject.toml --quiet --recursive app config.py wsgi.py gunicorn.conf.py
 
 test: lint test-sqlite test-postgres
 

@@ -188,6 +188,32 @@ class Config:
         # general words (in the customer's language) and points to the address on the bill.
         self.GRIEVANCE_FORUM_NAME = os.environ.get("DTECH_GRIEVANCE_FORUM_NAME", "").strip()
         self.GRIEVANCE_FORUM_ADDRESS = os.environ.get("DTECH_GRIEVANCE_FORUM_ADDRESS", "").strip()
+        self._read_operations_settings()
+
+    LOG_FORMAT_DEFAULT = "text"
+
+    def _read_operations_settings(self) -> None:
+        """Logs, metrics and error reporting (README "Operations").
+        Logs: DTECH_LOG_FORMAT "json" (one object a line, production's default, for a log shipper) or "text"
+        (development's default, for a person at a terminal); DTECH_LOG_LEVEL (INFO).
+        Metrics: /metrics answers only a request with `Authorization: Bearer <DTECH_METRICS_TOKEN>`; unset, 404.
+        Errors go to Sentry only when SENTRY_DSN is set."""
+        self.LOG_FORMAT = os.environ.get("DTECH_LOG_FORMAT", self.LOG_FORMAT_DEFAULT).strip().lower()
+        if self.LOG_FORMAT not in ("json", "text"):
+            raise ConfigError("DTECH_LOG_FORMAT must be json or text.")
+        self.LOG_LEVEL = os.environ.get("DTECH_LOG_LEVEL", "INFO").strip().upper()
+        if self.LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("DTECH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+        self.METRICS_TOKEN = os.environ.get("DTECH_METRICS_TOKEN", "").strip() or None
+        if self.METRICS_TOKEN and len(self.METRICS_TOKEN) < 16:
+            raise ConfigError("DTECH_METRICS_TOKEN must be at least 16 random characters.")
+        self.SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip() or None
+        self.SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT") or os.environ.get("DTECH_ENV", "development")
+        self.SENTRY_RELEASE = os.environ.get("SENTRY_RELEASE") or None
+        try:
+            self.SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+        except ValueError:
+            raise ConfigError("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.") from None
 
 
     def _read_session_settings(self) -> None:
@@ -310,12 +336,14 @@ class TestingConfig(Config):
         # A busy CI machine can take more than 3 s to answer: only the slow-page test relies on the short wait.
         self.PWA_SLOW_PAGE_MS = 60_000
         self.SECRET_KEY = secrets.token_urlsafe(32)
+        self.SENTRY_DSN = None  # a test that wants Sentry sets it (and a transport that sends nothing)
         url = os.environ.get("TEST_DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url) if url else "sqlite://"
 
 
 class ProductionConfig(Config):
     DEFAULT_PAYMENT_GATEWAY = ""  # online payments stay off until a gateway is configured
+    LOG_FORMAT_DEFAULT = "json"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

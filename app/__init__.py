@@ -1,7 +1,6 @@
 """D-Tech: create_app() builds the Flask application from a short list of register_* steps."""
 
 import importlib
-import logging
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,6 +27,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
         # Behind a proxy, the client's address and scheme come from its headers (throttles count per client).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     register_logging(app)
+    register_request_ids(app)
     register_extensions(app)
     check_messaging(app)
     register_models()
@@ -42,10 +42,19 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for chatty in ("alembic.runtime.plugins", "fontTools"):  # fontTools logs every glyph of every PDF
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+    """JSON or text log lines with the request's id (app/web/logs.py); Sentry when SENTRY_DSN is set."""
+    from app.web.error_reporting import init_error_reporting
+    from app.web.logs import configure_logging
+
+    configure_logging(app)
+    init_error_reporting(app)
+
+
+def register_request_ids(app: Flask) -> None:
+    from app.web.observe import begin_request
+
+    # The first before_request hook (before CSRF's): a request any later hook refuses still has its id.
+    app.before_request(begin_request)
 
 
 def register_extensions(app: Flask) -> None:
@@ -98,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from app.metering.views import bp as metering_bp
     from app.notifications.push_views import bp as push_bp
     from app.notifications.views import bp as notifications_bp
+    from app.ops.views import bp as ops_bp
     from app.payments.sandbox_views import bp as sandbox_gateway_bp
     from app.payments.views import bp as payments_bp
     from app.portal.views import bp as portal_bp
@@ -119,7 +129,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_connections_bp, staff_readings_bp, staff_bill_runs_bp,
                       staff_tariffs_bp, staff_corrections_bp, staff_complaints_bp, staff_users_bp, staff_audit_bp,
-                      staff_system_bp, staff_announcements_bp, support_bp, pwa_bp, notifications_bp, push_bp):
+                      staff_system_bp, staff_announcements_bp, support_bp, pwa_bp, notifications_bp, push_bp,
+                      ops_bp):
         app.register_blueprint(blueprint)
 
 
@@ -156,6 +167,7 @@ def register_request_hooks(app: Flask) -> None:
         begin_write_for_unsafe_methods,
         refuse_nul_bytes,
     )
+    from app.web.observe import finish_request
     from app.web.templating import register_template_helpers
 
     # Static files are public: WhiteNoise serves them before any access rule runs (app/web/static_files.py), and
@@ -167,6 +179,7 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(end_if_expired)  # a session past its idle or absolute limit is signed out first
     app.before_request(enforce_access)
     app.jinja_env.globals["may_open"] = may_open
+    app.after_request(finish_request)  # runs last (after_request hooks run in reverse): the final status
     app.after_request(add_security_headers)
     app.after_request(commit_request)  # runs before the headers hook: a failed commit still gets them
     register_error_handlers(app)

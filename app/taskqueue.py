@@ -22,6 +22,7 @@ item's failure neither loses the others' work nor holds their locks.
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -31,6 +32,7 @@ from flask import Flask, current_app, has_app_context
 from huey.api import TaskWrapper
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage, SqliteStorage
+from prometheus_client import Counter, Histogram
 from sqlalchemy import String, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -41,6 +43,14 @@ from app.extensions import db, huey
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = 3600  # seconds
+
+# Counted in the process that runs the task (a consumer); /metrics shows them when the consumer shares the web
+# workers' PROMETHEUS_MULTIPROC_DIR (one host; README "Operations"). A run that found its lock held did nothing
+# and is not counted.
+TASK_RUNS = Counter("dtech_task_runs_total", "Task runs, by task", ["task"])
+TASK_FAILURES = Counter("dtech_task_failures_total", "Task runs that raised (each try counts), by task", ["task"])
+TASK_SECONDS = Histogram("dtech_task_duration_seconds", "Time a task run took, by task", ["task"],
+                         buckets=(0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600))
 PERIODIC_TASKS: list[TaskWrapper] = []  # in the order their modules registered them (`flask jobs run`)
 _app: Flask | None = None  # the app a task runs in when nothing else is current (the consumer)
 
@@ -105,6 +115,21 @@ def init_huey(app: Flask) -> None:
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": str(path)}
     huey.immediate = bool(config.get("TASKS_IMMEDIATE"))
     huey.storage = huey.create_storage()  # immediate mode: in memory
+
+
+def queue_reachable() -> bool:
+    """Whether the queue's storage answers (readiness): Redis answers a PING, the SQLite file a query. In memory
+    (the tests' immediate mode) it always does."""
+    storage = huey.storage
+    try:
+        if isinstance(storage, RedisStorage):
+            return bool(storage.conn.ping())
+        if isinstance(storage, SqliteStorage):
+            storage.sql("select 1 from task limit 1", results=True)
+        return True
+    except Exception as error:
+        log.warning("the task queue's storage does not answer (%s)", type(error).__name__)
+        return False
 
 
 AFTER_COMMIT = "dtech_after_commit"  # in Session.info: what to start once the open transaction has committed
@@ -176,6 +201,7 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
         if app is None:
             raise RuntimeError("no app: create_app() configures the task queue")
         with app.app_context():  # a context of its own: its own session, never the caller's transaction
+            started = time.perf_counter()
             try:
                 if lock is None:
                     result = fn(*args, **kwargs)
@@ -185,6 +211,7 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                 if periodic:
                     record_run(fn.__name__, True, "" if result is None else str(result))
                 db.session.commit()
+                _count_run(fn.__name__, started, failed=False)
                 if result is not None:
                     log.info("%s: %s", fn.__name__, result)
                 return result
@@ -195,6 +222,7 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                 raise
             except Exception as error:
                 db.session.rollback()
+                _count_run(fn.__name__, started, failed=True)
                 if periodic:
                     _record_failure(fn.__name__, error)
                 if task is not None and task.retries:
@@ -205,6 +233,13 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
                 db.session.remove()
 
     return run
+
+
+def _count_run(name: str, started: float, failed: bool) -> None:
+    TASK_RUNS.labels(name).inc()
+    if failed:
+        TASK_FAILURES.labels(name).inc()
+    TASK_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
 def task(retries: int = 5, retry_delay: int = 10, lock: str | None = None, **options) -> Callable:

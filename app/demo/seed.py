@@ -29,7 +29,7 @@ from app.payments.models import Payment, PaymentMethod, PaymentState
 
 DEMO_METHODS = (PaymentMethod.UPI, PaymentMethod.UPI, PaymentMethod.GATEWAY, PaymentMethod.CASH)
 
-DEMO_PASSWORD = "bijli-demo-2026"  # demo logins only; the demo refuses to run in production
+DEMO_PASSWORD = "bijli-demo-2026"  # nosec B105  # demo logins only; the demo never runs in production
 MONTHS_OF_READINGS = 24
 CONNECTIONS_PER_REGION = 50
 
@@ -222,7 +222,7 @@ def _pay_demo_bills(cycle: Cycle, calendar: DemoCalendar) -> int:
                                       .where(Account.id.in_({bill.account_id for bill in bills}))).all())
     for bill in bills:
         reference = f"DEMO{bill.id:010d}"
-        rng = random.Random(reference)
+        rng = random.Random(reference)  # nosec B311  # seeded: the same demo data each time, no secret
         habit = rng.random()
         if (numbers[bill.account_id], bill.cycle) in unpaid:
             continue
@@ -262,7 +262,7 @@ def _ensure_smart_meter_days(today: date) -> int:
                                                                 Meter.removed_on.is_(None)))
     last = db.session.scalar(select(Reading).where(Reading.meter_id == meter.id)
                              .order_by(Reading.read_on.desc()).limit(1))
-    rng = random.Random(f"smart-{number}")
+    rng = random.Random(f"smart-{number}")  # nosec B311  # seeded demo readings, no secret
     value, day, added = last.value, last.read_on + timedelta(days=1), 0
     while day < today:
         value += Decimal(str(round(rng.uniform(8.4, 9.8), 1)))  # heading for just under 300 units: a slab warning
@@ -303,7 +303,7 @@ def _ensure_connection(region_index: int, region: Region, index: int, tariff: Ta
     number = consumer_number(region, index)
     if db.session.scalar(select(Account.id).where(Account.consumer_number == number)):
         return 0
-    rng = random.Random(number)
+    rng = random.Random(number)  # nosec B311  # seeded demo connections, no secret
     load = Decimal(rng.choice(["1", "2", "3", "3", "4", "5", "7.5"]))
     account = Account(
         consumer_number=number,

@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 
 
 class MessageKind(StrEnum):
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind's name, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105  # a kind's name, not a password
     OTP = "otp"  # a one-time code (linking a connection, registering a mobile number)
     LINK_NOTICE = "link_notice"  # to the registered mobile: a connection was linked to an account
     LINK_REQUEST = "link_request"  # to the customer: staff approved or rejected their request to link

@@ -112,7 +112,9 @@ def test_arbitrary_input_never_makes_a_server_error(app, clients, who, rule_text
             response = client.get(path, query_string=query)
         else:
             response = client.post(path, query_string=query, data=data.draw(every_field))
-        assert response.status_code < 500, (method, path, query, response.status_code)
+        # /readyz answers 503 by design while not ready (the suite's database has no alembic_version).
+        not_ready = rule_text == "/readyz" and response.status_code == 503
+        assert response.status_code < 500 or not_ready, (method, path, query, response.status_code)
 
     probe()
 

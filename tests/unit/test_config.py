@@ -87,3 +87,38 @@ def test_production_push_needs_a_subject_push_services_can_reach(monkeypatch):
         ProductionConfig()
     monkeypatch.setenv("DTECH_VAPID_SUBJECT", "mailto:push@utility.example")
     assert ProductionConfig().VAPID_SUBJECT == "mailto:push@utility.example"
+
+
+def test_logs_are_json_in_production_and_text_in_development_unless_chosen(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    for name, value in {"SECRET_KEY": "x" * 40, "DTECH_UPI_VPA": "utility@bank", "DATABASE_URL": "postgresql://db/d",
+                        "DTECH_MESSAGE_SENDER": "mymodule:SmsSender"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DTECH_LOG_FORMAT", raising=False)
+    assert (ProductionConfig().LOG_FORMAT, DevelopmentConfig().LOG_FORMAT) == ("json", "text")
+    monkeypatch.setenv("DTECH_LOG_FORMAT", "TEXT")
+    assert ProductionConfig().LOG_FORMAT == "text"
+    monkeypatch.setenv("DTECH_LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="DTECH_LOG_FORMAT"):
+        DevelopmentConfig()
+
+
+def test_metrics_token_and_sentry_come_from_the_environment_only(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("DTECH_METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    assert (DevelopmentConfig().METRICS_TOKEN, DevelopmentConfig().SENTRY_DSN) == (None, None)
+    monkeypatch.setenv("DTECH_METRICS_TOKEN", "short")
+    with pytest.raises(ConfigError, match="DTECH_METRICS_TOKEN"):
+        DevelopmentConfig()
+    monkeypatch.setenv("DTECH_METRICS_TOKEN", "t" * 32)
+    monkeypatch.setenv("SENTRY_DSN", "https://key@sentry.example.invalid/2")
+    development = DevelopmentConfig()
+    assert (development.METRICS_TOKEN, development.SENTRY_DSN) == ("t" * 32, "https://key@sentry.example.invalid/2")
+    from config import TestingConfig
+
+    assert TestingConfig().SENTRY_DSN is None  # the suite never reports, whatever the environment says

@@ -1,0 +1,95 @@
+"""/healthz: the process answers (no database: a load balancer restarts only what is really stuck).
+/readyz: the database answers, its schema is at the migrations' head, and the task queue's storage answers; a
+load balancer sends traffic only while it says 200. /metrics: Prometheus's, only with the bearer token.
+
+All three are never cached and say nothing about the system beyond ok or not (no versions, hosts or errors)."""
+
+import hmac
+import logging
+import os
+from functools import cache
+
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.auth.access import public
+from app.extensions import db
+from app.ops.collector import DomainCollector
+from app.taskqueue import queue_reachable
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    return jsonify(status="ok"), 200, NO_STORE
+
+
+@bp.get("/readyz")
+@public
+def readyz():
+    checks = {"database": "ok", "migrations": "ok", "queue": "ok"}
+    try:
+        with db.engine.connect() as connection:
+            applied = applied_revisions(connection)
+    except SQLAlchemyError as error:
+        log.warning("readiness: the database does not answer (%s)", type(error).__name__)
+        checks.update(database="unavailable", migrations="unknown")
+    else:
+        if applied != migration_heads(current_app.extensions["migrate"].directory):
+            checks["migrations"] = "not_at_head"
+    if not queue_reachable():
+        checks["queue"] = "unavailable"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503, NO_STORE
+
+
+def applied_revisions(connection) -> frozenset[str]:
+    """What alembic_version says (Alembic's own MigrationContext would log two INFO lines at every probe)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@cache
+def migration_heads(directory: str) -> frozenset[str]:
+    """The revisions the code expects (read from migrations/ once a process: they change only with the code)."""
+    return frozenset(ScriptDirectory(directory).get_heads())
+
+
+@bp.get("/metrics")
+@public  # not public in fact: the bearer token below is checked instead of a signed-in user
+def metrics():
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        abort(404)  # metrics are off: nothing here
+    if not bearer_token_matches(request.headers.get("Authorization", ""), token):
+        return Response("", 401, {"WWW-Authenticate": 'Bearer realm="metrics"', **NO_STORE})
+    domain = CollectorRegistry(auto_describe=False)
+    domain.register(DomainCollector())
+    body = generate_latest(process_registry()) + generate_latest(domain)
+    return Response(body, 200, {"Content-Type": CONTENT_TYPE_LATEST, **NO_STORE})
+
+
+def bearer_token_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    # compare_digest: the time taken does not tell a guesser how much of the token was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def process_registry() -> CollectorRegistry:
+    """Request and task metrics: this process's own, or, with several gunicorn workers (and consumers) writing to
+    PROMETHEUS_MULTIPROC_DIR, every process's summed (prometheus_client's multiprocess mode)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -1,0 +1,125 @@
+"""Log lines: one JSON object per line in production (DTECH_LOG_FORMAT=json), readable text in development.
+
+Every line carries the request's id and the signed-in user's id (when there is a request), so one request's lines
+can be found together and matched with the proxy's (X-Request-ID). The code never logs passwords, tokens,
+one-time codes, full mobile numbers, UPI ids or card data; `MaskPersonalData` is the safety net under that rule:
+whatever still looks like a mobile number or an email address is masked before a line is written.
+"""
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect
+
+# An Indian mobile number: +91 / 91 / 0 and ten digits starting 6-9, spaces or dashes allowed after the prefix and
+# in the middle; never inside a longer word or number (a consumer number, a payment reference).
+MOBILE = re.compile(r"(?<![\w+])(?:\+91[\s-]?|91[\s-]?|0)?[6-9]\d{4}[\s-]?\d{5}(?!\w)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_personal_data(text: str) -> str:
+    """Mobile numbers keep their last two digits (enough to tell two apart in a log), emails their domain."""
+    text = EMAIL.sub(lambda m: "…@" + m.group(0).rsplit("@", 1)[1], text)
+    return MOBILE.sub(lambda m: "XXXXXXXX" + re.sub(r"\D", "", m.group(0))[-2:], text)
+
+
+class MaskPersonalData(logging.Filter):
+    """Masks mobile numbers and emails in the message and in the traceback (a handler's filter: it sees every
+    line that handler writes, whichever logger made it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_personal_data(record.getMessage())
+        record.args = ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_personal_data(record.exc_text)
+        return True
+
+
+def signed_in_user_id() -> int | None:
+    """The id of the user this request has loaded, without loading one (no query, even after a commit expired
+    the instance, or with the database gone)."""
+    user = g.get("_login_user")  # where Flask-Login keeps the request's user once something asked for it
+    state = inspect(user, raiseerr=False) if user is not None else None
+    return state.identity[0] if state is not None and state.identity else None
+
+
+class RequestContext(logging.Filter):
+    """Adds request_id, user_id, route and method to every line written during a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = getattr(record, "request_id", None) or g.get("request_id")
+            record.user_id = getattr(record, "user_id", None) or signed_in_user_id()
+            record.route = getattr(record, "route", None) or route_of_request()
+            record.method = getattr(record, "method", None) or request.method
+        return True
+
+
+def route_of_request() -> str:
+    """The URL rule that matched (/bills/<int:bill_id>), never the path itself: ids and tokens stay out."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+# The fields a line may carry besides the message, in this order (an access line has all of them).
+CONTEXT_FIELDS = ("request_id", "user_id", "method", "route", "status", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Development: the time, level and logger, then the request id (when there is one) and the message."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        record.request_tag = f" [{request_id}]" if request_id else ""
+        return super().format(record)
+
+
+def log_handler(log_format: str, stream=None) -> logging.Handler:
+    """A handler that writes lines in `log_format` ("json" or "text"), with the request's context and masked."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(RequestContext())
+    handler.addFilter(MaskPersonalData())
+    handler.dtech = True  # ours: replaced, not doubled, when another app is created in the process
+    return handler
+
+
+def configure_logging(app: Flask) -> None:
+    """The root logger writes to stderr in LOG_FORMAT at LOG_LEVEL. The tests keep pytest's own capture."""
+    if app.testing:
+        return
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "dtech", False)]:
+        root.removeHandler(handler)
+    root.addHandler(log_handler(app.config["LOG_FORMAT"]))
+    root.setLevel(app.config["LOG_LEVEL"])
+    for chatty in ("alembic.runtime.plugins", "fontTools"):  # fontTools logs every glyph of every PDF
+        logging.getLogger(chatty).setLevel(logging.WARNING)
