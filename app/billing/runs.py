@@ -385,10 +385,10 @@ def runs_in_chunks(run: BillRun) -> bool:
     return db.session.get_bind().dialect.name == "postgresql" and run.total > CHUNK_SIZE
 
 
-def plan_chunks(run_id: int, chunk_size: int = CHUNK_SIZE) -> int:
+def plan_chunks(run_id: int, chunk_size: int | None = None) -> int:
     """Split the run's due connections into id ranges of `chunk_size` (rows of bill_run_chunks; planning again
     writes nothing new). Returns the number of chunks."""
-    run = db.session.get(BillRun, run_id)
+    run, chunk_size = db.session.get(BillRun, run_id), chunk_size or CHUNK_SIZE
     due = due_accounts(Cycle.parse(run.cycle), run.region or None).add_columns(
         func.row_number().over(order_by=Account.id).label("n")).subquery()
     firsts = list(db.session.scalars(select(due.c.id).where((due.c.n - 1) % chunk_size == 0).order_by(due.c.id)))
