@@ -102,9 +102,11 @@ def sample(run: BillRun) -> dict[str, list]:
     def rows(query) -> list:
         return db.session.execute(query.limit(SAMPLE)).all()
 
+    largest = rows(of_run.order_by(Bill.current_charges.desc(), Bill.id))
+    shown = [bill.id for bill, *_ in largest]  # a small run's bills are all among its largest: not listed twice
     return {
-        "largest": rows(of_run.order_by(Bill.current_charges.desc(), Bill.id)),
-        "smallest": rows(of_run.order_by(Bill.current_charges, Bill.id)),
+        "largest": largest,
+        "smallest": rows(of_run.where(Bill.id.not_in(shown)).order_by(Bill.current_charges, Bill.id)),
         "estimated": rows(of_run.where(Bill.estimated.is_(True)).order_by(Bill.id)),
     }
 
