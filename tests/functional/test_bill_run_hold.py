@@ -177,3 +177,12 @@ def test_a_resumed_held_run_is_held_too(client, held_month):
     assert response.status_code == 303
     resumed = db.session.scalar(select(BillRun).where(BillRun.id != run.id))
     assert resumed.hold and resumed.withheld
+
+
+def test_another_offices_held_run_is_not_found_and_stays_held(client):
+    kochi_run = BillRun(cycle="2024-11", region="Kochi", status=BillRunStatus.FINISHED, hold=True)
+    db.session.add(kochi_run)
+    sign_in(client, factories.make_user(role="billing", office="Pune", email="pune@example.com"))
+    assert client.post(f"/staff/bill-runs/{kochi_run.id}/release").status_code == 404
+    db.session.refresh(kochi_run)
+    assert kochi_run.withheld
