@@ -15,12 +15,13 @@ from app.billing.compose import Cycle
 from app.billing.corrections import CorrectionRefused, propose
 from app.billing.models import Bill, BillRun, BillRunStatus, CorrectionAction, LedgerEntry, LedgerKind
 from app.billing.release import ReleaseError, release_run
-from app.billing.runs import run_bills
+from app.billing.runs import run_bills, start_run
 from app.db import INDIA
 from app.extensions import db
 from app.notifications.models import Notification, NotificationKind
 from app.notifications.reminders import send_due_reminders
 from tests import factories
+from tests.functional.test_bill_runs import connection_with_late_fees_read_in_december
 
 RUN_DAY, RELEASE_DAY = date(2024, 12, 2), date(2024, 12, 6)
 
@@ -186,3 +187,21 @@ def test_another_offices_held_run_is_not_found_and_stays_held(client):
     assert client.post(f"/staff/bill-runs/{kochi_run.id}/release").status_code == 404
     db.session.refresh(kochi_run)
     assert kochi_run.withheld
+
+
+def test_a_held_bills_late_fee_is_charged_at_release_too(app, clock):
+    account = connection_with_late_fees_read_in_december()
+    officer = factories.make_user(role="billing")
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    run = start_run(Cycle(2024, 12), hold=True, issued_on=date(2024, 12, 12))
+    db.session.commit()
+    run_bills(Cycle(2024, 12), run=run)
+    december = db.session.scalar(select(Bill).where(Bill.cycle == "2024-12"))
+    assert december.late_fee > 0 and ledger.balance(account.id) == Decimal("2424.12")  # November's only
+    clock.move_to(india(date(2024, 12, 14)), tick=False)
+    release_run(run, officer)
+    posted = dict(db.session.execute(select(LedgerEntry.kind, LedgerEntry.amount)
+                                     .where(LedgerEntry.bill_id == december.id)).all())
+    assert posted == {LedgerKind.BILL: december.current_charges, LedgerKind.LATE_FEE: december.late_fee}
+    assert ledger.balance(account.id) == december.total_due
