@@ -1,17 +1,23 @@
 """Bill-run benchmark: how close does a real bill run come to the database's raw bulk-insert speed?
 
-    python bench/bill_run.py [--accounts 20000] [--database-url URL]
+    python bench/bill_run.py [--accounts 20000] [--database-url URL] [--workers 2]
 
 Builds N connections with readings in a database of its own (a temporary SQLite file, or a `dtech_bench`
 database on the PostgreSQL server of --database-url / DATABASE_URL), times `run_bills` for one cycle, then in
 the same process times a plain bulk INSERT of the same number of bill and bill-line rows. Prints bills per
 second for both and the ratio run/raw (1.0 would mean billing costs nothing beyond writing the rows).
+
+On PostgreSQL it then bills the same cycle again as a chunked run: the chunk tasks (CHUNK_SIZE connections each)
+taken from one queue by --workers threads, each with its own session, as several Huey consumers would; it checks
+the bills are the same (count, units, amount) and prints the chunked run's speed against the single run's.
 """
 
 import argparse
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -24,10 +30,20 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
+from app.audit.models import AuditLog  # noqa: E402
 from app.billing.compose import Cycle  # noqa: E402
-from app.billing.models import Bill, BillLine, BillRun, LedgerEntry, TariffVersion  # noqa: E402
-from app.billing.runs import run_bills  # noqa: E402
+from app.billing.models import (  # noqa: E402
+    Bill,
+    BillLine,
+    BillRun,
+    BillRunChunk,
+    BillRunError,
+    LedgerEntry,
+    TariffVersion,
+)
+from app.billing.runs import plan_chunks, run_bills, run_result, start_run  # noqa: E402
 from app.billing.services import BUNDLED_TARIFFS, import_tariff  # noqa: E402
+from app.billing.tasks import bill_run_chunk  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.metering.models import Meter, Reading  # noqa: E402
@@ -96,12 +112,64 @@ def raw_insert(n: int, lines_per_bill: int) -> float:
     return time.perf_counter() - started
 
 
+def forget_bills() -> None:
+    for model in (LedgerEntry, BillLine, Bill, BillRunError, BillRunChunk, AuditLog, BillRun):
+        db.session.execute(delete(model))
+    db.session.commit()
+
+
+def billed() -> tuple:
+    """What the bills say, whichever run wrote them: how many, their units and their charges."""
+    return db.session.execute(select(db.func.count(Bill.id), db.func.sum(Bill.units),
+                                     db.func.sum(Bill.current_charges))).one()
+
+
+def chunked_run(app, workers: int) -> float:
+    """The cycle billed as chunk tasks that `workers` threads take from one queue (own app context and session
+    each, as Huey consumers have). Returns the seconds from the run's start to its last chunk."""
+    started = time.perf_counter()
+    run = start_run(CYCLE, issued_on=ISSUED)
+    db.session.commit()
+    run_id = run.id
+    chunks = plan_chunks(run_id)
+    db.session.commit()
+    tasks: queue.Queue = queue.Queue()
+    for seq in range(chunks):
+        tasks.put(seq)
+    failures: list[BaseException] = []
+
+    def consumer() -> None:
+        while True:
+            try:
+                seq = tasks.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                with app.app_context():
+                    bill_run_chunk.call_local(run_id, seq)
+            except BaseException as error:  # noqa: BLE001 - reported after the run
+                failures.append(error)
+
+    threads = [threading.Thread(target=consumer) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    assert not failures, failures
+    run = db.session.get(BillRun, run_id)
+    assert run.status.value == "finished", run.status
+    assert run_result(run).bills == run.total
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="a PostgreSQL server; the benchmark creates and empties its own database there")
     parser.add_argument("--database-name", default="dtech_bench", help="the benchmark's own database on it")
+    parser.add_argument("--workers", type=int, default=2, help="consumers of a chunked run (PostgreSQL)")
     args = parser.parse_args()
 
     config = TestingConfig()
@@ -120,16 +188,24 @@ def main() -> None:
         lines = db.session.scalar(select(db.func.count(BillLine.id)))
         lines_per_bill = round(lines / n)
 
+        single = billed()
         raw_seconds = raw_insert(n, lines_per_bill)
-        for model in (LedgerEntry, BillLine, Bill, BillRun):
-            db.session.execute(delete(model))
-        db.session.commit()
+        forget_bills()
+        chunked_seconds = None
+        if dialect == "postgresql":
+            chunked_seconds = chunked_run(app, args.workers)
+            assert billed() == single, (billed(), single)  # the same bills, whoever wrote them
+            forget_bills()
 
     run_rate, raw_rate = n / run_seconds, n / raw_seconds
     print(f"database: {dialect}; {n} bills, {lines_per_bill} lines each")
     print(f"bill run:   {run_seconds:7.2f} s  {run_rate:9.0f} bills/s")
     print(f"raw insert: {raw_seconds:7.2f} s  {raw_rate:9.0f} bills/s")
     print(f"ratio run/raw: {run_rate / raw_rate:.2f}")
+    if chunked_seconds is not None:
+        chunked_rate = n / chunked_seconds
+        print(f"chunked run ({args.workers} workers): {chunked_seconds:7.2f} s  {chunked_rate:9.0f} bills/s")
+        print(f"ratio chunked/single: {chunked_rate / run_rate:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from app.billing import ledger
 from app.billing import tariff as engine
 from app.billing.compose import Cycle
 from app.billing.models import Bill, BillStatus, LedgerEntry, TariffVersion
+from app.billing.release import is_withheld
 from app.billing.runs import compose_for, insert_bills
 from app.billing.signals import payment_link, uncleared_money
 from app.billing.statement import MeterRead, SlabRow, Statement, StatementLine, UsagePoint
@@ -267,6 +268,8 @@ def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
 def _check_correctable(bill: Bill, reason: str) -> None:
     if not reason.strip():
         raise BillCorrectionError("give the reason")
+    if is_withheld(bill):
+        raise BillCorrectionError(f"bill {bill.number} is in a held bill run: it is not issued yet")
     if ledger.is_cancelled(bill):
         raise BillCorrectionError(f"bill {bill.number} is already cancelled")
     if next_bill(bill) is not None:

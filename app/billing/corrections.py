@@ -23,6 +23,7 @@ from app.auth.models import Role
 from app.billing import ledger
 from app.billing.bills import BillCorrectionError, cancel_bill, next_bill, revise_bill
 from app.billing.models import Bill, BillCorrection, CorrectionAction, LedgerKind
+from app.billing.release import is_withheld
 from app.db import today_in_india
 from app.extensions import db
 from app.i18n import N_
@@ -42,6 +43,7 @@ REFUSALS = {
     "reason": N_("Give the reason; the customer is shown it."),
     "cancelled": N_("Bill %(number)s is already cancelled."),
     "not_latest": N_("Bill %(number)s is not the latest bill of this connection: correct it with a note instead."),
+    "held": N_("Bill %(number)s is in a bill run that is held: it is not issued yet, so it cannot be corrected."),
     "amount": N_("Enter an amount from ₹0.01 to ₹10,00,000.00, in rupees and paise."),
     "waiting": N_("A correction of this bill is already waiting for approval."),
     "cannot_revise": N_("The bill cannot be revised now: %(why)s"),
@@ -63,6 +65,8 @@ def _bill_of(account: Account, bill_id: int | None) -> Bill:
     bill = db.session.get(Bill, bill_id) if bill_id else None
     if bill is None or bill.account_id != account.id:
         raise CorrectionRefused("no_bill")
+    if is_withheld(bill):
+        raise CorrectionRefused("held", number=bill.number)
     if ledger.is_cancelled(bill):
         raise CorrectionRefused("cancelled", number=bill.number)
     if next_bill(bill) is not None:

@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
@@ -24,6 +24,7 @@ class BillRunForm(FlaskForm):
     cycle = StringField(_l("Billing month"), validators=[required(), _cycle],
                         render_kw={"placeholder": "2026-11", "inputmode": "numeric", "autocomplete": "off"})
     region = SelectField(_l("Region"), choices=[], validate_choice=True)  # the choices come from the view
+    hold = BooleanField(_l("Hold the bills until I release them (look at a sample and the exceptions first)"))
 
 
 def _decimal(_form, field) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from app import audit
 from app.billing.models import Bill, LedgerEntry, LedgerKind
+from app.billing.release import released
 from app.extensions import db
 
 # Entries that are money coming in (or going back out) rather than charges.
@@ -61,7 +62,8 @@ def cancelled_bill_ids(bill_ids: Iterable[int]) -> set[int]:
 
 def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
     """The condition on `bills` for a bill in force: the latest revision of its cycle (a revision replaces the bill
-    it revises), and not cancelled by a credit note. The one definition the pages and the bill runs share. With
+    it revises), not cancelled by a credit note, and released (not of a held run: see billing.release). The one
+    definition the pages and the bill runs share. With
     `before_entry`, as the ledger stood before that entry (a receipt names the bills as they were when paid)."""
     later, later_posted, note = aliased(Bill), aliased(LedgerEntry), aliased(LedgerEntry)
     revised = exists().where(later.account_id == Bill.account_id, later.cycle == Bill.cycle,
@@ -71,7 +73,7 @@ def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
         revised = revised.where(exists().where(later_posted.bill_id == later.id,
                                                later_posted.kind == LedgerKind.BILL, later_posted.id < before_entry))
         cancelled = cancelled.where(note.id < before_entry)
-    return and_(~revised, ~cancelled)
+    return and_(~revised, ~cancelled, released())
 
 
 def credit_note_of(bill: Bill) -> LedgerEntry | None:

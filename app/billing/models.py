@@ -2,7 +2,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.maker_checker import ApprovalState
@@ -89,9 +101,19 @@ class BillRunStatus(StrEnum):
     INTERRUPTED = "interrupted"  # killed (no heartbeat); the next run of its cycle bills the rest
 
 
+_RELEASED_ONLY_IF_HELD = "released_at IS NULL OR hold"
+
+
 class BillRun(db.Model):
+    """A run of one cycle (and region). A run started with `hold` writes its bills but withholds them from customers
+    (no ledger entry, no notice, not shown) until a billing officer or administrator releases it: `released_at` is
+    set once, by a conditional UPDATE (see runs.release_run)."""
+
     __tablename__ = "bill_runs"
-    __table_args__ = (Index("ix_bill_runs_cycle_region", "cycle", "region"),)
+    __table_args__ = (
+        Index("ix_bill_runs_cycle_region", "cycle", "region"),
+        CheckConstraint(_RELEASED_ONLY_IF_HELD, name="released_only_if_held"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle: Mapped[str] = mapped_column(String(7))  # YYYY-MM
@@ -105,6 +127,35 @@ class BillRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_on: Mapped[date | None]  # the bills' issue date, fixed when the run starts (every chunk uses it)
+    hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    @property
+    def withheld(self) -> bool:
+        """Its bills are not yet the customers' (held, not released)."""
+        return self.hold and self.released_at is None
+
+    @classmethod
+    def withholding(cls):
+        """The condition for a run whose bills are withheld (the SQL twin of `withheld`)."""
+        return and_(cls.hold.is_(True), cls.released_at.is_(None))
+
+
+class BillRunChunk(db.Model):
+    """One slice of a run's connections (by id range) that one task bills (PostgreSQL: several consumers at once).
+    `done_at` is set in the transaction that wrote the slice's bills; the run ends when no slice is left."""
+
+    __tablename__ = "bill_run_chunks"
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("bill_runs.id"))
+    seq: Mapped[int]
+    first_account_id: Mapped[int]
+    last_account_id: Mapped[int]
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BillRunError(db.Model):

@@ -31,6 +31,7 @@ from app.billing.models import (
     Bill,
     BillLine,
     BillRun,
+    BillRunChunk,
     BillRunError,
     BillRunStatus,
     LedgerEntry,
@@ -78,18 +79,28 @@ def due_accounts(cycle: Cycle, region: str | None):
     return query.where(Account.region == region) if region else query
 
 
-def start_run(cycle: Cycle, region: str | None = None, actor=None) -> BillRun:
+def start_run(cycle: Cycle, region: str | None = None, actor=None, hold: bool = False,
+              issued_on: date | None = None) -> BillRun:
     """A new run row; runs of the same cycle and region whose heartbeat stopped are marked interrupted (this run
-    bills what they left: bills are unique per account and cycle)."""
+    bills what they left: bills are unique per account and cycle). With `hold` its bills wait for release_run."""
     mark_interrupted(BillRun.cycle == str(cycle), BillRun.region == (region or ""),
                      BillRun.heartbeat_at < utcnow() - STALE_AFTER)
     total = db.session.scalar(select(func.count()).select_from(due_accounts(cycle, region).subquery()))
     run = BillRun(cycle=str(cycle), region=region or "", total=total, started_by_id=getattr(actor, "id", None),
-                  heartbeat_at=utcnow())
+                  heartbeat_at=utcnow(), hold=hold, issued_on=issued_on or today_in_india())
     db.session.add(run)
     db.session.flush()
-    audit.record("bill_run.started", run, {"cycle": str(cycle), "region": region or "", "due": total}, actor=actor)
+    audit.record("bill_run.started", run, {"cycle": str(cycle), "region": region or "", "due": total,
+                                           "hold": hold}, actor=actor)
     return run
+
+
+def held_run_before(cycle: Cycle, region: str | None) -> BillRun | None:
+    """A run of an earlier cycle, over these connections, whose bills are still withheld. A later cycle waits for
+    its release: its bills build on that one (previous balance, opening reading)."""
+    overlapping = or_(BillRun.region == "", BillRun.region == region) if region else True
+    return db.session.scalar(select(BillRun).where(BillRun.cycle < str(cycle), BillRun.withholding(), overlapping)
+                             .order_by(BillRun.cycle).limit(1))
 
 
 def running_run(cycle: Cycle, region: str | None) -> BillRun | None:
@@ -129,7 +140,7 @@ def mark_stale_runs() -> int:
 def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = None, dry_run: bool = False,
               chunk_size: int = CHUNK_SIZE, actor=None, run: BillRun | None = None) -> RunSummary:
     """Bill every due connection. With dry_run nothing is written; the summary says what would be billed."""
-    issued_on = issued_on or today_in_india()
+    issued_on = issued_on or (run.issued_on if run is not None and run.issued_on else today_in_india())
     if cycle.first_day > issued_on:
         raise ValueError(f"cycle {cycle} has not begun on {issued_on}: nothing can be billed for it yet")
     if run is None and not dry_run:
@@ -147,14 +158,25 @@ def run_bills(cycle: Cycle, region: str | None = None, issued_on: date | None = 
     return summary
 
 
-def _end_run(run_id: int, status: BillRunStatus) -> None:
+def _end_run(run_id: int, status: BillRunStatus, *unless) -> bool:
+    """A run not yet ended ends (a conditional UPDATE: once, whoever else tries); `unless`: conditions that keep
+    it as it is. True if this call ended it."""
+    # An interrupted run that did finish after all (it was only slow) says so.
+    ending = (BillRunStatus.RUNNING, BillRunStatus.INTERRUPTED)
+    ended = db.session.execute(update(BillRun).where(BillRun.id == run_id, BillRun.status.in_(ending),
+                                                     *(~condition for condition in unless))
+                               .values(status=status, finished_at=utcnow())).rowcount
+    if not ended:
+        return False
     run = db.session.get(BillRun, run_id)
-    run.status, run.finished_at = status, utcnow()
+    db.session.refresh(run)
     if status is BillRunStatus.FINISHED:
         # An earlier run of this cycle that gave no sign of life while this one ran was killed: this run did its
         # work (a run really running beside it beats at every chunk and is left alone).
         mark_interrupted(BillRun.cycle == run.cycle, BillRun.region == run.region, BillRun.id != run.id,
                          BillRun.heartbeat_at < run.started_at)
+    audit.record(f"bill_run.{status.value}", run, {"done": run.done, "errors": run.error_count})
+    return True
 
 
 def _bill_in_chunks(context, cycle: Cycle, region: str | None, issued_on: date, dry_run: bool, chunk_size: int,
@@ -282,8 +304,10 @@ def _params_by_tariff(tariff_ids: set[int], cycle: Cycle) -> dict[int, dict[str,
 
 
 def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = None, revision: int = 0,
-                 revises: dict[int, int] | None = None, post_late_fees: bool = True) -> dict[int, int]:
+                 revises: dict[int, int] | None = None, post_late_fees: bool = True,
+                 withheld: bool = False) -> dict[int, int]:
     """Insert bills (skipping any that another run wrote first), their lines and ledger entries, in bulk.
+    `withheld` bills (a held run's) get no ledger entry and no notice: release_run posts and announces them.
 
     Returns {account id: new bill id} for the bills this call wrote.
     """
@@ -309,6 +333,8 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
                                   f"Late payment surcharge on bill {number}"))
     if lines:
         db.session.execute(insert(BillLine.__table__), lines)
+    if withheld:
+        return inserted
     if entries:
         db.session.execute(insert(LedgerEntry.__table__), entries)
     if inserted:
@@ -317,14 +343,17 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
 
 
 def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: dict[int, str]) -> int:
-    billed = len(insert_bills(cycle, issued_on, composed, run_id=run.id))
+    # The progress first: it locks the run's row (PostgreSQL) until this chunk commits, so a release waits for the
+    # chunk, and the chunk sees whether the run is still held as it writes.
+    withheld = db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
+        done=BillRun.done + len(composed) + len(errors), error_count=BillRun.error_count + len(errors),
+        heartbeat_at=utcnow()).returning(BillRun.hold, BillRun.released_at)).one()
+    billed = len(insert_bills(cycle, issued_on, composed, run_id=run.id,
+                              withheld=withheld.hold and withheld.released_at is None))
     if errors:
         db.session.execute(insert_ignore(db.session, BillRunError.__table__),
                            [{"run_id": run.id, "account_id": a, "reason": r[:1000], "created_at": utcnow()}
                             for a, r in errors.items()])
-    db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
-        done=BillRun.done + len(composed) + len(errors), error_count=BillRun.error_count + len(errors),
-        heartbeat_at=utcnow()))
     return billed
 
 
@@ -346,3 +375,68 @@ def _bill_row(run_id: int | None, cycle: Cycle, issued_on: date, account: Accoun
 def _entry(account_id: int, kind: LedgerKind, amount: Decimal, day: date, bill_id: int, text: str) -> dict:
     return {"account_id": account_id, "kind": kind.value, "amount": amount, "effective_on": day,
             "posted_at": utcnow(), "bill_id": bill_id, "description": text}
+
+
+# --- chunked runs: several consumers at once (PostgreSQL) ---------------------------------------------------------
+
+def runs_in_chunks(run: BillRun) -> bool:
+    """A run over many connections on PostgreSQL is billed by chunk tasks that several consumers run at once; on
+    SQLite (one writer at a time) the run stays one task."""
+    return db.session.get_bind().dialect.name == "postgresql" and run.total > CHUNK_SIZE
+
+
+def plan_chunks(run_id: int, chunk_size: int | None = None) -> int:
+    """Split the run's due connections into id ranges of `chunk_size` (rows of bill_run_chunks; planning again
+    writes nothing new). Returns the number of chunks."""
+    run, chunk_size = db.session.get(BillRun, run_id), chunk_size or CHUNK_SIZE
+    due = due_accounts(Cycle.parse(run.cycle), run.region or None).add_columns(
+        func.row_number().over(order_by=Account.id).label("n")).subquery()
+    firsts = list(db.session.scalars(select(due.c.id).where((due.c.n - 1) % chunk_size == 0).order_by(due.c.id)))
+    if not firsts:
+        return 0
+    last = db.session.scalar(select(func.max(due.c.id)))
+    ends = [following - 1 for following in firsts[1:]] + [last]
+    db.session.execute(insert_ignore(db.session, BillRunChunk.__table__), [
+        {"run_id": run_id, "seq": seq, "first_account_id": first, "last_account_id": end}
+        for seq, (first, end) in enumerate(zip(firsts, ends, strict=True))])
+    return len(firsts)
+
+
+def chunk_seqs(run_id: int) -> list[int]:
+    return list(db.session.scalars(select(BillRunChunk.seq).where(BillRunChunk.run_id == run_id,
+                                                                  BillRunChunk.done_at.is_(None))
+                                   .order_by(BillRunChunk.seq)))
+
+
+def bill_chunk(run_id: int, seq: int) -> int | None:
+    """Bill one chunk of a running run, in the caller's transaction: its connections not billed yet, its progress,
+    and the chunk marked done. The chunk's row is locked meanwhile; a chunk done, or being billed by another
+    consumer (SKIP LOCKED), is left alone (None). The last chunk to commit ends the run (see _finish_if_last)."""
+    begin_write(db.session)
+    chunk = db.session.scalar(select(BillRunChunk).where(
+        BillRunChunk.run_id == run_id, BillRunChunk.seq == seq, BillRunChunk.done_at.is_(None))
+        .with_for_update(skip_locked=True))
+    run = db.session.get(BillRun, run_id)
+    if chunk is None or run.status is not BillRunStatus.RUNNING:
+        return None
+    cycle = Cycle.parse(run.cycle)
+    ids = list(db.session.scalars(due_accounts(cycle, run.region or None).where(
+        Account.id.between(chunk.first_account_id, chunk.last_account_id)).order_by(Account.id)))
+    composed, errors = _compose_chunk(_RunContext.load(cycle), ids, run.issued_on) if ids else ([], {})
+    chunk.done_at = utcnow()
+    db.session.flush()
+    billed = _write_chunk(run, cycle, run.issued_on, composed, errors)  # locks the run's row until commit
+    _finish_if_last(run_id)
+    return billed
+
+
+def _finish_if_last(run_id: int) -> bool:
+    """End the run if no chunk is left. Every chunk's transaction holds the run's row lock from its progress update
+    to its commit, so chunks end one after another and this statement (READ COMMITTED: a fresh snapshot) sees every
+    chunk committed before: only the last one finds none left, and the status condition makes the end once."""
+    left = exists().where(BillRunChunk.run_id == run_id, BillRunChunk.done_at.is_(None))
+    return _end_run(run_id, BillRunStatus.FINISHED, left)
+
+
+def fail_run(run_id: int) -> bool:
+    return _end_run(run_id, BillRunStatus.FAILED)

@@ -1,6 +1,6 @@
 """A bill on screen and as a PDF, for its connection's linked customers and for staff."""
 
-from flask import Blueprint, current_app, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from app.billing import corrections, ledger
 from app.billing.bills import bill_status, build_statement, comparisons, next_bill, statuses
 from app.billing.models import Bill, BillStatus
 from app.billing.pdf import render_bill_pdf
+from app.billing.release import is_withheld, released
 from app.billing.wording import slab_range, translated_line_label
 from app.db import today_in_india
 from app.extensions import db
@@ -45,7 +46,7 @@ def bills():
     account = selected_account()
     if account is None:
         return redirect(url_for("accounts.link"))
-    shown = page_of(select(Bill).where(Bill.account_id == account.id)
+    shown = page_of(select(Bill).where(Bill.account_id == account.id, released())
                     .order_by(Bill.period_start.desc(), Bill.revision.desc()), BILLS_PER_PAGE)
     cancelled = ledger.cancelled_bill_ids(b.id for b in shown.items)
     balance = ledger.balance(account.id)
@@ -55,10 +56,19 @@ def bills():
                   corrections=corrections.made_for(account.id, limit=10) if shown.page == 1 else [])
 
 
+def _shown(bill_id: int) -> Bill:
+    """The bill if the signed-in user may see it: a held run's bill only by staff (they check it before release);
+    a customer gets 404 as for any bill not theirs."""
+    bill = viewable(db.session.get(Bill, bill_id))
+    if not current_user.is_staff and is_withheld(bill):
+        abort(404)
+    return bill
+
+
 @bp.route("/bills/<int:bill_id>")
 @signed_in
 def bill(bill_id: int):
-    bill = viewable(db.session.get(Bill, bill_id))
+    bill = _shown(bill_id)
     statement = build_statement(bill)
     following = next_bill(bill)
     balance = ledger.balance(bill.account_id)
@@ -67,13 +77,14 @@ def bill(bill_id: int):
     payable = (following is None and status in (BillStatus.DUE, BillStatus.OVERDUE) and not statement.cancelled
                and not current_user.is_staff and "payments.pay" in current_app.view_functions)
     return render("billing/bill.html", bill=bill, statement=statement, status=status, balance=balance,
-                  payable=payable, comparisons=comparisons(bill), reasons=corrections.reasons_for(bill))
+                  payable=payable, comparisons=comparisons(bill), reasons=corrections.reasons_for(bill),
+                  withheld=current_user.is_staff and is_withheld(bill))
 
 
 @bp.route("/bills/<int:bill_id>.pdf")
 @signed_in
 def bill_pdf(bill_id: int):
-    bill = viewable(db.session.get(Bill, bill_id))
+    bill = _shown(bill_id)
     language = "hi" if request.args.get("lang") == "hi" else "en"
     response = make_response(render_bill_pdf(build_statement(bill), language))
     response.headers["Content-Type"] = "application/pdf"

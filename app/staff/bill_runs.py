@@ -1,5 +1,7 @@
 """Staff: start a bill run for a month and region (the task queue runs it), watch its progress live, see the
-connections it could not bill and why, and resume a run that was interrupted (it bills only what is left)."""
+connections it could not bill and why, and resume a run that was interrupted (it bills only what is left). A run
+started held keeps its bills from the customers until a billing officer or administrator releases it, after
+looking at a sample of its bills and its exceptions on the run's page."""
 
 from functools import partial
 
@@ -12,11 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts.models import Account
 from app.accounts.offices import in_office, regions_of, sees, visible_to
 from app.auth.access import billing_staff
+from app.auth.models import User
 from app.billing.compose import Cycle
 from app.billing.forms import BillRunForm
 from app.billing.models import BillRun, BillRunError, BillRunStatus
-from app.billing.runs import run_result, running_run, start_run
-from app.billing.tasks import bill_run
+from app.billing.release import ReleaseError, estimated_count, release_run, sample
+from app.billing.runs import held_run_before, run_result, running_run, start_run
+from app.billing.tasks import announce_released_run, bill_run
 from app.db import today_in_india
 from app.extensions import db
 from app.taskqueue import after_commit
@@ -49,7 +53,7 @@ def _form(**data) -> BillRunForm:
 @bp.route("/staff/bill-runs")
 @billing_staff
 def index():
-    form = _form(formdata=None, cycle=str(Cycle(today_in_india().year, today_in_india().month)))
+    form = _form(formdata=None, cycle=str(Cycle(today_in_india().year, today_in_india().month)), hold=True)
     return render("staff/bill_runs.html", form=form, shown=page_of(_runs_seen(), 20))
 
 
@@ -63,8 +67,11 @@ def start():
             form.cycle.errors.append(_("%(month)s has not begun yet: it cannot be billed.", month=str(cycle)))
         elif running_run(cycle, region) is not None:
             form.cycle.errors.append(_("A run for %(month)s is already running.", month=str(cycle)))
+        elif (held := held_run_before(cycle, region)) is not None:
+            form.cycle.errors.append(_("The run for %(month)s is held: release it before billing a later month.",
+                                       month=held.cycle))
         else:
-            run = start_run(cycle, region, actor=current_user)
+            run = start_run(cycle, region, actor=current_user, hold=form.hold.data)
             after_commit(partial(bill_run, run.id))
             flash(_("Bill run for %(month)s started.", month=str(cycle)), "success")
             return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
@@ -88,7 +95,10 @@ def run(run_id: int):
         .where(BillRunError.run_id == run.id, visible_to(current_user)).order_by(Account.consumer_number)
         .limit(ERRORS_SHOWN)).all()
     return render("staff/bill_run.html", fragment="progress", run=run, result=run_result(run), errors=errors,
-                  resumable=run.status in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED))
+                  resumable=run.status in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED),
+                  releasable=run.withheld and run.status is not BillRunStatus.RUNNING,
+                  sample=sample(run) if run.withheld else {}, estimated=estimated_count(run),
+                  released_by=db.session.get(User, run.released_by_id) if run.released_by_id else None)
 
 
 @bp.route("/staff/bill-runs/<int:run_id>/resume", methods=["POST"])
@@ -102,8 +112,24 @@ def resume(run_id: int):
     if running_run(cycle, region) is not None:
         flash(_("A run for %(month)s is already running.", month=str(cycle)), "error")
         return redirect(url_for("staff_bill_runs.run", run_id=earlier.id), 303)
-    run = start_run(cycle, region, actor=current_user)
+    run = start_run(cycle, region, actor=current_user, hold=earlier.hold)
     after_commit(partial(bill_run, run.id))
     flash(_("Bill run for %(month)s resumed: it bills only the connections not yet billed.", month=str(cycle)),
           "success")
+    return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
+
+
+@bp.route("/staff/bill-runs/<int:run_id>/release", methods=["POST"])
+@billing_staff
+def release(run_id: int):
+    """Release a held run: its bills are issued today and their customers told (after the commit, in chunks)."""
+    run = _seen_run(run_id)
+    try:
+        bills = release_run(run, current_user)
+    except ReleaseError:
+        flash(_("Only a held run that has stopped running can be released, and only once."), "error")
+        return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
+    after_commit(partial(announce_released_run, run.id))
+    flash(_("Bill run for %(month)s released: %(count)s bills issued today; the customers are being told.",
+            month=run.cycle, count=bills), "success")
     return redirect(url_for("staff_bill_runs.run", run_id=run.id), 303)
