@@ -109,19 +109,24 @@ class ChoiceField(SelectField):
     """A select whose wrong value (typed into the address) gets a message people understand."""
 
     def pre_validate(self, form) -> None:
-        if self.data not in {value for value, *_rest in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(_l("Choose one of the listed options."))
 
 
-STATE_CHOICES = [("", _l("Any state")), (NEEDS_A_PERSON_FILTER, _l("Needs a person (held, or cheque clearing)")),
-                 (PaymentState.CREATED.value, _l("Not completed")),
-                 (PaymentState.PENDING.value, _l("Pending confirmation")),
-                 (PaymentState.CLEARING.value, _l("Received, clearing")), (PaymentState.CAPTURED.value, _l("Paid")),
-                 (PaymentState.HELD.value, _l("Under review")), (PaymentState.FAILED.value, _l("Failed")),
-                 (PaymentState.REFUNDED.value, _l("Refunded")), (PaymentState.BOUNCED.value, _l("Returned unpaid"))]
-METHOD_CHOICES = [("", _l("Any channel")), (PaymentMethod.UPI.value, _l("UPI")),
-                  (PaymentMethod.GATEWAY.value, _l("Online")), (PaymentMethod.CASH.value, _l("Cash")),
-                  (PaymentMethod.CHEQUE.value, _l("Cheque")), (PaymentMethod.DEMAND_DRAFT.value, _l("Demand draft"))]
+S, M = PaymentState, PaymentMethod
+STATE_CHOICES = [
+    SelectChoice("", _l("Any state")),
+    SelectChoice(NEEDS_A_PERSON_FILTER, _l("Needs a person (held, or cheque clearing)")),
+    SelectChoice(S.CREATED.value, _l("Not completed")), SelectChoice(S.PENDING.value, _l("Pending confirmation")),
+    SelectChoice(S.CLEARING.value, _l("Received, clearing")), SelectChoice(S.CAPTURED.value, _l("Paid")),
+    SelectChoice(S.HELD.value, _l("Under review")), SelectChoice(S.FAILED.value, _l("Failed")),
+    SelectChoice(S.REFUNDED.value, _l("Refunded")), SelectChoice(S.BOUNCED.value, _l("Returned unpaid")),
+]
+METHOD_CHOICES = [
+    SelectChoice("", _l("Any channel")), SelectChoice(M.UPI.value, _l("UPI")),
+    SelectChoice(M.GATEWAY.value, _l("Online")), SelectChoice(M.CASH.value, _l("Cash")),
+    SelectChoice(M.CHEQUE.value, _l("Cheque")), SelectChoice(M.DEMAND_DRAFT.value, _l("Demand draft")),
+]
 
 
 class PaymentSearchForm(FlaskForm):
