@@ -45,9 +45,9 @@ def book_for_entry(cashier) -> CashBook:
     day = today_in_india()
     opened = db.session.execute(insert_ignore(db.session, CashBook.__table__, ["cashier_id", "day"]).values(
         {"cashier_id": cashier.id, "day": day, "office": getattr(cashier, "office", None), "state": CashBookState.OPEN,
-         "opened_at": utcnow()})).rowcount
+         "opened_at": utcnow()}).returning(CashBook.__table__.c.id)).scalar()  # None: it was there already
     book = _locked(CashBook, CashBook.cashier_id == cashier.id, CashBook.day == day)
-    if opened == 1:
+    if opened is not None:
         audit.record("cash_book.opened", book, {"after": {"state": book.state.value, "day": day.isoformat(),
                                                           "centre": book.office}}, actor=cashier)
     if book.state != CashBookState.OPEN:

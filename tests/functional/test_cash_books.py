@@ -234,3 +234,56 @@ def test_a_counter_receipt_names_cashier_centre_bill_balance_and_words(client, c
         assert expected in text, expected
     hindi = squeezed(hindi_text(client.get(f"/payments/{payment.id}/receipt.pdf?lang=hi").data))
     assert "AshaKulkarni" in hindi and squeezed("संग्रह केंद्र") in hindi
+
+
+def test_entries_racing_the_closing_are_either_counted_or_refused(app, cashier):
+    """Counter payments from several desks' threads while the cashier closes the day: each one either lands before
+    the closing (and is in its count) or is refused; two closings and two acceptances at once: one each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = factories.make_account()
+    supervisors = [factories.make_user(role="admin", email=f"sup{n}@example.com") for n in range(2)]
+    db.session.commit()
+    services.record_counter_payment(account.id, CASH, Decimal("10.00"), cashier, key(100))  # opens the book
+    db.session.commit()
+    book_id = cash_books.todays_book(cashier).id
+    # Threads get plain values only (each has its own app context and session).
+    cashier_email, consumer_number = cashier.email, account.consumer_number
+    supervisor_emails, supervisor_ids = [s.email for s in supervisors], {s.id for s in supervisors}
+    db.session.rollback()  # end this session's read (SQLite would keep showing the book as it was)
+
+    def signed_in(email):
+        own = app.test_client()
+        assert own.post("/login", data={"login": email, "password": factories.PASSWORD}).status_code == 302
+        return own
+
+    def act(job):
+        kind, n = job
+        own = signed_in(cashier_email if kind != "accept" else supervisor_emails[n])
+        if kind == "pay":
+            return kind, own.post("/staff/payments/counter", data={
+                "consumer_number": consumer_number, "method": "cash", "amount": "10",
+                "idempotency_key": key(200 + n), "confirmed": "yes"}).status_code
+        if kind == "close":
+            return kind, own.post(f"/staff/cash-books/{book_id}/close", data={
+                "counted_cash": "0", "note": "counted later"}).headers.get("Location", "")
+        return kind, own.post(f"/staff/cash-books/{book_id}/accept", data={}).status_code
+
+    jobs = [("pay", n) for n in range(8)] + [("close", 0), ("close", 1)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(act, jobs))
+    paid = [status for kind, status in results if kind == "pay"]
+    assert set(paid) <= {303, 422}
+    db.session.rollback()
+    book = db.session.get(CashBook, book_id)
+    totals = cash_books.totals_of(book_id)
+    assert book.state == CashBookState.CLOSED
+    assert book.expected_cash == totals.cash == Decimal("10.00") * (1 + paid.count(303))
+    closings = db.session.scalars(select(AuditLog).where(AuditLog.action == "cash_book.closed")).all()
+    assert len(closings) == 1
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(act, [("accept", 0), ("accept", 1)]))
+    db.session.rollback()
+    assert db.session.get(CashBook, book_id).accepted_by_id in supervisor_ids
+    assert len(db.session.scalars(select(AuditLog).where(AuditLog.action == "cash_book.accepted")).all()) == 1
