@@ -355,7 +355,9 @@ def _staff_page(payment: Payment, status: int = 200, **forms):
     forms.setdefault("confirm_form", ConfirmUpiForm(formdata=None, idempotency_key=services.new_idempotency_key()))
     account = db.session.get(Account, payment.account_id)
     rebate, rebate_bill = queries.rebate_of(payment.id)
-    return render("payments/staff_payment.html", payment=payment, account=account, refunds=queries.refunds_of(
+    cashier, centre = queries.counter_of(payment)
+    return render("payments/staff_payment.html", payment=payment, account=account, cashier=cashier, centre=centre,
+                  cash_book_id=payment.cash_book_id, refunds=queries.refunds_of(
         payment.id), rebate=rebate, rebate_bill=rebate_bill, action_form=ActionForm(),
         bounce_charge=services.bounce_charge(), approval_limit=services.approval_limit(),
         proposals=queries.approvals(payment.id, waiting_only=False), **forms), status

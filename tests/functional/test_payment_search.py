@@ -126,7 +126,10 @@ def test_a_counter_payment_shows_its_cashier_and_centre(client, login_as):
 
     account, _ = billed_account(total="100.00")
     cashier = factories.make_user(role="support", office="Pune", name="Ravi Patil")
-    services.record_counter_payment(account.id, CASH, Decimal("100.00"), cashier, "search-test-key-0001")
+    payment = services.record_counter_payment(account.id, CASH, Decimal("100.00"), cashier, "search-test-key-0001")
     db.session.commit()
     login_as("admin")
     assert "Ravi Patil · Pune" in found(client, f"consumer_number={account.consumer_number}")
+    page = client.get(f"/staff/payments/{payment.id}").get_data(as_text=True)
+    assert "Received by" in page and "Ravi Patil · Pune" in page
+    assert f"/staff/cash-books/{payment.cash_book_id}" in page
