@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.announcements import bp as staff_announcements_bp
     from app.staff.audit import bp as staff_audit_bp
     from app.staff.bill_runs import bp as staff_bill_runs_bp
+    from app.staff.cash_books import bp as staff_cash_books_bp
     from app.staff.complaints import bp as staff_complaints_bp
     from app.staff.connections import bp as staff_connections_bp
     from app.staff.consumers import bp as staff_consumers_bp
@@ -129,8 +130,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_connections_bp, staff_readings_bp, staff_bill_runs_bp,
                       staff_tariffs_bp, staff_corrections_bp, staff_complaints_bp, staff_users_bp, staff_audit_bp,
-                      staff_system_bp, staff_announcements_bp, support_bp, pwa_bp, notifications_bp, push_bp,
-                      ops_bp):
+                      staff_system_bp, staff_announcements_bp, staff_cash_books_bp, support_bp, pwa_bp,
+                      notifications_bp, push_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

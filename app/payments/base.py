@@ -108,6 +108,18 @@ REFUSALS = {
     "approval_decided": N_("This proposal was already decided."),
     "approval_waiting": N_("A proposal like this for this payment is already waiting for approval."),
     "approval_missing": N_("There is no such proposal."),
+    # The cashier's day (cash books):
+    "day_closed": N_("You closed your cash book for today: no more counter payments can be recorded on it. "
+                     "Nothing was recorded."),
+    "cash_book_missing": N_("There is no such cash book."),
+    "cash_book_not_yours": N_("Only the cashier whose cash book it is can close it."),
+    "cash_book_not_open": N_("This cash book is already closed."),
+    "counted_cash": N_("Enter the cash you counted, in rupees and paise (0 if there is none)."),
+    "cash_difference_note": N_("The cash counted differs from the cash recorded by %(difference)s: say why."),
+    "cash_book_supervisor": N_("Only an administrator or a billing officer can accept a cash book."),
+    "cash_book_own": N_("This is your own cash book: another supervisor must accept it."),
+    "cash_book_still_open": N_("The cashier has not closed this cash book yet."),
+    "cash_book_accepted": N_("This cash book was already accepted."),
 }
 
 

@@ -14,6 +14,7 @@ from app.billing import ledger
 from app.billing.models import LedgerEntry, LedgerKind
 from app.db import INDIA, ZERO, insert_ignore, today_in_india
 from app.extensions import db
+from app.payments import cash_books
 from app.payments.base import (
     CHEQUE_NUMBER,
     COUNTER_MAX,
@@ -54,10 +55,12 @@ def cash_received_today(account_id: int) -> Decimal:
 
 
 def check_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None,
-                          instrument_bank: str | None) -> None:
+                          instrument_bank: str | None, cashier=None) -> None:
     """What record_counter_payment would refuse, said before the cashier confirms (a cheque recorded before, the
-    day's cash limit); nothing is written. record_counter_payment checks all of it again when it writes."""
+    day's cash limit, the cashier's day closed); nothing is written. record_counter_payment checks all of it again
+    when it writes."""
     instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
+    cash_books.check_open(cashier)
     _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
 
 
@@ -99,7 +102,8 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
                            instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
     """Cash, a cheque or a demand draft taken at the counter, with a receipt at once: cash is captured; a cheque
     or draft is credited subject to clearing (`clearing`, until staff mark it cleared or bounced). Cash is
-    limited per connection and day (CASH_LIMIT). The same idempotency key returns the same payment."""
+    limited per connection and day (CASH_LIMIT). The payment is an entry in the cashier's cash book of the day,
+    refused once the cashier closed that day. The same idempotency key returns the same payment."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise PaymentError.refused("form_expired")
     instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
@@ -111,6 +115,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
         if existing.account_id != account_id:
             raise PaymentError.refused("form_expired")
         return existing
+    book = cash_books.book_for_entry(actor) if getattr(actor, "id", None) else None
     _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
     try:
         with db.session.begin_nested():
@@ -118,6 +123,7 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
                 {"account_id": account_id, "amount": amount, "method": method,
                  "state": PaymentState.CREATED, "reference": new_reference(),
                  "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
+                 "cash_book_id": book.id if book else None,
                  "instrument_number": instrument_number, "instrument_bank": instrument_bank,
                  "refunded_amount": ZERO}))
     except IntegrityError:  # the same instrument, recorded by another cashier a moment ago
@@ -130,7 +136,8 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
         _capture(payment, amount, "counter", actor=actor,
                  state=PaymentState.CAPTURED if method == PaymentMethod.CASH else PaymentState.CLEARING)
         audit.record("payment.counter", payment, {"method": method.value, "amount": str(amount),
-                                                  "instrument": instrument_number}, actor=actor)
+                                                  "instrument": instrument_number,
+                                                  "cash_book": payment.cash_book_id}, actor=actor)
     return payment
 
 

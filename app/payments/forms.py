@@ -1,13 +1,15 @@
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField
+from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, Regexp, ValidationError
 
 from app.i18n import parse_rupees
-from app.payments.models import PaymentMethod
+from app.payments.models import PaymentMethod, PaymentState
+from app.payments.queries import NEEDS_A_PERSON_FILTER
 from app.web.validators import at_most, required
 
 
@@ -80,3 +82,79 @@ class RejectForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only needs the CSRF token."""
+
+
+class CloseDayForm(FlaskForm):
+    counted_cash = AmountField(_l("Cash counted (₹)"), validators=[required()], render_kw=AMOUNT_ATTRS)
+    note = StringField(_l("Why the count differs (if it does)"), validators=[Optional(), at_most(200)])
+
+
+class DayField(StringField):
+    """A day as the browser's date input sends it (2026-11-18); `.day` is the date."""
+
+    day: date | None = None
+
+    def pre_validate(self, form) -> None:
+        self.day = None
+        text = (self.data or "").strip()
+        if not text:
+            return
+        try:
+            self.day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(_l("Enter a date as year-month-day, like 2026-11-18.")) from None
+
+
+class ChoiceField(SelectField):
+    """A select whose wrong value (typed into the address) gets a message people understand."""
+
+    def pre_validate(self, form) -> None:
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(_l("Choose one of the listed options."))
+
+
+S, M = PaymentState, PaymentMethod
+STATE_CHOICES = [
+    SelectChoice("", _l("Any state")),
+    SelectChoice(NEEDS_A_PERSON_FILTER, _l("Needs a person (held, or cheque clearing)")),
+    SelectChoice(S.CREATED.value, _l("Not completed")), SelectChoice(S.PENDING.value, _l("Pending confirmation")),
+    SelectChoice(S.CLEARING.value, _l("Received, clearing")), SelectChoice(S.CAPTURED.value, _l("Paid")),
+    SelectChoice(S.HELD.value, _l("Under review")), SelectChoice(S.FAILED.value, _l("Failed")),
+    SelectChoice(S.REFUNDED.value, _l("Refunded")), SelectChoice(S.BOUNCED.value, _l("Returned unpaid")),
+]
+METHOD_CHOICES = [
+    SelectChoice("", _l("Any channel")), SelectChoice(M.UPI.value, _l("UPI")),
+    SelectChoice(M.GATEWAY.value, _l("Online")), SelectChoice(M.CASH.value, _l("Cash")),
+    SelectChoice(M.CHEQUE.value, _l("Cheque")), SelectChoice(M.DEMAND_DRAFT.value, _l("Demand draft")),
+]
+
+
+class PaymentSearchForm(FlaskForm):
+    """Staff's payment search: a GET form (no CSRF: it changes nothing), every filter optional."""
+
+    class Meta:
+        csrf = False
+
+    consumer_number = StringField(_l("Consumer number"), validators=[Optional(), at_most(20)],
+                                  render_kw={"autocomplete": "off"})
+    receipt_number = StringField(_l("Receipt number"), validators=[Optional(), at_most(24)],
+                                 render_kw={"autocomplete": "off"})
+    gateway_id = StringField(_l("Gateway order or payment ID"), validators=[Optional(), at_most(64)],
+                             render_kw={"autocomplete": "off"})
+    instrument_number = StringField(_l("UTR, cheque or draft number"), validators=[Optional(), at_most(30)],
+                                    render_kw={"autocomplete": "off"})
+    date_from = DayField(_l("Paid from"), render_kw={"type": "date"})
+    date_to = DayField(_l("Paid up to"), render_kw={"type": "date"})
+    method = ChoiceField(_l("Channel"), choices=METHOD_CHOICES, default="")
+    state = ChoiceField(_l("State"), choices=STATE_CHOICES, default="")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.date_from.day and self.date_to.day and self.date_from.day > self.date_to.day:
+            self.date_to.errors.append(_l("The end date is before the start date."))
+            return False
+        return valid
+
+    def args(self) -> dict:
+        """The filters as given (for the pager's links)."""
+        return {name: field.data.strip() for name, field in self._fields.items() if (field.data or "").strip()}

@@ -3,11 +3,11 @@
 Only app.payments.services writes these tables. The state machine lives in app.payments.states.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.maker_checker import ApprovalState
@@ -54,6 +54,8 @@ class Payment(db.Model):
     __table_args__ = (
         Index("ix_payments_account_created", "account_id", "created_at"),
         Index("ix_payments_state_created", "state", "created_at"),
+        Index("ix_payments_captured_at", "captured_at"),  # staff search by date
+        Index("ix_payments_instrument_number", "instrument_number"),  # staff search by UTR, cheque or draft
         Index("uq_payments_instrument", "account_id", "method", "instrument_bank", "instrument_number", unique=True,
               sqlite_where=_INSTRUMENT_STANDING, postgresql_where=_INSTRUMENT_STANDING),
     )
@@ -73,6 +75,8 @@ class Payment(db.Model):
     instrument_number: Mapped[str | None] = mapped_column(String(30))  # cheque or draft number; UPI UTR
     instrument_bank: Mapped[str | None] = mapped_column(String(80))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A counter payment is an entry in its cashier's cash book of the day (which names the collection centre).
+    cash_book_id: Mapped[int | None] = mapped_column(ForeignKey("cash_books.id"), index=True)
     refunded_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     # What the gateway (or the counter) actually received; differs from `amount` only on a HELD payment.
     received_amount: Mapped[Decimal | None] = mapped_column(Money)
@@ -95,6 +99,50 @@ class Payment(db.Model):
     @property
     def refundable_amount(self) -> Decimal:
         return self.credited_amount - (self.refunded_amount or ZERO)
+
+
+class CashBookState(StrEnum):
+    OPEN = "open"  # taking entries
+    CLOSED = "closed"  # the cashier counted the cash and closed the day: no more entries
+    ACCEPTED = "accepted"  # a supervisor (another person) checked it
+
+
+class CashBook(db.Model):
+    """One cashier's counter collections on one day in India: opened by the day's first counter payment, closed
+    once by the cashier with the cash counted, accepted once by a supervisor who is someone else. The collection
+    centre is the cashier's office when the book opened (None: head office). Only app.payments.cash_books writes
+    it; its state moves forward only, by a conditional update of the locked row."""
+
+    __tablename__ = "cash_books"
+    __table_args__ = (
+        UniqueConstraint("cashier_id", "day"),
+        CheckConstraint("accepted_by_id IS NULL OR accepted_by_id != cashier_id", name="second_person"),
+        CheckConstraint("state = 'open' OR (closed_at IS NOT NULL AND counted_cash IS NOT NULL "
+                        "AND expected_cash IS NOT NULL)", name="closed_counted"),
+        CheckConstraint("state != 'accepted' OR (accepted_by_id IS NOT NULL AND accepted_at IS NOT NULL)",
+                        name="accepted_by"),
+        Index("ix_cash_books_state_day", "state", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cashier_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)  # in India
+    office: Mapped[str | None] = mapped_column(String(40))  # the collection centre
+    state: Mapped[CashBookState] = mapped_column(enum_type(CashBookState), default=CashBookState.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    counted_cash: Mapped[Decimal | None] = mapped_column(Money)  # what the cashier counted at closing
+    expected_cash: Mapped[Decimal | None] = mapped_column(Money)  # the cash entries' total at closing
+    close_note: Mapped[str | None] = mapped_column(String(200))  # why the count differs, if it does
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def cash_difference(self) -> Decimal | None:
+        """Counted less expected: below zero the drawer is short, above it has more than was recorded."""
+        if self.counted_cash is None or self.expected_cash is None:
+            return None
+        return self.counted_cash - self.expected_cash
 
 
 class PaymentEvent(db.Model):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Account
@@ -14,9 +14,18 @@ from app.accounts.offices import visible_to
 from app.auth.models import User
 from app.billing import ledger
 from app.billing.models import Bill, LedgerEntry, LedgerKind
-from app.db import ZERO, utcnow
+from app.db import INDIA, ZERO, utcnow
 from app.extensions import db
-from app.payments.models import ApprovalState, MoneyApproval, Payment, PaymentState, Refund
+from app.i18n import N_
+from app.payments.models import (
+    ApprovalState,
+    CashBook,
+    MoneyApproval,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    Refund,
+)
 
 PAGE_SIZE = 20
 
@@ -49,19 +58,78 @@ def refunds_of(payment_id: int) -> list[Refund]:
     return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)))
 
 
-def payments_for_staff(consumer_number: str | None, staff, limit: int = 50) -> tuple[Account | None, list[Payment]]:
-    """A connection's recent payments by consumer number; without one, the payments that need a person (held,
-    or cheques to mark cleared or returned). Only of the connections `staff` may see (their office's)."""
-    if consumer_number:
-        account = account_by_number(consumer_number, staff)
-        if account is None:
-            return None, []
-        return account, list(db.session.scalars(select(Payment).where(Payment.account_id == account.id)
-                                                .order_by(Payment.created_at.desc()).limit(limit)))
-    return None, list(db.session.scalars(
-        select(Payment).join(Account, Account.id == Payment.account_id)
-        .where(Payment.state.in_([PaymentState.HELD, PaymentState.CLEARING]), visible_to(staff))
-        .order_by(Payment.created_at).limit(limit)))
+NEEDS_A_PERSON = (PaymentState.HELD, PaymentState.CLEARING)
+NEEDS_A_PERSON_FILTER = "attention"  # the state filter's value for NEEDS_A_PERSON
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    """What staff search payments by; every one optional. `state` "attention" means NEEDS_A_PERSON."""
+
+    consumer_number: str = ""
+    receipt_number: str = ""
+    gateway_id: str = ""
+    instrument_number: str = ""
+    since: date | None = None  # days in India, both included
+    until: date | None = None
+    method: str = ""
+    state: str = ""  # a PaymentState value, or NEEDS_A_PERSON_FILTER
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=INDIA)
+
+
+def _made_between(since: date | None, until: date | None):
+    """When the payment was made (Payment.made_at: received, else started), each side on its own index."""
+    def within(column):
+        conditions = [column.is_not(None)]
+        if since:
+            conditions.append(column >= _start_of(since))
+        if until:
+            conditions.append(column < _start_of(until + timedelta(days=1)))
+        return and_(*conditions)
+
+    return or_(within(Payment.captured_at), and_(Payment.captured_at.is_(None), within(Payment.created_at)))
+
+
+def search_payments(filters: PaymentFilters, staff) -> Select:
+    """Payments of the connections `staff` may see (their office's) matching every filter given, newest first."""
+    statement = select(Payment).join(Account, Account.id == Payment.account_id).where(visible_to(staff))
+    if filters.consumer_number:
+        statement = statement.where(Account.consumer_number == filters.consumer_number.strip())
+    if filters.receipt_number:
+        statement = statement.where(Payment.receipt_number == filters.receipt_number.strip().upper())
+    if filters.gateway_id:
+        gateway_id = filters.gateway_id.strip()
+        statement = statement.where(or_(Payment.gateway_order_id == gateway_id,
+                                        Payment.gateway_payment_id == gateway_id))
+    if filters.instrument_number:
+        statement = statement.where(Payment.instrument_number == filters.instrument_number.strip())
+    if filters.since or filters.until:
+        statement = statement.where(_made_between(filters.since, filters.until))
+    if filters.method:
+        statement = statement.where(Payment.method == PaymentMethod(filters.method))
+    if filters.state == NEEDS_A_PERSON_FILTER:
+        statement = statement.where(Payment.state.in_(NEEDS_A_PERSON))
+    elif filters.state:
+        statement = statement.where(Payment.state == PaymentState(filters.state))
+    return statement.order_by(Payment.created_at.desc(), Payment.id.desc())
+
+
+def payment_rows(payments: list[Payment]) -> dict:
+    """What a list of payments shows beside each: its consumer number, and for a counter payment the cashier and
+    the collection centre (two queries for the page, not two per row)."""
+    account_ids = {p.account_id for p in payments}
+    book_ids = {p.cash_book_id for p in payments if p.cash_book_id}
+    consumers = dict(db.session.execute(select(Account.id, Account.consumer_number)
+                                        .where(Account.id.in_(account_ids))).all()) if account_ids else {}
+    books = {b.id: b for b in db.session.scalars(select(CashBook).where(CashBook.id.in_(book_ids)))} \
+        if book_ids else {}
+    cashier_ids = {p.recorded_by_id for p in payments if p.recorded_by_id}
+    cashiers = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(cashier_ids))).all()) \
+        if cashier_ids else {}
+    return {"consumers": consumers, "books": books, "cashiers": cashiers}
 
 
 def account_by_number(consumer_number: str, staff) -> Account | None:
@@ -193,6 +261,21 @@ class ReceiptView:
     state: str
     bills_paid: tuple[BillPaid, ...] = ()
     balance_after: Decimal | None = None  # None: the payment is not on the ledger (yet)
+    cashier: str | None = None  # a counter payment: who took it
+    centre: str | None = None  # and where (an office, or HEAD_OFFICE: translate it when shown)
+
+
+HEAD_OFFICE = N_("Head office")
+
+
+def counter_of(payment: Payment) -> tuple[str | None, str | None]:
+    """The cashier who took a counter payment and the collection centre (from the day's cash book)."""
+    if payment.recorded_by_id is None:
+        return None, None
+    book = db.session.get(CashBook, payment.cash_book_id) if payment.cash_book_id else None
+    cashier = db.session.get(User, book.cashier_id if book else payment.recorded_by_id)
+    centre = (book.office or HEAD_OFFICE) if book else None
+    return (cashier.name if cashier else None), centre
 
 
 def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
@@ -201,6 +284,7 @@ def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
     account = db.session.get(Account, payment.account_id)
     rebate, rebate_bill = rebate_of(payment.id)
     application = application_of(payment)
+    cashier, centre = counter_of(payment)
     return ReceiptView(
         utility_name=utility_name, receipt_number=payment.receipt_number, paid_at=payment.captured_at,
         consumer_number=account.consumer_number, holder_name=account.holder_name, address=account.address,
@@ -209,5 +293,5 @@ def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
         instrument_bank=payment.instrument_bank, rebate=rebate, rebate_bill=rebate_bill,
         refunded=payment.refunded_amount or ZERO, state=payment.state.value,
         bills_paid=application.bills if application else (),
-        balance_after=application.balance_after if application else None,
+        balance_after=application.balance_after if application else None, cashier=cashier, centre=centre,
     )

@@ -33,6 +33,8 @@ LABELS = {
     "in_words": N_("Amount in words"),
     "method": N_("Paid by"),
     "reference": N_("Our reference"),
+    "cashier": N_("Received by"),
+    "centre": N_("Collection centre"),
     "gateway_id": N_("Gateway payment ID"),
     "instrument": N_("Cheque / draft"),
     "utr": N_("Bank reference (UTR)"),
@@ -162,6 +164,10 @@ def _payment_rows(receipt: ReceiptView, language: str) -> list[tuple[str, str]]:
             (label("method", language), translate(METHODS[receipt.method], language) if receipt.method in METHODS
              else receipt.method),
             (label("reference", language), receipt.reference)]
+    if receipt.cashier:
+        rows.append((label("cashier", language), receipt.cashier))
+    if receipt.centre:
+        rows.append((label("centre", language), translate(receipt.centre, language)))
     if receipt.gateway_payment_id:
         rows.append((label("gateway_id", language), receipt.gateway_payment_id))
     if receipt.instrument_number and receipt.method in ("cheque", "demand_draft"):

@@ -22,7 +22,7 @@ from app.billing.bills import bill_status, latest_bills
 from app.db import ZERO, today_in_india
 from app.extensions import csrf, db
 from app.i18n import inr
-from app.payments import WEBHOOK_PATH, queries, services
+from app.payments import WEBHOOK_PATH, cash_books, queries, services
 from app.payments.base import REFUSALS
 from app.payments.forms import (
     ActionForm,
@@ -30,11 +30,12 @@ from app.payments.forms import (
     ConfirmUpiForm,
     CounterPaymentForm,
     PayForm,
+    PaymentSearchForm,
     RefundForm,
     RejectForm,
 )
 from app.payments.gateways import GatewayError, GatewayUnavailable, get_gateway
-from app.payments.models import MoneyApproval, Payment, PaymentMethod, PaymentState
+from app.payments.models import CashBookState, MoneyApproval, Payment, PaymentMethod, PaymentState
 from app.payments.receipts import render_receipt_pdf
 from app.payments.upi import upi_link
 from app.web.headers import CONTENT_SECURITY_POLICY, writes_on_get
@@ -46,6 +47,7 @@ bp = Blueprint("payments", __name__)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 RETURNED = ("paid", "failed", "cancelled")
+STAFF_PAGE_SIZE = 25
 
 
 def _redirect(endpoint: str, **values):
@@ -281,10 +283,22 @@ def webhook():
 @bp.route("/staff/payments")
 @staff_only
 def staff_index():
-    consumer_number = request.args.get("consumer_number", "").strip()[:20]
-    account, payments = queries.payments_for_staff(consumer_number or None, current_user)
-    return render("payments/staff_index.html", consumer_number=consumer_number, account=account, payments=payments,
-                  waiting_events=queries.count_waiting_events())
+    """The payment search (a GET form: it works without JavaScript and its address can be shared)."""
+    form = PaymentSearchForm(formdata=request.args)
+    filters = None
+    if form.validate():
+        filters = queries.PaymentFilters(
+            consumer_number=form.consumer_number.data or "", receipt_number=form.receipt_number.data or "",
+            gateway_id=form.gateway_id.data or "", instrument_number=form.instrument_number.data or "",
+            since=form.date_from.day, until=form.date_to.day, method=form.method.data or "",
+            state=form.state.data or "")
+        if filters.consumer_number and queries.account_by_number(filters.consumer_number, current_user) is None:
+            form.consumer_number.errors.append(_("There is no connection with this number."))  # nor in your office
+            filters = None
+    shown = page_of(queries.search_payments(filters, current_user), STAFF_PAGE_SIZE) if filters else None
+    return render("payments/staff_index.html", form=form, shown=shown, filter_args=form.args(),
+                  waiting_events=queries.count_waiting_events(),
+                  **queries.payment_rows(shown.items if shown else [])), 200 if filters else 400
 
 
 @bp.route("/staff/payments/counter", methods=["GET", "POST"])
@@ -305,7 +319,8 @@ def counter():
         elif form.confirmed.data != "yes":
             try:  # a cheque recorded before, or the day's cash limit: said now, not after Confirm
                 services.check_counter_payment(account.id, PaymentMethod(form.method.data), form.amount.amount,
-                                               form.instrument_number.data, form.instrument_bank.data)
+                                               form.instrument_number.data, form.instrument_bank.data,
+                                               cashier=current_user)
             except services.PaymentError as refusal:
                 form.amount.errors.append(refusal_text(refusal))
             else:
@@ -324,8 +339,9 @@ def counter():
             else:
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
                 return _redirect("payments.staff_payment", payment_id=payment.id)
-    return render("payments/staff_counter.html", form=form,
-                  cash_limit=current_app.config["CASH_LIMIT"]), 422 if form.errors else 200
+    book = cash_books.todays_book(current_user)
+    return render("payments/staff_counter.html", form=form, cash_limit=current_app.config["CASH_LIMIT"],
+                  day_closed=book is not None and book.state != CashBookState.OPEN), 422 if form.errors else 200
 
 
 @bp.route("/staff/payments/<int:payment_id>")
@@ -340,7 +356,9 @@ def _staff_page(payment: Payment, status: int = 200, **forms):
     forms.setdefault("confirm_form", ConfirmUpiForm(formdata=None, idempotency_key=services.new_idempotency_key()))
     account = db.session.get(Account, payment.account_id)
     rebate, rebate_bill = queries.rebate_of(payment.id)
-    return render("payments/staff_payment.html", payment=payment, account=account, refunds=queries.refunds_of(
+    cashier, centre = queries.counter_of(payment)
+    return render("payments/staff_payment.html", payment=payment, account=account, cashier=cashier, centre=centre,
+                  cash_book_id=payment.cash_book_id, refunds=queries.refunds_of(
         payment.id), rebate=rebate, rebate_bill=rebate_bill, action_form=ActionForm(),
         bounce_charge=services.bounce_charge(), approval_limit=services.approval_limit(),
         proposals=queries.approvals(payment.id, waiting_only=False), **forms), status
