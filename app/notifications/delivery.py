@@ -75,11 +75,14 @@ def deliver_due(ids: list[int] | None = None, limit: int = 50) -> Counter:
     return outcomes
 
 
+SWEEP_BATCH = 200  # deliveries per batch of the sweep: a reminder run leaves thousands at 07:00
+
+
 def deliver_all_due(batches: int = 20) -> Counter:
     """The sweep: batch after batch until nothing is due (at most `batches`; the next sweep goes on)."""
     total = Counter()
     for _ in range(batches):
-        outcomes = deliver_due()
+        outcomes = deliver_due(limit=SWEEP_BATCH)
         if not outcomes:
             break
         total.update(outcomes)
