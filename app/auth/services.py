@@ -1,5 +1,6 @@
 """Sign-up, sign-in, password change and reset. Views call these; these write the users' tables."""
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.messaging.kinds import MessageKind
 from app.messaging.outbox import queue_message
+from app.taskqueue import after_commit
 
 
 class AuthError(Exception):
@@ -197,12 +199,22 @@ def new_password_link(user: User, ttl: timedelta) -> tuple[str, datetime]:
     return url_for("auth.reset_password", token=token, _external=True), expires_at
 
 
-def request_password_reset(login: str, ip: str) -> None:
-    """Send a reset link if such a user exists. Says nothing either way (no account probing)."""
+def request_password_reset(login: str, ip: str, root_url: str) -> None:
+    """Ask for a reset link to be sent if such a user exists. The request itself does the same work either way
+    (the throttle, and a task enqueued after the commit), so neither its answer nor its time tells anyone whether
+    the number or email is registered; the task looks the user up and sends the link."""
     limit = Limit.from_config(current_app.config["RESET_LIMIT_PER_IP"])
     retry_at = throttle.attempt([("reset_ip", ip, limit)])  # every request counts, not only failed ones
     if retry_at:
         raise LoginLocked(retry_at)
+    from app.auth.tasks import send_password_reset  # the task module imports this one
+
+    after_commit(functools.partial(send_password_reset, login, root_url))
+
+
+def send_reset_link(login: str, root_url: str) -> None:
+    """The reset link, to the user `login` names, if there is one (in the task; `root_url` is the site's address,
+    as the request that asked for it saw it)."""
     user = find_user(login)
     if user is None or not user.active:
         return
@@ -210,7 +222,8 @@ def request_password_reset(login: str, ip: str) -> None:
     per_user = Limit.from_config(current_app.config["RESET_LIMIT_PER_USER"])
     if throttle.attempt([("reset_user", str(user.id), per_user)]):
         return
-    link, expires_at = new_password_link(user, current_app.config["PASSWORD_RESET_TTL"])
+    with current_app.test_request_context(base_url=root_url):  # the link is made as the request would make it
+        link, expires_at = new_password_link(user, current_app.config["PASSWORD_RESET_TTL"])
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
     with force_locale(user.locale):  # in the language the user chose, whoever asked for it
         queue_message(  # sent after the commit, and not at all if this transaction rolls back

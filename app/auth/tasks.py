@@ -5,11 +5,11 @@ from datetime import timedelta
 from huey import crontab
 from sqlalchemy import delete
 
-from app.auth import sign_ins, throttle
+from app.auth import services, sign_ins, throttle
 from app.auth.models import OneTimeCode, PasswordResetToken
 from app.db import utcnow
 from app.extensions import db
-from app.taskqueue import periodic_task
+from app.taskqueue import periodic_task, task
 
 
 @periodic_task(crontab(minute="7"), retries=2, retry_delay=60)
@@ -22,3 +22,9 @@ def prune_security_records() -> str:
     codes = db.session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < day_ago)).rowcount
     history = sign_ins.prune()
     return f"{events} throttle counters, {tokens} reset tokens, {history} sign-ins, {codes} one-time codes removed"
+
+
+@task(retries=3, retry_delay=30)
+def send_password_reset(login: str, root_url: str) -> None:
+    """The reset link asked for on /forgot (app.auth.services.request_password_reset)."""
+    services.send_reset_link(login, root_url)

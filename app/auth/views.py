@@ -194,7 +194,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
-            services.request_password_reset(form.login.data, client_ip())
+            services.request_password_reset(form.login.data, client_ip(), request.url_root)
         except services.LoginLocked as locked:
             form.login.errors.append(_("Too many requests. Try again after %(time)s.",
                                        time=indian_time(locked.retry_at)))

@@ -321,6 +321,40 @@ def test_reset_request_for_an_unknown_login_looks_the_same_and_sends_nothing(cli
     assert outbox == []
 
 
+def test_a_reset_request_does_the_same_work_for_a_registered_number_and_an_unknown_one(app, monkeypatch):
+    """Its time must not tell whether a number is registered: the request counts the attempt and enqueues the
+    task, the same statements either way; the task (after the response) looks the number up."""
+    from sqlalchemy import event
+
+    from app.auth import services
+
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    enqueued = []
+    monkeypatch.setattr(services, "after_commit", enqueued.append)
+
+    def statements_for(login: str) -> list[str]:
+        seen = []
+
+        def keep(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            with app.test_request_context("/forgot", method="POST"):
+                services.request_password_reset(login, f"203.0.113.{len(enqueued) + 1}", "http://localhost/")
+                db.session.flush()
+                db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        return seen
+
+    registered, unknown = statements_for("9811111111"), statements_for("9899999999")
+    assert registered == unknown and len(registered) >= 1
+    assert [work.args for work in enqueued] == [("9811111111", "http://localhost/"),
+                                                ("9899999999", "http://localhost/")]
+
+
 def test_reset_requests_are_throttled_per_ip(client, outbox):
     for _ in range(10):
         client.post("/forgot", data={"login": "9899999999"})

@@ -31,7 +31,7 @@ def test_the_reset_message_leaves_after_the_commit_and_its_body_is_wiped(app, ou
     user = factories.make_user(mobile="+919811111111")
     db.session.commit()
     with app.test_request_context("/forgot", method="POST"):
-        services.request_password_reset("9811111111", "203.0.113.7")
+        services.request_password_reset("9811111111", "203.0.113.7", "http://localhost/")
         db.session.flush()
         assert outbox == []  # queued in the transaction, not sent
         db.session.commit()
@@ -46,7 +46,7 @@ def test_the_reset_message_is_not_sent_when_the_transaction_rolls_back(app, outb
     factories.make_user(mobile="+919811111111")
     db.session.commit()
     with app.test_request_context("/forgot", method="POST"):
-        services.request_password_reset("9811111111", "203.0.113.7")
+        services.request_password_reset("9811111111", "203.0.113.7", "http://localhost/")
         db.session.flush()
         db.session.rollback()
     db.session.commit()  # a later commit in the same session sends nothing either
@@ -229,7 +229,7 @@ def test_the_reset_message_carries_its_kind_and_template_variables_which_are_wip
     factories.make_user(mobile="+919811111111")
     db.session.commit()
     with app.test_request_context("/forgot", method="POST"):
-        services.request_password_reset("9811111111", "203.0.113.7")
+        services.request_password_reset("9811111111", "203.0.113.7", "http://localhost/")
         db.session.commit()
     (sent,) = outbox
     assert sent.kind == "password_reset"
