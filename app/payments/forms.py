@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, Regexp, ValidationError
@@ -80,3 +81,20 @@ class RejectForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only needs the CSRF token."""
+
+
+class SettlementFileForm(FlaskForm):
+    file = FileField(_l("Settlement file (CSV: date, UTR or gateway id, amount)"),
+                     validators=[FileRequired(_l("Choose the settlement file."))],
+                     render_kw={"accept": ".csv,text/csv"})
+
+
+class NoteForm(FlaskForm):
+    """Why a person dismissed a webhook, marked an attempt failed, or what they found on an unmatched line."""
+
+    note = StringField(_l("Reason or note"), validators=[required(), at_most(200)])
+
+
+class MatchEventForm(FlaskForm):
+    payment_reference = StringField(_l("Our payment reference or receipt number"),
+                                    validators=[required(), at_most(35)], render_kw={"autocomplete": "off"})
