@@ -41,6 +41,7 @@ from app.payments.models import (
     SettlementLine,
     SettlementOutcome,
 )
+from app.payments.reconcile import ask_now
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_LINES = 20000
@@ -100,6 +101,21 @@ def held_payments(staff, limit: int = LIST_LIMIT) -> list[tuple[Payment, Account
         select(Payment, Account).join(Account, Account.id == Payment.account_id)
         .where(Payment.state == PaymentState.HELD, visible_to(staff))
         .order_by(Payment.created_at, Payment.id).limit(limit)).tuples())
+
+
+def ask_gateway(payment_id: int, staff) -> tuple[PaymentState, PaymentState]:
+    """Ask the gateway about one waiting attempt now, as reconcile would: its state before and after. GatewayError
+    (or GatewayUnavailable) when the gateway cannot be asked."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or not can_see(staff, db.session.get(Account, payment.account_id)):
+        raise PaymentError.refused("no_payment")
+    if payment.state not in (PaymentState.CREATED, PaymentState.PENDING) or payment.method not in DIGITAL_METHODS:
+        raise PaymentError(_("Only an online attempt still waiting can be asked about."))
+    if payment.gateway != get_gateway().name:
+        raise PaymentError(_("This attempt went through another payment gateway."))
+    before, after = ask_now(payment.id)
+    audit.record("payment.asked_gateway", payment, {"before": before.value, "after": after.value}, actor=staff)
+    return before, after
 
 
 def mark_failed(payment_id: int, reason: str, staff, older_than_minutes: int) -> Payment:

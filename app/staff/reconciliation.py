@@ -14,7 +14,6 @@ from app.payments import services, settlements
 from app.payments.forms import ActionForm, MatchEventForm, NoteForm, SettlementFileForm
 from app.payments.gateways import GatewayError, GatewayUnavailable
 from app.payments.models import Payment, PaymentEvent, SettlementFile, SettlementOutcome
-from app.payments.reconcile import ask_now
 from app.payments.views import refusal_text
 from app.web.csv_export import csv_response
 from app.web.templating import render
@@ -63,7 +62,11 @@ def ask_gateway(payment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        before, after = ask_now(payment.id)
+        before, after = settlements.ask_gateway(payment.id, current_user)
+    except services.PaymentError as refusal:
+        db.session.rollback()
+        flash(_refusal(refusal), "error")
+        return _back("#overdue")
     except (GatewayError, GatewayUnavailable) as error:
         db.session.rollback()
         flash(_("The gateway could not be asked now (%(error)s); try again later.", error=str(error)), "error")

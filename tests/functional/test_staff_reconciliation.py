@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditLog
 from app.extensions import db
+from app.payments.gateways import GatewayError
+from app.payments.gateways.sandbox import SandboxGateway
 from app.payments.models import (
     Payment,
     PaymentEvent,
@@ -91,6 +93,32 @@ def test_ask_the_gateway_now_captures_an_attempt_the_customer_paid(client, login
     db.session.expire_all()
     assert db.session.get(Payment, payment.id).state == PaymentState.CAPTURED
     assert "is now captured" in client.get(PAGE).get_data(as_text=True)
+    [asked] = audit_rows("payment.asked_gateway")
+    assert asked.details == {"before": "pending", "after": "captured"}
+
+
+def test_a_gateway_that_cannot_be_asked_changes_nothing_and_says_so(client, login_as, offices, monkeypatch):
+    pune, _nashik = offices
+    payment, _order = attempt_with_order(pune)
+
+    def down(self, order_id):
+        raise GatewayError("timed out")
+
+    monkeypatch.setattr(SandboxGateway, "fetch_order_payments", down)
+    login_as("admin")
+    client.post(f"{PAGE}/payments/{payment.id}/ask")
+    assert "could not be asked now (timed out)" in client.get(PAGE).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).state == PaymentState.PENDING
+    assert audit_rows("payment.asked_gateway") == []
+
+
+def test_only_a_waiting_online_attempt_is_asked_about(client, login_as, offices):
+    pune, _nashik = offices
+    captured = make_payment(pune, PaymentState.CAPTURED, method=PaymentMethod.CASH)
+    login_as("billing")
+    client.post(f"{PAGE}/payments/{captured.id}/ask")
+    assert "Only an online attempt still waiting can be asked about." in client.get(PAGE).get_data(as_text=True)
 
 
 def test_asking_about_another_offices_attempt_is_not_found(client, login_as, offices):
