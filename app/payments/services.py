@@ -10,7 +10,8 @@ Exactly once, and nothing lost:
 Services flush; the request or the CLI command commits (reconcile commits after each payment it checks).
 One module per use case: base (limits, refusals, references, locks), rebates, capture (state changes and
 paying online), webhooks, reconcile, counter (counter payments and staff decisions), refunds, approvals (the
-maker-checker for money leaving or credited by staff). This module is their public face for the views, the CLI
+maker-checker for money leaving or credited by staff), settlements (the reconciliation page: attempts and webhooks
+settled by a person, settlement files matched against our payments). This module is their public face for the views, the CLI
 and the jobs.
 """
 

@@ -28,7 +28,7 @@ from app.accounts.models import Account
 from app.accounts.offices import can_see, visible_to
 from app.db import INDIA, insert_ignore, today_in_india, utcnow
 from app.extensions import db
-from app.payments.base import PAYMENT_EVENTS, PaymentError, lock_payment
+from app.payments.base import PAYMENT_EVENTS, PaymentError, _locked, lock_payment
 from app.payments.capture import _fail, apply_gateway_payment
 from app.payments.gateways import GatewayUnavailable, get_gateway
 from app.payments.models import (
@@ -183,7 +183,7 @@ def dismiss_event(event_id: int, reason: str, staff) -> PaymentEvent:
 def match_event(event_id: int, payment_reference: str, staff) -> tuple[PaymentEvent, Payment, str]:
     """Apply a waiting payment webhook to the payment a person names (by our reference or receipt number): what
     the gateway says about its payment then moves ours, exactly as if the webhook had matched by itself."""
-    event = db.session.get(PaymentEvent, event_id)
+    event = _locked(PaymentEvent, PaymentEvent.id == event_id)  # reconcile's rematch (or a second click) waits
     if event is None or event.resolved_at is not None or event.processed_at is not None:
         raise PaymentError(_("This webhook was already settled."))
     try:

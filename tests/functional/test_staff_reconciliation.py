@@ -228,6 +228,18 @@ def test_matching_a_webhook_to_an_attempt_whose_order_call_timed_out_captures_it
     assert audit_rows("payment_event.dismissed") == []
 
 
+def test_a_webhook_naming_another_order_does_not_fit_a_payment(client, login_as, offices):
+    pune, _nashik = offices
+    payment, _order = attempt_with_order(pune, "500.00")
+    event = unknown_webhook(client)
+    login_as("billing")
+    client.post(f"{PAGE}/webhooks/{event.id}/match", data={"payment_reference": payment.reference})
+    assert "does not fit payment" in client.get(PAGE).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).state == PaymentState.PENDING
+    assert db.session.get(PaymentEvent, event.id).resolved_at is None
+
+
 def test_a_webhook_cannot_be_matched_to_another_offices_payment(client, login_as, offices):
     _pune, nashik = offices
     payment = make_payment(nashik, PaymentState.CREATED, method=PaymentMethod.GATEWAY)
@@ -290,6 +302,28 @@ def test_uploading_the_same_file_again_opens_the_same_report(client, login_as, o
     assert again.headers["Location"] == first.headers["Location"]
     assert count(SettlementFile) == 1 and count(SettlementLine) == 5
     assert "uploaded before" in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("text", [
+    "DATE;UTR;AMOUNT\n17/11/2026;431112345678;1234.50\n",
+    "Txn Date\tRRN\tCredit Amount\n17-11-2026\t'431112345678\t\"1,234.50\"\n",
+    "Transaction ID,Value Date,Amount (Rs)\r\n431112345678,2026-11-17T09:00:00+05:30,Rs. 1234.5\r\n",
+])
+def test_header_names_separators_and_number_styles_are_tolerated(client, login_as, offices, text):
+    pune, _nashik = offices
+    paid = make_payment(pune, instrument_number="431112345678", amount="1234.50")
+    login_as("billing")
+    location = upload(client, text, filename="bank.csv").headers["Location"]
+    [line] = db.session.scalars(select(SettlementLine)).all()
+    assert (line.outcome, line.payment_id, str(line.settled_on)) == (SettlementOutcome.MATCHED, paid.id, "2026-11-17")
+    assert "bank.csv" in client.get(PAGE).get_data(as_text=True)  # listed, and its report opens again
+    assert client.get(location).status_code == 200
+
+
+def test_an_upload_without_a_file_asks_for_one(client, login_as):
+    login_as("billing")
+    response = client.post(f"{PAGE}/settlements", data={}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Choose the settlement file." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("content", "message"), [
