@@ -108,6 +108,21 @@ REFUSALS = {
     "approval_decided": N_("This proposal was already decided."),
     "approval_waiting": N_("A proposal like this for this payment is already waiting for approval."),
     "approval_missing": N_("There is no such proposal."),
+    # On the reconciliation page:
+    "ask_state": N_("Only an online attempt still waiting can be asked about."),
+    "ask_other_gateway": N_("This attempt went through another payment gateway."),
+    "fail_state": N_("Only an online attempt still waiting can be marked as failed."),
+    "fail_recent": N_("This attempt is recent: the gateway may still confirm it. Ask the gateway first."),
+    "no_webhook": N_("There is no such webhook."),
+    "webhook_settled": N_("This webhook was already settled."),
+    "match_not_payment": N_("Only a payment webhook can be matched to a payment; dismiss this one with a reason."),
+    "match_no_payment": N_("There is no payment %(reference)s."),
+    "match_not_online": N_("Payment %(reference)s was not made online."),
+    "match_order_taken": N_("The webhook's order belongs to payment %(reference)s."),
+    "match_misfit": N_("The webhook does not fit payment %(reference)s (%(why)s)."),
+    "no_line": N_("There is no such line."),
+    "line_matched": N_("This line matched: there is nothing to investigate."),
+    "line_investigated": N_("This line was already marked as investigated."),
 }
 
 

@@ -110,9 +110,9 @@ def ask_gateway(payment_id: int, staff) -> tuple[PaymentState, PaymentState]:
     if payment is None or not can_see(staff, db.session.get(Account, payment.account_id)):
         raise PaymentError.refused("no_payment")
     if payment.state not in (PaymentState.CREATED, PaymentState.PENDING) or payment.method not in DIGITAL_METHODS:
-        raise PaymentError(_("Only an online attempt still waiting can be asked about."))
+        raise PaymentError.refused("ask_state")
     if payment.gateway != get_gateway().name:
-        raise PaymentError(_("This attempt went through another payment gateway."))
+        raise PaymentError.refused("ask_other_gateway")
     before, after = ask_now(payment.id)
     audit.record("payment.asked_gateway", payment, {"before": before.value, "after": after.value}, actor=staff)
     return before, after
@@ -125,9 +125,9 @@ def mark_failed(payment_id: int, reason: str, staff, older_than_minutes: int) ->
     if payment is None or not can_see(staff, db.session.get(Account, payment.account_id)):
         raise PaymentError.refused("no_payment")
     if payment.state not in (PaymentState.CREATED, PaymentState.PENDING) or payment.method not in DIGITAL_METHODS:
-        raise PaymentError(_("Only an online attempt still waiting can be marked as failed."))
+        raise PaymentError.refused("fail_state")
     if payment.created_at >= utcnow() - timedelta(minutes=older_than_minutes):
-        raise PaymentError(_("This attempt is recent: the gateway may still confirm it. Ask the gateway first."))
+        raise PaymentError.refused("fail_recent")
     _fail(payment, f"marked failed by staff: {reason}", "staff", actor=staff)
     return payment
 
@@ -135,11 +135,14 @@ def mark_failed(payment_id: int, reason: str, staff, older_than_minutes: int) ->
 # --- webhooks that matched no order ---
 
 
+# Webhooks still waiting for their order, and those processed only as far as "review: …", not settled by a person.
+_UNSETTLED = and_(PaymentEvent.resolved_at.is_(None),
+                  or_(PaymentEvent.processed_at.is_(None), PaymentEvent.outcome.like("review:%")))
+
+
 def unmatched_events(limit: int = LIST_LIMIT) -> list[PaymentEvent]:
-    """Webhooks still waiting for their order, and those processed only as far as 'review: …', not settled yet."""
     return list(db.session.scalars(
-        select(PaymentEvent).where(PaymentEvent.resolved_at.is_(None),
-                                   or_(PaymentEvent.processed_at.is_(None), PaymentEvent.outcome.like("review:%")))
+        select(PaymentEvent).where(_UNSETTLED)
         .order_by(PaymentEvent.received_at, PaymentEvent.id).limit(limit)))
 
 
@@ -157,10 +160,11 @@ def event_reference(event: PaymentEvent) -> str:
 
 
 def _settle_event(event_id: int, staff, note: str, outcome: str, payment_id: int | None = None) -> bool:
-    """Mark the webhook settled by `staff`, once (a conditional update: of two clicks, one wins)."""
+    """Mark the webhook settled by `staff`, once (a conditional update: of two clicks, one wins; one that reconcile
+    matched meanwhile is left as it is)."""
     now = utcnow()
     done = db.session.execute(
-        update(PaymentEvent).where(PaymentEvent.id == event_id, PaymentEvent.resolved_at.is_(None))
+        update(PaymentEvent).where(PaymentEvent.id == event_id, _UNSETTLED)
         .values(resolved_at=now, resolved_by_id=staff.id, resolution_note=note[:200], outcome=outcome[:60],
                 processed_at=func.coalesce(PaymentEvent.processed_at, now),
                 payment_id=func.coalesce(payment_id, PaymentEvent.payment_id))
@@ -171,10 +175,10 @@ def _settle_event(event_id: int, staff, note: str, outcome: str, payment_id: int
 def dismiss_event(event_id: int, reason: str, staff) -> PaymentEvent:
     event = db.session.get(PaymentEvent, event_id)
     if event is None:
-        raise PaymentError(_("There is no such webhook."))
+        raise PaymentError.refused("no_webhook")
     before = event.outcome
     if not _settle_event(event_id, staff, reason, "dismissed by staff"):
-        raise PaymentError(_("This webhook was already settled."))
+        raise PaymentError.refused("webhook_settled")
     audit.record("payment_event.dismissed", event, {"reason": reason[:200], "before": before,
                                                     "after": "dismissed by staff"}, actor=staff)
     return event
@@ -185,35 +189,34 @@ def match_event(event_id: int, payment_reference: str, staff) -> tuple[PaymentEv
     the gateway says about its payment then moves ours, exactly as if the webhook had matched by itself."""
     event = _locked(PaymentEvent, PaymentEvent.id == event_id)  # reconcile's rematch (or a second click) waits
     if event is None or event.resolved_at is not None or event.processed_at is not None:
-        raise PaymentError(_("This webhook was already settled."))
+        raise PaymentError.refused("webhook_settled")
     try:
         parsed = get_gateway().parse_webhook(event.payload.encode())
     except ValueError:
         parsed = None
     if parsed is None or parsed.type not in PAYMENT_EVENTS or parsed.payment is None:
-        raise PaymentError(_("Only a payment webhook can be matched to a payment; dismiss this one with a reason."))
+        raise PaymentError.refused("match_not_payment")
     reference = payment_reference.strip().upper()
     found = db.session.scalar(select(Payment.id).where(or_(Payment.reference == reference,
                                                            Payment.receipt_number == reference)))
     payment = lock_payment(found) if found else None
     if payment is None or not can_see(staff, db.session.get(Account, payment.account_id)):
-        raise PaymentError(_("There is no payment %(reference)s.", reference=reference or "—"))
+        raise PaymentError.refused("match_no_payment", reference=reference or "—")
     if payment.method not in DIGITAL_METHODS:
-        raise PaymentError(_("Payment %(reference)s was not made online.", reference=payment.reference))
+        raise PaymentError.refused("match_not_online", reference=payment.reference)
     gp = parsed.payment
     if gp.order_id and payment.gateway_order_id is None:
         taken = db.session.scalar(select(Payment.reference).where(Payment.gateway_order_id == gp.order_id))
         if taken:
-            raise PaymentError(_("The webhook's order belongs to payment %(reference)s.", reference=taken))
+            raise PaymentError.refused("match_order_taken", reference=taken)
         payment.gateway_order_id = gp.order_id  # our order call timed out after the gateway had made the order
     before = payment.state.value
     outcome = apply_gateway_payment(payment, gp, STAFF_MATCH)
     if outcome.startswith(("ignored", "review")):
-        raise PaymentError(_("The webhook does not fit payment %(reference)s (%(why)s).", reference=payment.reference,
-                             why=outcome))
+        raise PaymentError.refused("match_misfit", reference=payment.reference, why=outcome)
     if not _settle_event(event_id, staff, f"matched to {payment.reference}", f"matched by staff: {outcome}",
                          payment.id):
-        raise PaymentError(_("This webhook was already settled."))
+        raise PaymentError.refused("webhook_settled")
     audit.record("payment_event.matched", event, {"payment": payment.reference, "before": before,
                                                   "after": payment.state.value, "outcome": outcome}, actor=staff)
     return event, payment, outcome
@@ -478,15 +481,15 @@ def mark_investigated(line_id: int, note: str, staff) -> SettlementLine:
     """A person looked into a line that did not match, and says what they found; once."""
     line = visible_line(line_id, staff)
     if line is None:
-        raise PaymentError(_("There is no such line."))
+        raise PaymentError.refused("no_line")
     if line.outcome == SettlementOutcome.MATCHED:
-        raise PaymentError(_("This line matched: there is nothing to investigate."))
+        raise PaymentError.refused("line_matched")
     done = db.session.execute(
         update(SettlementLine).where(SettlementLine.id == line_id, SettlementLine.investigated_at.is_(None))
         .values(investigated_at=utcnow(), investigated_by_id=staff.id, note=note[:200])
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise PaymentError(_("This line was already marked as investigated."))
+        raise PaymentError.refused("line_investigated")
     db.session.refresh(line)
     audit.record("settlement.line_investigated", line, {"settlement": line.settlement_id, "line": line.line_number,
                                                         "outcome": line.outcome.value, "note": note[:200],

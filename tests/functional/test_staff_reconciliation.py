@@ -210,6 +210,22 @@ def test_dismissing_a_webhook_needs_a_reason_and_happens_once(client, login_as):
     assert "evt_unmatched_1" not in client.get(PAGE).get_data(as_text=True)
 
 
+def test_a_webhook_reconcile_matched_meanwhile_is_not_dismissed(client, login_as, offices):
+    pune, _nashik = offices
+    event = unknown_webhook(client)
+    payment, _order = attempt_with_order(pune)
+    login_as("billing")
+    page = client.get(PAGE).get_data(as_text=True)
+    assert f"event-{event.id}" in page
+    stored = db.session.get(PaymentEvent, event.id)  # the page was open when reconcile matched it
+    stored.processed_at, stored.outcome, stored.payment_id = SUITE_NOW, "captured", payment.id
+    db.session.commit()
+    client.post(f"{PAGE}/webhooks/{event.id}/dismiss", data={"note": "stale page"})
+    db.session.expire_all()
+    assert db.session.get(PaymentEvent, event.id).outcome == "captured"
+    assert audit_rows("payment_event.dismissed") == []
+
+
 def test_matching_a_webhook_to_an_attempt_whose_order_call_timed_out_captures_it(client, login_as, offices):
     pune, _nashik = offices
     payment = make_payment(pune, PaymentState.CREATED, method=PaymentMethod.GATEWAY, amount="500.00")
