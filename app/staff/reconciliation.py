@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.selection import viewable
-from app.auth.access import billing_staff, staff_only
-from app.auth.models import Role
+from app.auth.access import billing_staff, may_open, staff_only
+from app.db import INDIA
 from app.extensions import db
 from app.payments import services, settlements
 from app.payments.forms import ActionForm, MatchEventForm, NoteForm, SettlementFileForm
@@ -19,9 +19,6 @@ from app.web.csv_export import csv_response
 from app.web.templating import render
 
 bp = Blueprint("staff_reconciliation", __name__)
-
-ACTORS = (Role.BILLING, Role.ADMIN)
-
 
 def _window() -> int:
     return current_app.config["PAYMENT_RECONCILE_AFTER_MINUTES"]
@@ -38,7 +35,7 @@ def _page(status: int = 200, upload_form=None, refused=None):
                   events=[(event, settlements.event_reference(event)) for event in settlements.unmatched_events()],
                   uploads=settlements.settlements(), upload_form=upload_form or SettlementFileForm(formdata=None),
                   note_form=NoteForm(formdata=None), match_form=MatchEventForm(formdata=None), refused=refused,
-                  names=outcome_names(), may_act=current_user.role in ACTORS), status
+                  names=outcome_names(), may_act=_may_act()), status
 
 
 @bp.route("/staff/reconciliation")
@@ -47,8 +44,9 @@ def index():
     return _page()
 
 
-def _refusal(refusal: services.PaymentError) -> str:
-    return refusal_text(refusal)
+def _may_act() -> bool:
+    """The buttons show to those who may press them (the actions' policy: billing officers and administrators)."""
+    return may_open("staff_reconciliation.upload")
 
 
 def _payment(payment_id: int) -> Payment:
@@ -65,7 +63,7 @@ def ask_gateway(payment_id: int):
         before, after = settlements.ask_gateway(payment.id, current_user)
     except services.PaymentError as refusal:
         db.session.rollback()
-        flash(_refusal(refusal), "error")
+        flash(refusal_text(refusal), "error")
         return _back("#overdue")
     except (GatewayError, GatewayUnavailable) as error:
         db.session.rollback()
@@ -92,7 +90,7 @@ def mark_failed(payment_id: int):
         payment = settlements.mark_failed(payment_id, form.note.data, current_user, _window())
     except services.PaymentError as refusal:
         db.session.rollback()
-        flash(_refusal(refusal), "error")
+        flash(refusal_text(refusal), "error")
         return _back("#overdue")
     flash(_("Payment %(reference)s is marked as failed.", reference=payment.reference), "success")
     return _back("#overdue")
@@ -117,7 +115,7 @@ def dismiss_event(event_id: int):
         settlements.dismiss_event(event_id, form.note.data, current_user)
     except services.PaymentError as refusal:
         db.session.rollback()
-        flash(_refusal(refusal), "error")
+        flash(refusal_text(refusal), "error")
         return _back("#webhooks")
     flash(_("Webhook dismissed."), "success")
     return _back("#webhooks")
@@ -135,7 +133,7 @@ def match_event(event_id: int):
         _event_row, payment, _outcome = settlements.match_event(event_id, form.payment_reference.data, current_user)
     except services.PaymentError as refusal:
         db.session.rollback()
-        flash(_refusal(refusal), "error")
+        flash(refusal_text(refusal), "error")
         return _back("#webhooks")
     flash(_("Webhook matched to payment %(reference)s, now %(state)s.", reference=payment.reference,
             state=payment.state.value), "success")
@@ -176,7 +174,7 @@ def settlement(settlement_id: int):
     lines = settlements.report_lines(found.id, current_user)
     counts = {outcome.value: sum(row.line.outcome == outcome for row in lines) for outcome in SettlementOutcome}
     return render("staff/settlement.html", settlement=found, lines=lines, counts=counts, names=outcome_names(),
-                  note_form=NoteForm(formdata=None), may_act=current_user.role in ACTORS)
+                  note_form=NoteForm(formdata=None), may_act=_may_act())
 
 
 def outcome_names() -> dict[str, str]:
@@ -195,7 +193,7 @@ def settlement_csv(settlement_id: int):
              names[row.line.outcome.value], row.account.consumer_number if row.account else None,
              row.payment.reference if row.payment else None, row.payment.credited_amount if row.payment else None,
              row.payment.receipt_number if row.payment else None,
-             row.line.investigated_at.date() if row.line.investigated_at else None, row.line.note)
+             row.line.investigated_at.astimezone(INDIA).date() if row.line.investigated_at else None, row.line.note)
             for row in settlements.report_lines(found.id, current_user)]
     return csv_response(f"settlement-{found.id}.csv", header, rows)
 
@@ -216,7 +214,7 @@ def investigated(settlement_id: int, line_id: int):
         settlements.mark_investigated(line_id, form.note.data, current_user)
     except services.PaymentError as refusal:
         db.session.rollback()
-        flash(_refusal(refusal), "error")
+        flash(refusal_text(refusal), "error")
         return back
     flash(_("Marked as investigated."), "success")
     return back
