@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.consumers import bp as staff_consumers_bp
     from app.staff.corrections import bp as staff_corrections_bp
     from app.staff.readings import bp as staff_readings_bp
+    from app.staff.reconciliation import bp as staff_reconciliation_bp
     from app.staff.system import bp as staff_system_bp
     from app.staff.tariffs import bp as staff_tariffs_bp
     from app.staff.users import bp as staff_users_bp
@@ -130,8 +131,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, accounts_bp, billing_bp, metering_bp, payments_bp, sandbox_gateway_bp, portal_bp,
                       staff_bp, staff_consumers_bp, staff_connections_bp, staff_readings_bp, staff_bill_runs_bp,
                       staff_tariffs_bp, staff_corrections_bp, staff_complaints_bp, staff_users_bp, staff_audit_bp,
-                      staff_system_bp, staff_announcements_bp, staff_cash_books_bp, support_bp, pwa_bp,
-                      notifications_bp, push_bp, ops_bp):
+                      staff_system_bp, staff_announcements_bp, staff_cash_books_bp, staff_reconciliation_bp,
+                      support_bp, pwa_bp, notifications_bp, push_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

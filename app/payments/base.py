@@ -120,6 +120,21 @@ REFUSALS = {
     "cash_book_own": N_("This is your own cash book: another supervisor must accept it."),
     "cash_book_still_open": N_("The cashier has not closed this cash book yet."),
     "cash_book_accepted": N_("This cash book was already accepted."),
+    # On the reconciliation page:
+    "ask_state": N_("Only an online attempt still waiting can be asked about."),
+    "ask_other_gateway": N_("This attempt went through another payment gateway."),
+    "fail_state": N_("Only an online attempt still waiting can be marked as failed."),
+    "fail_recent": N_("This attempt is recent: the gateway may still confirm it. Ask the gateway first."),
+    "no_webhook": N_("There is no such webhook."),
+    "webhook_settled": N_("This webhook was already settled."),
+    "match_not_payment": N_("Only a payment webhook can be matched to a payment; dismiss this one with a reason."),
+    "match_no_payment": N_("There is no payment %(reference)s."),
+    "match_not_online": N_("Payment %(reference)s was not made online."),
+    "match_order_taken": N_("The webhook's order belongs to payment %(reference)s."),
+    "match_misfit": N_("The webhook does not fit payment %(reference)s (%(why)s)."),
+    "no_line": N_("There is no such line."),
+    "line_matched": N_("This line matched: there is nothing to investigate."),
+    "line_investigated": N_("This line was already marked as investigated."),
 }
 
 

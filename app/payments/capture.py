@@ -77,11 +77,13 @@ def _hold(payment: Payment, received: Decimal, reason: str, source: str, actor=N
                                            "reason": reason[:200], "source": source}, actor=actor or SYSTEM)
 
 
-def _fail(payment: Payment, reason: str, source: str) -> None:
+def _fail(payment: Payment, reason: str, source: str, actor=None) -> None:
     check_transition(payment.state, PaymentState.FAILED)
+    before = payment.state.value
     payment.state = PaymentState.FAILED
     payment.failure_reason = reason[:200]
-    audit.record("payment.failed", payment, {"reason": reason[:200], "source": source}, actor=SYSTEM)
+    audit.record("payment.failed", payment, {"reason": reason[:200], "source": source, "before": before},
+                 actor=actor or SYSTEM)
     payment_failed.send(payment)
 
 

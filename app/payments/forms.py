@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, Regexp, ValidationError
@@ -158,3 +159,18 @@ class PaymentSearchForm(FlaskForm):
     def args(self) -> dict:
         """The filters as given (for the pager's links)."""
         return {name: field.data.strip() for name, field in self._fields.items() if (field.data or "").strip()}
+class SettlementFileForm(FlaskForm):
+    file = FileField(_l("Settlement file (CSV: date, UTR or gateway id, amount)"),
+                     validators=[FileRequired(_l("Choose the settlement file."))],
+                     render_kw={"accept": ".csv,text/csv"})
+
+
+class NoteForm(FlaskForm):
+    """Why a person dismissed a webhook, marked an attempt failed, or what they found on an unmatched line."""
+
+    note = StringField(_l("Reason or note"), validators=[required(), at_most(200)])
+
+
+class MatchEventForm(FlaskForm):
+    payment_reference = StringField(_l("Our payment reference or receipt number"),
+                                    validators=[required(), at_most(35)], render_kw={"autocomplete": "off"})

@@ -160,6 +160,10 @@ class PaymentEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str | None] = mapped_column(String(60))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    # A webhook that matched no order, settled by a person on the reconciliation page (matched or dismissed).
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution_note: Mapped[str | None] = mapped_column(String(200))
 
 
 class Refund(db.Model):
@@ -236,3 +240,46 @@ class SandboxRecord(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SettlementOutcome(StrEnum):
+    MATCHED = "matched"
+    AMOUNT_DIFFERS = "amount_differs"  # ours, but the file says another amount
+    NOT_CAPTURED = "not_captured"  # ours, but not captured here (pending, failed, held …)
+    NOT_OURS = "not_ours"  # in the file, but no payment of ours has the reference
+    MISSING = "missing"  # ours (captured, digital, in the file's days) but not in the file
+
+
+class SettlementFile(db.Model):
+    """A bank's or aggregator's settlement file, matched against our payments when uploaded; kept with its lines
+    so the report can be opened again. The same file twice is one row (its content hash is unique)."""
+
+    __tablename__ = "settlement_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the bytes uploaded
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    line_count: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SettlementLine(db.Model):
+    """One line of a settlement file and what it matched, or one payment of ours the file lacks (no line number)."""
+
+    __tablename__ = "settlement_lines"
+    __table_args__ = (UniqueConstraint("settlement_id", "line_number"), UniqueConstraint("settlement_id", "payment_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement_files.id"), index=True)
+    line_number: Mapped[int | None] = mapped_column(Integer)  # None: ours, missing from the file
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(64))  # the UTR or gateway id as the file has it
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # the file's amount
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    outcome: Mapped[SettlementOutcome] = mapped_column(enum_type(SettlementOutcome))
+    investigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    investigated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(200))

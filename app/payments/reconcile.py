@@ -75,6 +75,13 @@ def reconcile(older_than_minutes: int, limit: int = 200) -> ReconcileSummary:
     return summary
 
 
+def ask_now(payment_id: int) -> tuple[PaymentState, PaymentState]:
+    """Ask the gateway about one attempt now (staff, from the reconciliation page): its state before and after.
+    GatewayError when the gateway cannot be asked."""
+    gateway = get_gateway()
+    return _reconcile_one(gateway, payment_id, utcnow())[:2]
+
+
 def _open_attempts(gateway: Gateway, now, cutoff, limit: int) -> list[int]:
     return list(db.session.scalars(
         select(Payment.id).where(

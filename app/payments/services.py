@@ -10,8 +10,9 @@ Exactly once, and nothing lost:
 Services flush; the request or the CLI command commits (reconcile commits after each payment it checks).
 One module per use case: base (limits, refusals, references, locks), rebates, capture (state changes and
 paying online), webhooks, reconcile, counter (counter payments and staff decisions), refunds, approvals (the
-maker-checker for money leaving or credited by staff). This module is their public face for the views, the CLI
-and the jobs.
+maker-checker for money leaving or credited by staff), settlements (the reconciliation page: attempts and webhooks
+settled by a person, settlement files matched against our payments). This module is their public face for the
+views, the CLI and the jobs.
 """
 
 from app.payments.approvals import approve, confirm_or_propose, propose, refund_or_propose, reject

@@ -37,6 +37,8 @@ STAFF = {Role.SUPPORT, Role.BILLING, Role.ADMIN}
 # whatever they name, and need no entry.
 NOT_OFFICE_BOUND = {
     "version_id": "a tariff version is the state commission's schedule, the same for every office",
+    "event_id": "a webhook that matched no order names no connection of ours; matching it checks the payment's office",
+    "settlement_id": "a bank's settlement file covers every office; its report shows each office its own lines only",
 }
 # Kinds of object that one person of a role owns, not everyone of that role in the office: the control (the same
 # request at home) is made only by the other roles.
@@ -160,6 +162,22 @@ def make_cash_book(home: Home) -> Made:
     return Made({"book_id": book.id}, [home.support.name, payment.receipt_number])
 
 
+def make_settlement_line(home: Home) -> Made:
+    from app.payments.models import SettlementFile, SettlementLine, SettlementOutcome
+
+    payment = _payment(home)
+    settlement = SettlementFile(filename="walk-settlement.csv", content_hash="f" * 64, first_day=date(2026, 11, 1),
+                                last_day=date(2026, 11, 30), line_count=1, uploaded_by_id=home.billing.id)
+    db.session.add(settlement)
+    db.session.flush()
+    line = SettlementLine(settlement_id=settlement.id, line_number=2, settled_on=date(2026, 11, 18),
+                          reference="WALKUTR424242", amount=Decimal("499.00"), payment_id=payment.id,
+                          outcome=SettlementOutcome.AMOUNT_DIFFERS)
+    db.session.add(line)
+    db.session.flush()
+    return Made({"settlement_id": settlement.id, "line_id": line.id}, [payment.receipt_number, "WALKUTR424242"])
+
+
 def make_upload(home: Home) -> Made:
     upload = ReadingImport(filename="walk-pune-readings.csv", content="consumer_number,meter_serial\n",
                            status=ImportStatus.CHECKED, office=HOME, total_rows=1, good_rows=1,
@@ -175,6 +193,7 @@ MAKERS = {
     "reading_id": make_reading, "ticket_id": make_ticket, "message_id": make_ticket,
     "announcement_id": make_announcement, "run_id": make_run, "correction_id": make_correction,
     "request_id": make_link_request, "upload_id": make_upload, "book_id": make_cash_book,
+    "line_id": make_settlement_line,
 }
 
 
@@ -213,7 +232,7 @@ def home():
 
 def _made(rule, home: Home) -> Made:
     made = Made()
-    for name in rule.arguments:
+    for name in sorted(rule.arguments, key=lambda n: n in NOT_OFFICE_BOUND):  # an office-bound maker fills the rest
         if name not in made.values:
             more = MAKERS[name](home)
             made.values.update(more.values)
