@@ -63,11 +63,13 @@ def paid_by_due_date():
 
 
 def due_rows(month: date, regions: Iterable[str] | None = None) -> list[dict]:
-    """Bills in force falling due in the month with something to pay, and how many were paid in full on time."""
+    """Bills in force that fell due in the month (before today: a bill not yet due is not late) with something to
+    pay, and how many were paid in full on time."""
+    until = min(shifted(month, 1), today_in_india())
     query = (select(Account.region, Account.category, func.count(Bill.id),
                     func.coalesce(func.sum(case((paid_by_due_date(), 1), else_=0)), 0))
              .join(Account, Account.id == Bill.account_id)
-             .where(Bill.due_date >= month, Bill.due_date < shifted(month, 1), Bill.total_due > 0, in_force())
+             .where(Bill.due_date >= month, Bill.due_date < until, Bill.total_due > 0, in_force())
              .group_by(Account.region, Account.category))
     return [{"region": region, "category": category, "bills_due": due, "paid_on_time": int(on_time)}
             for region, category, due, on_time in db.session.execute(_regions(query, regions))]

@@ -35,24 +35,25 @@ class Kind:
     summary: str
     build: Callable  # (period, regions, today) -> Report
     monthly: bool = True  # takes a month range (else a snapshot as of today)
+    summarised: bool = False  # read from the summary tables (else live)
 
 
 REPORTS = {
     "collection": Kind(_l("Billed and collected"), _l("Billed and collected per month, and the collection "
                                                       "efficiency: collected as a share of billed."),
-                       lambda period, scope, today: figures.collection_efficiency(period, scope)),
+                       lambda period, scope, today: figures.collection_efficiency(period, scope), summarised=True),
     "units": Kind(_l("Units billed"), _l("Units billed per month and tariff category."),
-                  lambda period, scope, today: figures.units_by_category(period, scope)),
+                  lambda period, scope, today: figures.units_by_category(period, scope), summarised=True),
     "channels": Kind(_l("Payment channels"), _l("How customers paid: payments and amount per channel."),
-                     lambda period, scope, today: figures.channel_mix(period, scope)),
+                     lambda period, scope, today: figures.channel_mix(period, scope), summarised=True),
     "on-time": Kind(_l("On-time payment"), _l("Bills falling due each month that were paid in full by their "
                                               "due date."),
-                    lambda period, scope, today: figures.on_time_rate(period, scope)),
+                    lambda period, scope, today: figures.on_time_rate(period, scope), summarised=True),
     "arrears": Kind(_l("Arrears ageing"), _l("Money owed past its due date, by how long, with the connections "
                                              "behind each band."),
                     lambda period, scope, today: figures.arrears_ageing(scope, today), monthly=False),
     "estimated": Kind(_l("Estimated bills"), _l("The share of bills estimated for want of a meter reading."),
-                      lambda period, scope, today: figures.estimated_share(period, scope)),
+                      lambda period, scope, today: figures.estimated_share(period, scope), summarised=True),
     "active-users": Kind(_l("Active customers"), _l("Customers who signed in each month, and on an average "
                                                     "day."),
                          lambda period, scope, today: figures.active_users(period, scope)),
@@ -120,7 +121,7 @@ def _shown(value, kind: str) -> str:
     if kind == "money":
         return inr(value)
     if kind == "percent":
-        return f"{quantity(value)}%"
+        return f"{value}%"  # already rounded to one decimal
     if kind in ("units", "hours", "count"):
         return quantity(value)
     return str(value)
@@ -183,7 +184,7 @@ def report(slug: str):
     bands = arrears.BAND_CODES if slug == "arrears" else None
     return render("staff/reports/report.html", slug=slug, kind=kind, filters=filters, report=built, rows=rows,
                   bands=bands, chart=chart_json(built), regions=regions() if current_user.office is None else [],
-                  built_at=summaries.last_built() if kind.monthly else None, today=today_in_india()), \
+                  built_at=summaries.last_built() if kind.summarised else None, today=today_in_india()), \
         400 if filters.error else 200
 
 

@@ -329,3 +329,11 @@ def test_unknown_reports_and_bands_are_not_found(client, login_as):
 def test_customers_cannot_open_reports(client, login_as):
     login_as("customer")
     assert client.get("/staff/reports/collection").status_code == 403
+
+
+def test_a_bill_not_yet_due_is_not_counted_late(known):
+    _bill(known["pune"], "2026-11", date(2026, 11, 10), "900.00", "90")  # due 25 Nov; today is 18 Nov
+    db.session.commit()
+    summaries.rebuild_month(NOV)
+    assert _rows(figures.on_time_rate(PERIOD, None))[2] == (NOV, 0, 0, None)
+    assert figures.on_time_rate(PERIOD, None, live=True).rows[2] == (NOV, 0, 0, None)
