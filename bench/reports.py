@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -126,6 +126,9 @@ def main() -> None:
         last = shifted(first_of(today_in_india()), -1)
         period = MonthRange(shifted(last, -11), last)
         build_seconds, bills = timed(lambda: build(args.accounts, period.months))
+        if dialect == "postgresql":  # statistics, as autovacuum keeps them: without, the planner guesses badly
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
 
         rebuild_seconds, _rows = timed(lambda: [summaries.rebuild_month(m) for m in period.months])
         db.session.commit()
@@ -137,6 +140,7 @@ def main() -> None:
                 seconds, direct = timed(lambda: report(period, regions, live=True))  # noqa: B023
                 direct_seconds += seconds
                 assert from_summaries.rows == direct.rows, report.__name__
+        db.session.remove()  # end the reading transaction: PostgreSQL's DROP TABLE would wait for it
         db.drop_all()
 
     reads = len(REPORTS) * 2
