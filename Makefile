@@ -99,6 +99,7 @@ test-postgres: install
 bench: install
 	$(BIN)/python bench/bill_run.py
 	$(BIN)/python bench/push_fanout.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -10,11 +10,11 @@ from app.web.slow_clients import BodyReadLimits
 from config import Config, config_from_env
 
 DOMAIN_PACKAGES = ("messaging", "audit", "auth", "accounts", "metering", "billing", "payments", "notifications",
-                   "support")
+                   "support", "reports")
 # Every module that defines tasks: imported by every app, so the consumer (which loads wsgi.huey) knows all of
 # them and misses no periodic task.
 TASK_MODULES = ("app.auth.tasks", "app.billing.tasks", "app.metering.tasks", "app.payments.tasks",
-                "app.messaging.tasks", "app.notifications.tasks", "app.support.tasks")
+                "app.messaging.tasks", "app.notifications.tasks", "app.support.tasks", "app.reports.tasks")
 
 
 def create_app(config: Config | None = None, **overrides) -> Flask:
@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from app.staff.corrections import bp as staff_corrections_bp
     from app.staff.readings import bp as staff_readings_bp
     from app.staff.reconciliation import bp as staff_reconciliation_bp
+    from app.staff.reports import bp as staff_reports_bp
     from app.staff.system import bp as staff_system_bp
     from app.staff.tariffs import bp as staff_tariffs_bp
     from app.staff.users import bp as staff_users_bp
@@ -132,7 +133,7 @@ def register_blueprints(app: Flask) -> None:
                       staff_bp, staff_consumers_bp, staff_connections_bp, staff_readings_bp, staff_bill_runs_bp,
                       staff_tariffs_bp, staff_corrections_bp, staff_complaints_bp, staff_users_bp, staff_audit_bp,
                       staff_system_bp, staff_announcements_bp, staff_cash_books_bp, staff_reconciliation_bp,
-                      support_bp, pwa_bp, notifications_bp, push_bp, ops_bp):
+                      staff_reports_bp, support_bp, pwa_bp, notifications_bp, push_bp, ops_bp):
         app.register_blueprint(blueprint)
 
 

@@ -39,6 +39,8 @@ NOT_OFFICE_BOUND = {
     "version_id": "a tariff version is the state commission's schedule, the same for every office",
     "event_id": "a webhook that matched no order names no connection of ours; matching it checks the payment's office",
     "settlement_id": "a bank's settlement file covers every office; its report shows each office its own lines only",
+    "slug": "a report's name, not an object: its figures are the asker's office's (tests/functional/test_reports.py)",
+    "band": "an arrears band (0-30 days …), not an object: its defaulters are the asker's office's (test_reports.py)",
 }
 # Kinds of object that one person of a role owns, not everyone of that role in the office: the control (the same
 # request at home) is made only by the other roles.
