@@ -234,14 +234,14 @@ def _tell_holder(account: Account, linked_by: User) -> None:
     helpline = current_app.config["UTILITY_HELPLINE"]
     with force_locale(_holder_locale(account)):
         day = indian_date(utcnow())
-        message = queue_message(
+        queue_message(
             to=account.registered_mobile,
             subject=_("Connection %(number)s was linked", number=account.consumer_number),
             body=_("Your electricity connection %(number)s was linked to a D-Tech account on %(date)s. If this was "
                    "not you, call %(helpline)s.", number=account.consumer_number, date=day, helpline=helpline),
             kind=MessageKind.LINK_NOTICE, params={"number": account.consumer_number, "date": day, "helpline": helpline},
+            not_before=release_time(holder, utcnow()),
         )
-    message.next_attempt_at = release_time(holder, utcnow())
 
 
 def find_link(user: User, account_id: int) -> AccountLink | None:

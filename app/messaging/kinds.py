@@ -21,7 +21,8 @@ class MessageKind(StrEnum):
     LINK_NOTICE = "link_notice"  # to the registered mobile: a connection was linked to an account
     LINK_REQUEST = "link_request"  # to the customer: staff approved or rejected their request to link
     BILL_ISSUED = "bill_issued"
-    DUE_REMINDER = "due_reminder"
+    DUE_REMINDER = "due_reminder"  # "…is due on ##due##" (before the due date, and on it)
+    OVERDUE_REMINDER = "overdue_reminder"  # "…was due on ##due##" (after it)
     PAYMENT = "payment"  # a payment received (a receipt), to the registered mobile and to who asked for it
     PAYMENT_FAILED = "payment_failed"
     REFUND = "refund"
@@ -40,6 +41,7 @@ TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
     # "Bill of Rs ##amount## for consumer no. ##number## is due on ##due##. Pay in the D-Tech app." (and reminders)
     MessageKind.BILL_ISSUED: frozenset({"number", "amount", "due"}),
     MessageKind.DUE_REMINDER: frozenset({"number", "amount", "due"}),
+    MessageKind.OVERDUE_REMINDER: frozenset({"number", "amount", "due"}),
     MessageKind.PAYMENT: frozenset({"number", "amount", "receipt"}),
     MessageKind.PAYMENT_FAILED: frozenset({"number", "amount"}),
     MessageKind.REFUND: frozenset({"amount", "receipt"}),

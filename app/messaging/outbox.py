@@ -31,20 +31,23 @@ _OPEN = (MessageStatus.PENDING, MessageStatus.SENDING)
 
 
 def queue_message(to: str, subject: str, body: str, expires_at: datetime | None = None, *, kind: str,
-                  params: dict[str, str] | None = None) -> OutboundMessage:
+                  params: dict[str, str] | None = None, not_before: datetime | None = None) -> OutboundMessage:
     """Put a message in the outbox, in the caller's transaction: it is sent after the commit.
 
     `kind` (app.messaging.kinds.MessageKind) says what it is for: by SMS it picks the DLT template. `body` is the
     whole text (console, email); `params` are the template's variables, which a template provider (MSG91) sends
     instead of the body: give both, saying the same thing. A kind without a template configured is not sent by
-    SMS (given up with that reason); an email address does not need one."""
+    SMS (given up with that reason); an email address does not need one. With `not_before` (the end of quiet
+    hours) it waits until then, and the outbox sweep sends it."""
     kind = message_kind(kind)
     params = _checked_params(params)
     check_variables(kind, set(params or ()))
+    now = utcnow()
     message = OutboundMessage(to=to, subject=subject, body=body, expires_at=expires_at, kind=kind.value,
-                              params=params)
+                              params=params, next_attempt_at=max(not_before or now, now))
     db.session.add(message)
-    after_commit(functools.partial(send_after_commit, message))
+    if message.next_attempt_at <= now:
+        after_commit(functools.partial(send_after_commit, message))
     return message
 
 

@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.auth.models import User
+from app.db import utcnow
 from app.extensions import db
 from app.messaging.kinds import MessageKind, sms_amount
 from app.messaging.outbox import queue_message
+from app.messaging.quiet import release_time
 from app.notifications.models import NotificationKind
 from app.notifications.reminders import last_digits, linked_users
 from app.notifications.services import Sms, money, notify
@@ -28,11 +30,11 @@ def payment_captured(payment, **_kwargs) -> None:
     account, users = _recipients(payment)
     sms = Sms(MessageKind.PAYMENT, {"number": account.consumer_number, "amount": sms_amount(payment.received_amount),
                                     "receipt": payment.receipt_number})
-    if account.registered_mobile:
+    if account.registered_mobile:  # never in quiet hours: held until 07:00, as every SMS is
         queue_message(account.registered_mobile, "Payment received",
                       f"Received Rs {sms.params['amount']} for consumer no. {sms.params['number']}. "
                       f"Receipt {sms.params['receipt']}.",
-                      kind=sms.kind, params=sms.params)
+                      kind=sms.kind, params=sms.params, not_before=release_time(None, utcnow()))
     for user in users:
         notify(user, NotificationKind.PAYMENT, _l("Payment received"),
                _l("We received %(amount)s for connection ending %(digits)s. Receipt %(receipt)s.",

@@ -151,7 +151,8 @@ def _remind_chunk(bill_ids: list[int], today: date) -> int:
         written += notify(user, NotificationKind.DUE_REMINDER, _l(title, **values), _l(body, **values),
                           f"/bills/{bill.id}", account=account, dedupe_key=key,
                           urgency="high" if stage == "due" else "normal",
-                          sms=bill_sms(MessageKind.DUE_REMINDER, account, balances[account.id], bill.due_date),
+                          sms=bill_sms(MessageKind.OVERDUE_REMINDER if stage == "after" else MessageKind.DUE_REMINDER,
+                                       account, balances[account.id], bill.due_date),
                           ) is not None
     return written
 

@@ -31,8 +31,9 @@ from app.taskqueue import AFTER_COMMIT, after_commit
 
 K = NotificationKind
 
-# What a customer gets when they have not chosen: every kind by push; the bill and its due date by SMS too (a
-# paperless customer learns of a bill no other way), the rest not (an SMS costs the utility, and is noise).
+# What a customer gets when they have not chosen: every kind by push; the bill and its due date by SMS too when
+# push is not on (a paperless customer would learn of a bill no other way), the rest not (an SMS costs the utility,
+# and is noise). A customer with push on gets SMS only if they ask for it.
 DEFAULT_ON = {
     Channel.PUSH: frozenset(NotificationKind),
     Channel.SMS: frozenset({K.BILL_ISSUED, K.DUE_REMINDER}),
@@ -72,10 +73,12 @@ def user_locale(user: User) -> str:
 # --- preferences -------------------------------------------------------------------------------------------------
 
 def preferences(user: User) -> dict[tuple[NotificationKind, Channel], bool]:
-    """Every (kind, channel) of the user: their choice, or the default."""
+    """Every (kind, channel) of the user: their choice, or the default (SMS by default only without push)."""
     chosen = {(p.kind, p.channel): p.enabled for p in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
-    return {(kind, channel): chosen.get((kind, channel), kind in DEFAULT_ON[channel])
+    sms_by_default = not _has_push(user)
+    return {(kind, channel): chosen.get((kind, channel),
+                                        kind in DEFAULT_ON[channel] and (channel is not Channel.SMS or sms_by_default))
             for kind in NotificationKind for channel in SENDING_CHANNELS}
 
 

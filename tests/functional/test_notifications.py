@@ -23,7 +23,7 @@ from app.notifications.models import (
     NotificationPreference,
     PushSubscription,
 )
-from app.notifications.services import Sms, notify, release_time
+from app.notifications.services import Sms, notify, release_time, set_preference
 from app.notifications.tasks import sweep_deliveries
 from app.taskqueue import in_own_transaction
 from tests import factories
@@ -105,6 +105,21 @@ def test_reminders_go_by_sms_too_through_the_message_outbox_and_not_without_push
     assert (sms.kind, sms.params) == ("due_reminder", BILL_SMS.params)
 
 
+def test_a_customer_with_push_on_gets_bills_by_push_only_unless_they_ask_for_sms(clock, pushed, outbox, client,
+                                                                                login_as):
+    clock.move_to(DAY, tick=False)
+    without_push = factories.make_user(mobile="+919811100001")
+    with_push = subscribed(factories.make_user(mobile="+919811100002"))
+    for user in (without_push, with_push):
+        notify(user, K.BILL_ISSUED, "Bill ready", "₹1,234.50 due on 3 Dec", sms=BILL_SMS)
+    db.session.commit()
+    assert [m.to for m in outbox] == ["+919811100001"]
+    assert [user_id for user_id, *_rest in pushed] == [with_push.id]
+    login_as(mobile="+919811100009")
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'name="bills-sms" checked' in page  # no push on this phone yet: bills by SMS
+
+
 def test_a_notification_without_an_sms_template_never_goes_by_sms(clock, pushed, outbox):
     clock.move_to(DAY, tick=False)
     user = factories.make_user(mobile="+919811111111")
@@ -164,6 +179,7 @@ def test_quiet_hours_hold_push_and_sms_until_seven_in_india(moment, held):
 def test_a_notification_at_night_is_in_the_inbox_at_once_and_pushed_at_seven(clock, pushed, outbox, client):
     clock.move_to(NIGHT, tick=False)
     user = subscribed(factories.make_user(mobile="+919811111111"))
+    set_preference(user, [K.DUE_REMINDER], Channel.SMS, True)  # by SMS too, as they chose
     notify(user, K.DUE_REMINDER, "Bill due", "Pay by 21 Nov", sms=BILL_SMS)
     db.session.commit()
     assert pushed == [] and outbox == []
@@ -403,7 +419,8 @@ def test_the_choices_page_shows_the_defaults_and_saves_per_kind_and_channel(clie
     db.session.commit()
     page = client.get("/notifications/settings").get_data(as_text=True)
     checked = set(re.findall(r'name="([a-z]+-[a-z]+)" checked', page))
-    assert checked == {"bills-push", "bills-sms", "payments-push", "usage-push", "announcements-push"}
+    # With push on, nothing goes by SMS unless asked for (without push, bills do: the next test)
+    assert checked == {"bills-push", "payments-push", "usage-push", "announcements-push"}
     # SMS is offered only where a DLT template exists: bills and payments
     assert set(re.findall(r'name="([a-z]+-sms)"', page)) == {"bills-sms", "payments-sms"}
     assert 'href="/notifications/settings"' in client.get("/profile").get_data(as_text=True)

@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications.models import PushSubscription
+from app.notifications.models import Notification, PushSubscription
 from app.notifications.push import PushRetry, PushUndelivered, public_key_for, push_to_user
 from tests import factories
 from tests.conftest import missing
@@ -259,3 +259,38 @@ def test_a_push_service_that_is_down_is_retried(vapid):
     with pytest.raises(PushRetry):
         push_to_user(user.id, PAYLOAD, ttl=600, urgency="normal")
     assert len(endpoints_of(user)) == 1
+
+
+def test_the_delivery_task_sends_a_batch_through_its_thread_pool_and_records_each_outcome(answering, vapid, app,
+                                                                                         monkeypatch):
+    """The product's path (app.notifications.delivery) with NOTIFICATION_SEND_THREADS = 4, over real sockets:
+    each delivery gets its own outcome from what its browser's push service answered."""
+    from app.notifications.delivery import deliver_due
+    from app.notifications.models import DeliveryStatus, NotificationDelivery, NotificationKind
+    from app.notifications.services import notify
+
+    monkeypatch.setitem(app.config, "NOTIFICATION_SEND_THREADS", 4)
+    monkeypatch.setattr("app.notifications.services._send_after_commit", lambda ids: None)  # sent below, at once
+    answers = [201] * 6 + [410, 503]
+    users = []
+    for n, status in enumerate(answers):
+        user = factories.make_user()
+        Browser(f"{answering}/{status}/pool-{n}").subscribe(user)
+        user.quiet_hours_start = user.quiet_hours_end = None
+        users.append(user)
+        notify(user, NotificationKind.PAYMENT, f"Paid {n}", "₹500")
+    db.session.commit()
+    Answering.seen.clear()
+
+    outcomes = deliver_due(limit=50)
+
+    assert outcomes == {DeliveryStatus.SENT: 6, DeliveryStatus.DEAD: 1, DeliveryStatus.FAILED: 1}
+    assert sorted(seen["status"] for seen in Answering.seen) == sorted(answers)
+    assert any(thread.name.startswith("push") for thread in threading.enumerate())  # the pool sent them
+    db.session.commit()
+    by_user = dict(db.session.execute(
+        select(Notification.user_id, NotificationDelivery.status)
+        .join(Notification, Notification.id == NotificationDelivery.notification_id)).all())
+    assert [by_user[user.id] for user in users] == [DeliveryStatus.SENT] * 6 + [DeliveryStatus.DEAD,
+                                                                                DeliveryStatus.FAILED]
+    assert endpoints_of(users[6]) == set()  # 410: gone

@@ -215,6 +215,7 @@ def test_a_bill_run_tells_each_linked_customer_once_paperless_first(app, clock, 
     paperless = factories.make_read_connection(tariff, paperless=True)
     nobody = factories.make_read_connection(tariff)  # linked to no one: billed, nobody told
     first = subscribed(factories.make_user(mobile="+919822200009"))
+    set_preference(first, [K.BILL_ISSUED], Channel.SMS, True)  # push is on: SMS only because they asked
     second = subscribed(factories.make_user(locale="hi_IN"))
     factories.link(first, printed)
     factories.link(second, paperless)
@@ -234,7 +235,7 @@ def test_a_bill_run_tells_each_linked_customer_once_paperless_first(app, clock, 
     # By SMS too (bills go by SMS unless turned off): the DLT template's variables, plain ASCII
     (sms,) = [message for message in outbox if message.to == "+919822200009"]
     bill = db.session.scalar(select(Bill).where(Bill.account_id == printed.id))
-    assert sms.kind == "bill_issued" and len(outbox) == 2  # and the other customer's
+    assert sms.kind == "bill_issued" and len(outbox) == 1  # the other has push on and asked for no SMS
     assert sms.params == {"number": printed.consumer_number, "amount": "2,424.12",
                           "due": bill.due_date.strftime("%d-%m-%Y")}
 
@@ -302,3 +303,35 @@ def test_the_payer_whose_mobile_is_the_registered_one_gets_one_sms_not_two(clien
     db.session.commit()
     pay_in_full(client)
     assert [m.to for m in outbox] == ["+919822200002"]
+
+
+def test_a_receipt_sms_after_ten_at_night_waits_until_seven(clock, outbox):
+    from app.messaging.tasks import sweep_outbox
+    from app.payments.counter import record_counter_payment
+    from tests.functional.test_payment_helpers import billed_account
+
+    clock.move_to(datetime(2026, 11, 20, 18, 0, tzinfo=UTC), tick=False)  # 23:30 in India
+    account, _bill = billed_account()
+    account.registered_mobile = "+919822200004"
+    db.session.commit()
+    record_counter_payment(account.id, PaymentMethod.CASH, Decimal("200.00"), factories.make_user(role="support"),
+                           "counter-night-key-00001")
+    db.session.commit()
+    assert outbox == []
+    clock.move_to(datetime(2026, 11, 21, 1, 29, tzinfo=UTC), tick=False)  # 06:59
+    sweep_outbox.call_local()
+    assert outbox == []
+    clock.move_to(datetime(2026, 11, 21, 1, 30, tzinfo=UTC), tick=False)  # 07:00
+    sweep_outbox.call_local()
+    assert [m.to for m in outbox] == ["+919822200004"]
+
+
+def test_reminder_sms_before_and_on_the_due_date_say_is_due_and_after_it_was_due(clock, outbox):
+    user, account, bill = billed_customer()
+    user.mobile = "+919822200005"
+    set_preference(user, [K.DUE_REMINDER], Channel.SMS, True)
+    db.session.commit()
+    travel(clock, ISSUED, DUE + timedelta(days=3), hours=(10,))
+    assert [(m.kind, m.params) for m in outbox] == [
+        (kind, {"number": account.consumer_number, "amount": "1,450.00", "due": DUE.strftime("%d-%m-%Y")})
+        for kind in ("due_reminder", "due_reminder", "overdue_reminder")]
