@@ -13,10 +13,8 @@ the bills are the same (count, units, amount) and prints the chunked run's speed
 """
 
 import argparse
-import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from datetime import date
@@ -26,7 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
@@ -47,20 +44,11 @@ from app.billing.tasks import bill_run_chunk  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.metering.models import Meter, Reading  # noqa: E402
-from config import TestingConfig, normalise_database_url, sqlite_url  # noqa: E402
+from bench.common import bench_database, database_arguments  # noqa: E402
+from config import TestingConfig  # noqa: E402
 
 CYCLE = Cycle(2024, 11)
 ISSUED = date(2024, 11, 12)
-
-
-def bench_database(url: str | None, name: str) -> str:
-    if not url:
-        return sqlite_url(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-    from tests.conftest import ensure_postgres_database
-
-    bench_url = make_url(normalise_database_url(url)).set(database=name).render_as_string(False)
-    ensure_postgres_database(bench_url)
-    return bench_url
 
 
 def build(n: int) -> int:
@@ -166,9 +154,7 @@ def chunked_run(app, workers: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=20_000)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="a PostgreSQL server; the benchmark creates and empties its own database there")
-    parser.add_argument("--database-name", default="dtech_bench", help="the benchmark's own database on it")
+    database_arguments(parser, "dtech_bench")
     parser.add_argument("--workers", type=int, default=2, help="consumers of a chunked run (PostgreSQL)")
     args = parser.parse_args()
 

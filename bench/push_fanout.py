@@ -18,9 +18,7 @@ Prints deliveries per second for both and the ratio pool / one at a time (the ai
 
 import argparse
 import multiprocessing
-import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +28,6 @@ import time_machine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.auth.models import User  # noqa: E402
@@ -44,20 +41,11 @@ from app.notifications.models import (  # noqa: E402
     PushSubscription,
 )
 from app.notifications.push import new_vapid_key  # noqa: E402
-from config import TestingConfig, normalise_database_url, sqlite_url  # noqa: E402
+from bench.common import bench_database, database_arguments  # noqa: E402
+from config import TestingConfig  # noqa: E402
 from tests.webpush import Browser  # noqa: E402
 
 TITLE, BODY = "बिल की नियत तारीख़ कल है", "₹1,234.50 देय, 2 दिसंबर तक"
-
-
-def bench_database(url: str | None, name: str) -> str:
-    if not url:
-        return sqlite_url(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-    from tests.conftest import ensure_postgres_database
-
-    bench_url = make_url(normalise_database_url(url)).set(database=name).render_as_string(False)
-    ensure_postgres_database(bench_url)
-    return bench_url
 
 
 def serve_push_endpoint(port: int, latency: float, ready) -> None:
@@ -113,9 +101,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="NOTIFICATION_SEND_THREADS for the pool")
     parser.add_argument("--latency-ms", type=float, default=5.0, help="how long the push endpoint takes to answer")
     parser.add_argument("--baseline", type=int, default=1_000, help="notifications sent one at a time")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="a PostgreSQL server; the benchmark creates and empties its own database there")
-    parser.add_argument("--database-name", default="dtech_bench_push", help="the benchmark's own database on it")
+    database_arguments(parser, "dtech_bench_push")
     args = parser.parse_args()
 
     import socket

@@ -11,9 +11,7 @@ months read from the summaries and computed directly, checks they agree, and pri
 """
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
@@ -33,7 +30,8 @@ from app.extensions import db  # noqa: E402
 from app.payments.models import Payment  # noqa: E402
 from app.reports import figures, summaries  # noqa: E402
 from app.reports.months import MonthRange, first_of, shifted  # noqa: E402
-from config import TestingConfig, normalise_database_url, sqlite_url  # noqa: E402
+from bench.common import bench_database, database_arguments  # noqa: E402
+from config import TestingConfig  # noqa: E402
 
 REGIONS = ("Pune", "Nagpur", "Nashik", "Thane", "Kochi", "Delhi")
 CATEGORIES = ("LT-I(B) Residential", "LT-II Commercial", "LT-IV Agricultural")
@@ -41,16 +39,6 @@ CHANNELS = ("upi", "gateway", "cash", "cheque")
 CHUNK = 2000
 REPORTS = (figures.collection_efficiency, figures.units_by_category, figures.channel_mix, figures.on_time_rate,
            figures.estimated_share)
-
-
-def bench_database(url: str | None, name: str) -> str:
-    if not url:
-        return sqlite_url(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-    from tests.conftest import ensure_postgres_database
-
-    bench_url = make_url(normalise_database_url(url)).set(database=name).render_as_string(False)
-    ensure_postgres_database(bench_url)
-    return bench_url
 
 
 def _insert(table, rows: list[dict]) -> None:
@@ -111,9 +99,7 @@ def timed(work) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="a PostgreSQL server; the benchmark creates and empties its own database there")
-    parser.add_argument("--database-name", default="dtech_bench_reports", help="the benchmark's own database on it")
+    database_arguments(parser, "dtech_bench_reports")
     args = parser.parse_args()
 
     config = TestingConfig()
