@@ -132,8 +132,8 @@ def _far_above_usual(reading: Reading, account: Account, users) -> None:
 def reading_reviewed(reading: Reading, approved: bool, **_kwargs) -> None:
     """The customer who sent a reading that needed a person learns what staff decided, and why if it was refused."""
     user = db.session.get(User, reading.submitted_by_id) if reading.submitted_by_id else None
-    if user is None:
-        return  # a meter reader's reading: nobody in the app is waiting for it
+    if user is None or user.is_staff:
+        return  # a meter reader's or a staff member's reading: no customer is waiting for it
     if approved:
         title = _l("Your meter reading was accepted")
         body = _l("Your reading of %(value)s on %(day)s was checked and accepted: your next bill uses it.",

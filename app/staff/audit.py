@@ -77,15 +77,20 @@ class Filters:
     since: date | None = None
     until: date | None = None
     unknown_consumer: bool = False
+    bad_dates: bool = False  # a date that is none, or "to" before "from": nothing is shown, and why
 
     @classmethod
     def from_args(cls, args) -> "Filters":
+        typed = {name: (args.get(name) or "").strip() for name in ("from", "to")}
+        since, until = _day(typed["from"]), _day(typed["to"])
+        bad = any(text and day is None for text, day in ((typed["from"], since), (typed["to"], until))) \
+            or bool(since and until and since > until)
         return cls(person=" ".join(args.get("person", "").split())[:120],
                    consumer=args.get("consumer", "").strip()[:40], action=args.get("action", "").strip()[:60],
-                   since=_day(args.get("from")), until=_day(args.get("to")))
+                   since=since, until=until, bad_dates=bad)
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions = []
+        conditions = [false()] if self.bad_dates else []
         if self.person:
             conditions.append(people_matching(self.person))
         if self.consumer:
@@ -171,4 +176,4 @@ def index():
     rows = [(entry, actor, object_url(entry), *readable_details(entry.details or {}))
             for entry, actor in found[:PER_PAGE]]
     return render("staff/audit.html", filters=filters, rows=rows, page=page, has_next=len(found) > PER_PAGE,
-                  bad_page=False)
+                  bad_page=False), 400 if filters.bad_dates else 200

@@ -2,6 +2,8 @@
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from app import audit
 from app.audit.models import AuditLog
 from app.db import INDIA
@@ -83,7 +85,7 @@ def test_newest_first_and_paginated_with_the_filters_kept(client, login_as):
     assert "account.test_04" in second and "account.test_05" not in second
     assert client.get("/staff/audit?page=0").status_code == 404
     assert client.get("/staff/audit?page=x").status_code == 404
-    assert client.get("/staff/audit?from=not-a-date").status_code == 200  # a bad date is ignored
+    assert client.get("/staff/audit?from=not-a-date").status_code == 400  # said, not ignored
 
 
 def test_the_log_is_read_only(client, login_as):
@@ -92,3 +94,14 @@ def test_the_log_is_read_only(client, login_as):
     page = rows_shown(client)
     assert page.count('method="post"') == 1 and 'action="/logout"' in page  # only signing out writes
 
+
+
+@pytest.mark.parametrize("query", ["?from=2026-99-01", "?to=yesterday", "?from=2026-11-20&to=2026-11-19"])
+def test_a_date_that_is_none_is_said_and_nothing_is_shown(client, login_as, query):
+    login_as("admin")
+    audit.record("bill.cancelled", factories.make_user(), {"reason": "x"}, actor=None)
+    db.session.commit()
+    response = client.get(f"/staff/audit{query}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Give the dates as year-month-day" in page
+    assert "bill.cancelled" not in page

@@ -120,3 +120,12 @@ def test_the_customer_who_sent_it_is_told_the_outcome(client, login_as):
     assert notice.user_id == customer.id and notice.url == f"/readings/{reading.id}"
     assert notice.title == "Your meter reading was not accepted"
     assert notice.body == "Your reading of 1,221 on 5 Nov 2024 was not accepted: The photo shows 1,122."
+
+
+def test_a_reading_staff_typed_tells_nobody_when_it_is_reviewed(client, login_as):
+    """Staff typed it from a reader's book: the outcome is theirs to know, not a customer's message."""
+    reader = factories.make_user(role="support", name="Meter desk")
+    reading = flagged_reading(submitted_by=reader)
+    login_as("support")
+    client.post(f"/staff/readings/{reading.id}/approve", data={"note": ""})
+    assert db.session.scalars(select(Notification)).all() == []
