@@ -26,6 +26,7 @@ from app.db import INDIA, today_in_india, utcnow
 from app.extensions import db
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.payments.models import Payment, PaymentMethod, PaymentState
+from app.reports import summaries
 
 DEMO_METHODS = (PaymentMethod.UPI, PaymentMethod.UPI, PaymentMethod.GATEWAY, PaymentMethod.CASH)
 
@@ -146,6 +147,8 @@ def seed(today: date | None = None) -> dict[str, int]:
     _ensure_monthly_params(calendar)
     created["bills"], created["payments"] = _ensure_bills_and_payments(calendar)
     created["smart meter days"] = _ensure_smart_meter_days(calendar.today)
+    # The reports' summaries for the demo's months at once (the periodic tasks keep them fresh from now on).
+    created["report summary rows"] = summaries.rebuild_recent(MONTHS_OF_READINGS + 2, calendar.today)
     return created
 
 
@@ -238,7 +241,7 @@ def _pay_demo_bills(cycle: Cycle, calendar: DemoCalendar) -> int:
             amount, day = bill.total_due, bill.issued_on + timedelta(days=rng.randint(1, 14))
         if day > today:
             continue
-        paid_at = datetime.combine(day, time(10, 30), tzinfo=INDIA)
+        paid_at = min(datetime.combine(day, time(10, 30), tzinfo=INDIA), utcnow())  # today: not later than now
         payment = Payment(account_id=bill.account_id, amount=amount, method=rng.choice(list(DEMO_METHODS)),
                           state=PaymentState.CAPTURED, reference=reference, receipt_number=f"RC{bill.id:010d}",
                           created_at=paid_at, updated_at=paid_at, captured_at=paid_at)

@@ -47,6 +47,11 @@ def test_demo_seed_builds_a_believable_utility_and_is_idempotent(app):
     asha = db.session.scalar(select(User).where(User.mobile == "+919876500001"))
     assert count(AccountLink, AccountLink.user_id == asha.id) == 3
 
+    # The reports have the demo's months at once, not only the three the periodic task keeps fresh
+    from app.reports.models import MonthlyBilling
+
+    assert len(db.session.scalars(select(MonthlyBilling.month).distinct()).all()) >= 24
+
 
 def test_demo_has_24_months_of_bills_and_a_mix_of_payers(app):
     from app.billing.ledger import balances
@@ -132,3 +137,14 @@ def test_jobs_prune_old_security_records(app):
     assert result.exit_code == 0
     assert db.session.scalars(select(ThrottleCounter.key_hash)).all() == ["b" * 64]
     assert db.session.scalars(select(PasswordResetToken.token_hash)).all() == ["d" * 64]
+
+
+def test_no_demo_payment_is_later_than_now_even_seeded_at_dawn(app, clock):
+    from datetime import UTC, datetime
+
+    from app.db import utcnow
+    from app.payments.models import Payment
+
+    clock.move_to(datetime(2026, 11, 20, 0, 30, tzinfo=UTC), tick=False)  # 06:00 in India, before the 10:30 ones
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    assert db.session.scalar(select(func.max(Payment.captured_at))) <= utcnow()
