@@ -64,3 +64,20 @@ def payment_refunded(payment, refund, **_kwargs) -> None:
                _l("We refunded %(amount)s of payment %(receipt)s. Your bank may take a few days to show it.",
                   amount=money(refund.amount), receipt=payment.receipt_number),
                f"/payments/{payment.id}", account=account, dedupe_key=f"refund:{refund.id}:{user.id}", sms=sms)
+
+
+def payment_bounced(payment, charge, **_kwargs) -> None:
+    """A cheque or draft the bank returned: whoever was told it was received is told it was not, and that the
+    bill is due again."""
+    account, users = _recipients(payment)
+    for user in users:
+        body = _l("The bank returned your %(instrument)s of %(amount)s (receipt %(receipt)s) for connection ending "
+                  "%(digits)s, so it is not paid: please pay the bill again in the app.",
+                  instrument=_l("cheque") if payment.method.value == "cheque" else _l("demand draft"),
+                  amount=money(payment.received_amount), receipt=payment.receipt_number,
+                  digits=last_digits(account))
+        if charge > 0:
+            body = _l("%(told)s A charge of %(charge)s for the returned payment is added.", told=body,
+                      charge=money(charge))
+        notify(user, NotificationKind.PAYMENT, _l("Payment returned by the bank"), body, f"/payments/{payment.id}",
+               account=account, dedupe_key=f"payment:{payment.id}:bounced:{user.id}", urgency="high")

@@ -10,7 +10,7 @@ from app.metering.signals import reading_recorded, reading_reviewed
 from app.notifications import payment_notices, security_notices, usage
 from app.notifications.models import Notification, NotificationPreference, PushSubscription, UsageBudget
 from app.notifications.reminders import notify_bills_issued
-from app.payments.signals import payment_captured, payment_failed, payment_refunded
+from app.payments.signals import payment_bounced, payment_captured, payment_failed, payment_refunded
 
 
 def forget_user(user, **_kwargs) -> None:
@@ -31,6 +31,7 @@ def connect() -> None:
     payment_captured.connect(payment_notices.payment_captured)
     payment_failed.connect(payment_notices.payment_failed)
     payment_refunded.connect(payment_notices.payment_refunded)
+    payment_bounced.connect(payment_notices.payment_bounced)
     reading_recorded.connect(usage.reading_recorded)
     reading_reviewed.connect(usage.reading_reviewed)
     account_linked.connect(security_notices.connection_linked)

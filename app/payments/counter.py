@@ -42,6 +42,7 @@ from app.payments.models import (
     PaymentMethod,
     PaymentState,
 )
+from app.payments.signals import payment_bounced
 from app.payments.states import TransitionRefused, check_transition
 
 
@@ -187,6 +188,7 @@ def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
     payment.state = PaymentState.BOUNCED
     payment.failure_reason = reason[:200]
     audit.record("payment.bounced", payment, {"reason": reason[:200], "charge": str(charge)}, actor=actor)
+    payment_bounced.send(payment, charge=charge)
     return payment
 
 

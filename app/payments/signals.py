@@ -15,3 +15,6 @@ the Payment, with its failure_reason).""")
 
 payment_refunded = _signals.signal("payment-refunded", doc="""Some or all of a captured payment was given back
 (sender: the Payment; keyword refund: the Refund).""")
+
+payment_bounced = _signals.signal("payment-bounced", doc="""The bank returned a cheque or draft: its credit is
+reversed (sender: the Payment, with its failure_reason; keyword charge: the bounce charge, a Decimal).""")

@@ -109,6 +109,21 @@ def test_a_clearing_cheque_that_bounces_makes_the_bill_due_again(app, cheque_pai
     assert bill_status(bill, ledger.balance(account.id), today_in_india()) is BillStatus.DUE
 
 
+def test_the_customer_is_told_their_cheque_came_back_once(app, cheque_paid, monkeypatch):
+    from app.notifications.models import Notification
+
+    monkeypatch.setitem(app.config, "CHEQUE_BOUNCE_CHARGE", Decimal("100"))
+    customer, account, _bill, payment, cashier = cheque_paid
+    services.bounce_instrument(payment.id, "Funds insufficient", cashier)
+    services.bounce_instrument(payment.id, "Funds insufficient", cashier)  # twice: nothing more
+    db.session.commit()
+    (notice,) = db.session.scalars(select(Notification).where(Notification.title == "Payment returned by the bank"))
+    assert notice.user_id == customer.id and notice.url == f"/payments/{payment.id}"
+    assert notice.body == (f"The bank returned your cheque of ₹800.00 (receipt {payment.receipt_number}) for "
+                           f"connection ending {account.consumer_number[-4:]}, so it is not paid: please pay the bill "
+                           "again in the app. A charge of ₹100.00 for the returned payment is added.")
+
+
 # --- the counter's confirmation step ---
 
 
