@@ -4,11 +4,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
 from app.billing.compose import Cycle
+from app.db import today_in_india
 from app.i18n import parse_rupees
 from app.web.validators import at_most, required
 
@@ -52,6 +53,9 @@ class QuoteForm(FlaskForm):
     units = StringField(_l("Units"), default="221", validators=[required(), _decimal],
                         render_kw={"inputmode": "decimal"})
     days = IntegerField(_l("Days in the period"), default=30, validators=[NumberRange(min=1, max=400)])
+    # The period's end: a tariff may price by calendar month, and its monthly parameters are the month's.
+    period_to = DateField(_l("Period ends on"), default=today_in_india,
+                          validators=[DataRequired(_l("Give the day the period ends, like 2026-11-30."))])
     load_kw = StringField(_l("Sanctioned load (kW)"), default="3", validators=[required(), _decimal],
                           render_kw={"inputmode": "decimal"})
     phase = SelectField(_l("Phase"), default="single", choices=[SelectChoice("single", _l("Single phase")),

@@ -147,6 +147,12 @@ def find_version(code: str, on_day: date | None = None) -> TariffVersion | None:
     return db.session.scalar(query.order_by(TariffVersion.effective_from.desc()).limit(1))
 
 
+def monthly_params(tariff_id: int, month: date) -> dict[str, Decimal]:
+    """The monthly parameters (fuel adjustment and the like) entered for a tariff and month."""
+    return dict(db.session.execute(select(TariffParam.name, TariffParam.value)
+                                   .where(TariffParam.tariff_id == tariff_id, TariffParam.month == month)).all())
+
+
 def set_monthly_param(code: str, month: date, name: str, value: Decimal, actor=None) -> TariffParam:
     """Set (or correct) a tariff's parameter for one month. Bills already issued keep the amounts they had."""
     tariff = db.session.scalar(select(Tariff).where(Tariff.code == code))

@@ -2,6 +2,7 @@
 imported from its `dtech-tariff/1` document (problems shown where they are) and exported exactly as stored; and
 the monthly parameters (fuel adjustment and the like) entered per month."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
@@ -18,6 +19,7 @@ from app.billing.services import (
     TariffApprovalRefused,
     TariffImportError,
     approve_tariff,
+    monthly_params,
     propose_tariff,
     reject_tariff,
     set_monthly_param,
@@ -86,9 +88,11 @@ def version(version_id: int):
     quote, problems = None, ()
     if form.validate():
         try:
+            last = form.period_to.data
             quote = engine.quote(parsed, engine.QuoteInput(
-                units=form.units.decimal, days=form.days.data, load_kw=form.load_kw.decimal,
-                phase=form.phase.data, params={}))
+                units=form.units.decimal, period_from=last - timedelta(days=form.days.data - 1), period_to=last,
+                load_kw=form.load_kw.decimal, phase=form.phase.data,
+                params=monthly_params(version.tariff_id, last.replace(day=1))))
         except engine.TariffError as error:
             problems = error.problems
     params = list(db.session.scalars(select(TariffParam).where(TariffParam.tariff_id == version.tariff_id)

@@ -145,3 +145,25 @@ def test_a_version_rejected_on_the_page_is_never_in_force(client, login_as, kseb
     assert db.session.get(TariffVersion, version_id).state == ApprovalState.REJECTED
     page = client.get(f"/staff/tariffs/versions/{version_id}").get_data(as_text=True)
     assert "Rejected: this version is never used." in page and "typo" in page
+
+
+def test_a_calendar_month_tariff_is_quoted_for_a_period_with_that_months_parameters(client, login_as):
+    """Delhi's tariff prices by calendar month and needs the month's PPAC and pension surcharges: the quote takes
+    the period's end and the parameters entered for its month (it once said to use --from/--to, a CLI hint)."""
+    version = import_tariff((BUNDLED_TARIFFS / "derc-domestic-2019.json").read_text())
+    db.session.commit()
+    login_as("billing")
+    query = {"units": "250", "days": "30", "period_to": "2026-11-30", "load_kw": "3", "phase": "single"}
+
+    def quoted() -> str:
+        return client.get(f"/staff/tariffs/versions/{version.id}", query_string=query,
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    first = quoted()
+    assert "--from" not in first and "ppac_percent has no value" in first  # says which month's figure is missing
+    for name in ("ppac_percent", "pension_percent"):
+        client.post(f"/staff/tariffs/versions/{version.id}/params",
+                    data={"cycle": "2026-11", "name": name, "value": "5"})
+    assert "₹1,201.69" in quoted()  # what the engine gives for these figures
+    query["period_to"] = "2026-12-31"  # December has no figures entered yet
+    assert "ppac_percent has no value" in quoted()
