@@ -31,7 +31,10 @@ class Account(db.Model):
     __tablename__ = "accounts"
     # Staff find a holder by any part of the name: a trigram index on PostgreSQL (a plain one on SQLite).
     __table_args__ = (Index("ix_accounts_holder_name", "holder_name", postgresql_using="gin",
-                            postgresql_ops={"holder_name": "gin_trgm_ops"}),)
+                            postgresql_ops={"holder_name": "gin_trgm_ops"}),
+                      # Staff search by the start of a number: LIKE '1700%' needs text_pattern_ops on PostgreSQL.
+                      Index("ix_accounts_consumer_number_prefix", "consumer_number",
+                            postgresql_ops={"consumer_number": "text_pattern_ops"}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer_number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Units, UTCDateTime, enum_type, utcnow
@@ -80,6 +80,11 @@ class ReaderStatus(StrEnum):
     METER_FAULTY = "meter_faulty"
     METER_NOT_FOUND = "meter_not_found"
     NOT_POSSIBLE = "not_possible"
+
+
+# Staff search by the start of a meter serial, whatever its case: upper(serial) LIKE 'MSE12%'.
+Index("ix_meters_serial_upper", func.upper(Meter.serial).label("serial_upper"),
+      postgresql_ops={"serial_upper": "text_pattern_ops"})
 
 
 class MeterVisit(db.Model):

@@ -132,3 +132,24 @@ def test_an_office_collects_and_decides_for_its_own_connections_only(client, log
     assert client.post(f"/staff/link-requests/{request.id}/approve").status_code == 404
     db.session.refresh(request)
     assert request.status is LinkRequestStatus.PENDING
+
+
+@pytest.mark.parametrize("query", ["170000000", "Asha Pat", "MSE1234", "98765 00001"])
+def test_every_meaning_of_a_search_is_looked_up_on_an_index(app, query):
+    """On a million connections a search must never read the whole table: with sequential scans priced out,
+    PostgreSQL's plan for each meaning (number, name, serial, mobile) is index scans only. (SQLite, for small
+    installs, matches the same connections: the tests above.)"""
+    from sqlalchemy import select, text
+
+    from app.accounts.models import Account
+    from app.staff.consumers import matches
+
+    statement = select(Account.id).where(matches(query))
+    if db.engine.dialect.name != "postgresql":
+        assert db.session.execute(statement).all() == []  # nothing seeded here: the query runs
+        return
+    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
+    db.session.rollback()
+    assert "Seq Scan" not in plan, plan
