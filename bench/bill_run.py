@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
 from app.audit.models import AuditLog  # noqa: E402
 from app.billing.compose import Cycle  # noqa: E402
@@ -44,8 +43,7 @@ from app.billing.tasks import bill_run_chunk  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.metering.models import Meter, Reading  # noqa: E402
-from bench.common import bench_database, database_arguments  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench.common import bench_app, database_arguments  # noqa: E402
 
 CYCLE = Cycle(2024, 11)
 ISSUED = date(2024, 11, 12)
@@ -158,9 +156,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="consumers of a chunked run (PostgreSQL)")
     args = parser.parse_args()
 
-    config = TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
-    app = create_app(config)
+    app = bench_app(args)
     with app.app_context():
         db.drop_all()
         db.create_all()

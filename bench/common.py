@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from config import normalise_database_url, sqlite_url
+from config import TestingConfig, normalise_database_url, sqlite_url
 
 
 def database_arguments(parser: argparse.ArgumentParser, default_name: str) -> None:
@@ -25,3 +25,14 @@ def bench_database(url: str | None, name: str) -> str:
     bench_url = make_url(normalise_database_url(url)).set(database=name).render_as_string(False)
     ensure_postgres_database(bench_url)
     return bench_url
+
+
+def bench_app(args: argparse.Namespace, **settings):
+    """The app on the benchmark's own database (database_arguments), with any other settings given."""
+    from app import create_app
+
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
+    for name, value in settings.items():
+        setattr(config, name, value)
+    return create_app(config)

@@ -20,14 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, or_, select, text  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.metering.models import Meter  # noqa: E402
 from app.staff.consumers import PER_PAGE, matches  # noqa: E402
-from bench.common import bench_database, database_arguments  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench.common import bench_app, database_arguments  # noqa: E402
 
 FIRST_NAMES = ["Asha", "Ravi", "Meena", "Suresh", "Lakshmi", "Arjun", "Fatima", "Joseph", "Kavita", "Imran"]
 LAST_NAMES = ["Patil", "Kumar", "Nair", "Sharma", "Iyer", "Khan", "Das", "Reddy", "Singh", "Joshi"]
@@ -84,9 +82,7 @@ def main() -> None:
     database_arguments(parser, "dtech_bench_search")
     args = parser.parse_args()
 
-    config = TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
-    app = create_app(config)
+    app = bench_app(args)
     with app.app_context():
         db.drop_all()
         if db.engine.dialect.name == "postgresql":

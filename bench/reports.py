@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.accounts.models import Account  # noqa: E402
 from app.billing.models import Bill, LedgerEntry  # noqa: E402
 from app.billing.services import BUNDLED_TARIFFS, import_tariff  # noqa: E402
@@ -30,8 +29,7 @@ from app.extensions import db  # noqa: E402
 from app.payments.models import Payment  # noqa: E402
 from app.reports import figures, summaries  # noqa: E402
 from app.reports.months import MonthRange, first_of, shifted  # noqa: E402
-from bench.common import bench_database, database_arguments  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from bench.common import bench_app, database_arguments  # noqa: E402
 
 REGIONS = ("Pune", "Nagpur", "Nashik", "Thane", "Kochi", "Delhi")
 CATEGORIES = ("LT-I(B) Residential", "LT-II Commercial", "LT-IV Agricultural")
@@ -102,9 +100,7 @@ def main() -> None:
     database_arguments(parser, "dtech_bench_reports")
     args = parser.parse_args()
 
-    config = TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = bench_database(args.database_url, args.database_name)
-    app = create_app(config)
+    app = bench_app(args)
     with app.app_context():
         db.drop_all()
         db.create_all()
