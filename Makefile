@@ -96,7 +96,11 @@ test-postgres: install
 	fi
 
 # Benchmarks print ratios against a baseline measured in the same run (SQLite; DATABASE_URL for PostgreSQL).
+# bench/http_load.py drives the pages with Debian's wrk: installed here when missing (as root), or asked for.
 bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/http_load.py
 	$(BIN)/python bench/bill_run.py
 	$(BIN)/python bench/push_fanout.py
 	$(BIN)/python bench/reports.py

@@ -169,14 +169,22 @@ def after_due_amount(bill: Bill, terms: engine.PaymentTerms) -> Decimal | None:
     return bill.total_due + terms.late_surcharge.amount(bill.total_due, bill.current_charges, months=1)
 
 
+HISTORY_BILLS = 6  # the usage history printed on a bill
+COMPARED_BILLS = 16  # enough bills back to find the same period last year, for monthly and bimonthly cycles
+
+
 def build_statement(bill: Bill, today: date | None = None) -> Statement:
-    today = today or today_in_india()
+    return _statement(bill, today or today_in_india(),
+                      latest_bills(bill.account_id, limit=HISTORY_BILLS, up_to=bill.period_start),
+                      ledger.balance(bill.account_id), next_bill(bill))
+
+
+def _statement(bill: Bill, today: date, earlier: list[Bill], balance: Decimal, following: Bill | None) -> Statement:
+    """The bill as a document. `earlier`: the account's bills in force up to this one, newest first."""
     account = db.session.get(Account, bill.account_id)
     version = db.session.get(TariffVersion, bill.tariff_version_id)
     priced_by = engine.parse_tariff(version.document)  # the version this bill used, with its own name
-    history = list(reversed(latest_bills(bill.account_id, limit=6, up_to=bill.period_start)))
-    balance = ledger.balance(bill.account_id)
-    following = next_bill(bill)
+    history = list(reversed(earlier[:HISTORY_BILLS]))
     cancelled = ledger.is_cancelled(bill)
     # Only the latest bill standing asks for money, and only what is still owed: no QR to pay a bill twice.
     payable = following is None and not cancelled and balance > 0
@@ -216,9 +224,10 @@ def _percent(now: Decimal, then: Decimal) -> Decimal | None:
     return ((now - then) / then * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP) if then else None
 
 
-def comparisons(bill: Bill) -> dict[str, Comparison]:
-    """This bill against the previous one and against the same period last year, where those exist."""
-    in_force = {b.cycle: b for b in latest_bills(bill.account_id, limit=16)}
+def comparisons(bill: Bill, earlier: list[Bill]) -> dict[str, Comparison]:
+    """This bill against the previous one and against the same period last year, where those exist, among
+    `earlier` (the bills in force up to this one)."""
+    in_force = {b.cycle: b for b in earlier}
     ordered = sorted(in_force.values(), key=lambda b: b.period_start)
     earlier = [b for b in ordered if b.period_start < bill.period_start]
     others = {"previous": earlier[-1] if earlier else None,
@@ -226,6 +235,24 @@ def comparisons(bill: Bill) -> dict[str, Comparison]:
     return {name: Comparison(month_label(other.period_end), other.units, other.current_charges,
                              _percent(bill.units, other.units), _percent(bill.current_charges, other.current_charges))
             for name, other in others.items() if other is not None}
+
+
+@dataclass(frozen=True)
+class BillView:
+    """What a bill's page shows, from one set of queries: the statement, its status and the comparisons."""
+
+    statement: Statement
+    status: BillStatus
+    balance: Decimal
+    comparisons: dict[str, Comparison]
+
+
+def bill_view(bill: Bill, today: date | None = None) -> BillView:
+    today = today or today_in_india()
+    earlier = latest_bills(bill.account_id, limit=COMPARED_BILLS, up_to=bill.period_start)
+    balance, following = ledger.balance(bill.account_id), next_bill(bill)
+    return BillView(_statement(bill, today, earlier, balance, following), bill_status(bill, balance, today, following),
+                    balance, comparisons(bill, earlier))
 
 
 def cancel_bill(bill: Bill, reason: str, actor=None) -> LedgerEntry:

@@ -207,7 +207,8 @@ class Bill(db.Model):
     total_due: Mapped[Decimal] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    lines = relationship("BillLine", order_by="BillLine.position", lazy="selectin")
+    # Loaded when asked for: only a bill's own page and PDF show its lines, lists of bills never do.
+    lines = relationship("BillLine", order_by="BillLine.position", lazy="select")
 
 
 class BillLine(db.Model):

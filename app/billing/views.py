@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.accounts.selection import selected_account, viewable
 from app.auth.access import customer_only, signed_in
 from app.billing import corrections, ledger
-from app.billing.bills import bill_status, build_statement, comparisons, next_bill, statuses
+from app.billing.bills import bill_view, build_statement, statuses
 from app.billing.models import Bill, BillStatus
 from app.billing.pdf import render_bill_pdf
 from app.billing.release import is_withheld, released
@@ -69,15 +69,13 @@ def _shown(bill_id: int) -> Bill:
 @signed_in
 def bill(bill_id: int):
     bill = _shown(bill_id)
-    statement = build_statement(bill)
-    following = next_bill(bill)
-    balance = ledger.balance(bill.account_id)
-    status = bill_status(bill, balance, today_in_india(), following)
-    # The latest bill in force, unpaid: it can be paid from here (a customer's own; staff use the counter).
-    payable = (following is None and status in (BillStatus.DUE, BillStatus.OVERDUE) and not statement.cancelled
+    view = bill_view(bill)
+    # The latest bill in force, unpaid: it can be paid from here (a customer's own; staff use the counter). Only
+    # the latest has status due or overdue (an earlier one is paid or carried).
+    payable = (view.status in (BillStatus.DUE, BillStatus.OVERDUE) and not view.statement.cancelled
                and not current_user.is_staff and "payments.pay" in current_app.view_functions)
-    return render("billing/bill.html", bill=bill, statement=statement, status=status, balance=balance,
-                  payable=payable, comparisons=comparisons(bill), reasons=corrections.reasons_for(bill),
+    return render("billing/bill.html", bill=bill, statement=view.statement, status=view.status, balance=view.balance,
+                  payable=payable, comparisons=view.comparisons, reasons=corrections.reasons_for(bill),
                   withheld=current_user.is_staff and is_withheld(bill))
 
 

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
 
 from app.accounts.models import Account, AccountLink
 from app.auth.models import User
@@ -64,7 +63,6 @@ def notify_bills_issued(bill_ids: list[int]) -> int:
     (an old cycle billed late, the demo's history) is not news: nobody is told of it."""
     rows = db.session.execute(select(Bill, Account).join(Account, Account.id == Bill.account_id)
                               .where(Bill.id.in_(bill_ids), Bill.due_date >= today_in_india())
-                              .options(lazyload(Bill.lines))
                               .order_by(Account.paperless.desc(), Bill.id)).all()
     users = linked_users({account.id for _bill, account in rows})
     written = 0
@@ -131,7 +129,7 @@ def send_due_reminders(today: date | None = None) -> int:
 def _remind_chunk(bill_ids: list[int], today: date) -> int:
     begin_write(db.session)
     rows = db.session.execute(select(Bill, Account).join(Account, Account.id == Bill.account_id)
-                              .where(Bill.id.in_(bill_ids)).options(lazyload(Bill.lines)).order_by(Bill.id)).all()
+                              .where(Bill.id.in_(bill_ids)).order_by(Bill.id)).all()
     balances = ledger.balances({account.id for _bill, account in rows})
     users = linked_users(balances)
     planned = []
