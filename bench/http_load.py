@@ -27,8 +27,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database, database_arguments  # noqa: E402
 from app.demo.seed import DEMO_PASSWORD  # noqa: E402
+from bench.common import bench_database, database_arguments  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CUSTOMER = "9876500001"  # the demo's Asha Patil: three connections, two years of bills
