@@ -37,7 +37,7 @@ class BillCorrectionError(Exception):
 
 def payment_terms(bill: Bill) -> engine.PaymentTerms:
     version = db.session.get(TariffVersion, bill.tariff_version_id)
-    return engine.parse_tariff(version.document).payment_terms
+    return engine.stored_tariff(version.document).payment_terms
 
 
 def prompt_rebate(bill: Bill, terms: engine.PaymentTerms, today: date) -> tuple[Decimal, date | None]:
@@ -183,7 +183,7 @@ def _statement(bill: Bill, today: date, earlier: list[Bill], balance: Decimal, f
     """The bill as a document. `earlier`: the account's bills in force up to this one, newest first."""
     account = db.session.get(Account, bill.account_id)
     version = db.session.get(TariffVersion, bill.tariff_version_id)
-    priced_by = engine.parse_tariff(version.document)  # the version this bill used, with its own name
+    priced_by = engine.stored_tariff(version.document)  # the version this bill used, with its own name
     history = list(reversed(earlier[:HISTORY_BILLS]))
     cancelled = ledger.is_cancelled(bill)
     # Only the latest bill standing asks for money, and only what is still owed: no QR to pay a bill twice.

@@ -36,7 +36,7 @@ def current_projection(account: Account, bill: Bill | None, extra: Reading | Non
     except ConsumptionError:
         return None
     version = db.session.get(TariffVersion, bill.tariff_version_id)
-    tariff = engine.parse_tariff(version.document)
+    tariff = engine.stored_tariff(version.document)
     params = dict(db.session.execute(select(TariffParam.name, TariffParam.value).where(
         TariffParam.tariff_id == version.tariff_id, TariffParam.month == bill.period_end.replace(day=1))).all())
     period_days = (bill.period_end - bill.period_start).days + 1

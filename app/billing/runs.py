@@ -222,7 +222,7 @@ class _RunContext:
         versions: dict[int, list[TariffVersionFacts]] = defaultdict(list)
         for version in db.session.scalars(select(TariffVersion).where(TariffVersion.in_force())
                                           .order_by(TariffVersion.effective_from)):
-            versions[version.tariff_id].append(TariffVersionFacts(version.id, engine.parse_tariff(version.document)))
+            versions[version.tariff_id].append(TariffVersionFacts(version.id, engine.stored_tariff(version.document)))
         return cls(cycle, versions)
 
 

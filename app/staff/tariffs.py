@@ -75,7 +75,7 @@ def _param_choices(parsed: engine.Tariff) -> list[SelectChoice]:
 
 def _version(version_id: int) -> tuple[TariffVersion, engine.Tariff]:
     version = db.session.get(TariffVersion, version_id) or abort(404)
-    return version, engine.parse_tariff(version.document)
+    return version, engine.stored_tariff(version.document)
 
 
 @bp.route("/staff/tariffs/versions/<int:version_id>")

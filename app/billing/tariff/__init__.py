@@ -29,7 +29,7 @@ from app.billing.tariff.model import (
     inclusive_days,
     round_to,
 )
-from app.billing.tariff.parse import load_tariff, parse_tariff
+from app.billing.tariff.parse import load_tariff, parse_tariff, stored_tariff
 from app.billing.tariff.quote import (
     Bands,
     Component,
@@ -78,6 +78,7 @@ __all__ = [
     "period_factor",
     "quote",
     "quote_split",
+    "stored_tariff",
     "round_to",
     "slab_steps",
     "split_period",

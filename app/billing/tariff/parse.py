@@ -9,6 +9,7 @@ from datetime import date
 from decimal import (
     Decimal,
 )
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -487,3 +488,11 @@ def parse_tariff(text: str) -> Tariff:
     if duplicates:
         raise TariffError(*duplicates)
     return load_tariff(document)
+
+
+@lru_cache(maxsize=256)
+def stored_tariff(document: str) -> Tariff:
+    """A stored tariff version's document, parsed once per process (its Tariff is immutable): every bill page,
+    forecast and bill run reads one, and parsing takes milliseconds. Keyed by the text itself, so a changed
+    document is parsed afresh."""
+    return parse_tariff(document)
