@@ -16,7 +16,7 @@ EXTRACT_OPTIONS := -k _l -k lazy_gettext --ignore-dirs='.* __pycache__ node_modu
 STATIC_BUILD := build/static/manifest.json
 STATIC_SOURCES := $(shell find static -mindepth 1 -not -name '.*')
 
-.PHONY: install migrate run serve test test-sqlite test-postgres lint bench clean translations translations-update static
+.PHONY: install migrate run serve test test-sqlite test-postgres lint bench bench-lighthouse clean translations translations-update static
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,14 @@ bench: install
 	$(BIN)/python bench/bill_run.py
 	$(BIN)/python bench/push_fanout.py
 	$(BIN)/python bench/reports.py
+
+# Lighthouse (npm, pinned in bench/lighthouse/) against the demo site in Debian's Chromium: a few minutes.
+bench/lighthouse/node_modules/.package-lock.json: bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	npm ci --prefix bench/lighthouse --no-audit --no-fund
+	touch $@
+
+bench-lighthouse: install bench/lighthouse/node_modules/.package-lock.json
+	$(BIN)/python bench/lighthouse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build
