@@ -1,5 +1,6 @@
-"""Fields never searched encrypted at rest: a connection's address, a complaint's subject and its messages' text
-become Fernet tokens under the first key of DTECH_DATA_KEYS (the subject becomes TEXT to hold one)
+"""Fields never searched encrypted at rest: a connection's address, a complaint's subject and its messages' text,
+and notifications' text (a reply to a complaint is copied there) become Fernet tokens under the first key of
+DTECH_DATA_KEYS (the subject becomes TEXT to hold one)
 
 Revision ID: 0025
 Revises: 0024
@@ -17,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 # (table, column) of the fields encrypted here; app/crypto.py's EncryptedText reads and writes them afterwards.
-FIELDS = (('accounts', 'address'), ('tickets', 'subject'), ('ticket_messages', 'body'))
+FIELDS = (('accounts', 'address'), ('tickets', 'subject'), ('ticket_messages', 'body'), ('notifications', 'body'))
 BATCH = 1000
 
 

@@ -70,9 +70,22 @@ def test_the_database_holds_tokens_and_the_app_shows_the_text(app, client, compl
     assert "The pole outside house 12 sparks." in page
 
 
+def test_a_reply_is_encrypted_in_the_complaint_and_in_the_customers_inbox(client, complaint):
+    user_id, _account_id, ticket_id = complaint
+    staff = factories.make_user("support")
+    reply = "An engineer will replace the fuse at house 12 by 2 pm."
+    services.reply(db.session.get(Ticket, ticket_id), staff, reply, internal=False)
+    db.session.commit()
+    stored = [raw("SELECT body FROM ticket_messages WHERE ticket_id = :id ORDER BY id DESC LIMIT 1", id=ticket_id),
+              raw("SELECT body FROM notifications WHERE user_id = :id", id=user_id)]
+    assert all("fuse" not in value for value in stored)
+    assert reply in client.get("/notifications").get_data(as_text=True)
+
+
 def test_every_never_searched_field_is_encrypted_and_nothing_searched_is():
     encrypted = {(table.name, name) for table, name in encrypted_columns()}
-    assert encrypted == {("accounts", "address"), ("tickets", "subject"), ("ticket_messages", "body")}
+    assert encrypted == {("accounts", "address"), ("tickets", "subject"), ("ticket_messages", "body"),
+                         ("notifications", "body")}
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             assert not any(isinstance(column.type, EncryptedText) for column in index.columns), index.name
