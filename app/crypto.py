@@ -94,9 +94,9 @@ def rotate_column(table: Table, name: str, batch: int = ROTATE_BATCH) -> int:
             except InvalidToken:
                 raise DataKeyError(f"{table.name}.{name} of row {row_id} cannot be decrypted with any key in "
                                    "DTECH_DATA_KEYS") from None
-            db.session.execute(update(table).where(key == row_id)
-                               .values({name: type_coerce(new_token, Text), **unchanged}))
-            rewritten += 1
+            # Only if the value is still the one read: one the site wrote meanwhile is under the new key already.
+            rewritten += db.session.execute(update(table).where(key == row_id, stored == type_coerce(token, Text))
+                                            .values({name: type_coerce(new_token, Text), **unchanged})).rowcount
         db.session.commit()
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from app.crypto import DataKeyError, EncryptedText, encrypted_columns, init_data_keys
 from app.extensions import db
@@ -156,3 +156,29 @@ def test_rotation_stops_plainly_at_a_value_no_key_reads(app, complaint, keys):
     result = app.test_cli_runner().invoke(args=["rotate-data-keys"])
     assert result.exit_code != 0
     assert isinstance(result.exception, DataKeyError) and "accounts.address" in str(result.exception)
+
+
+def test_rotation_never_overwrites_a_value_the_site_changed_meanwhile(app, complaint, keys, monkeypatch):
+    from app import crypto
+    from app.accounts.models import Account
+
+    _user, account_id, _ticket_id = complaint
+    old = app.config["DATA_KEYS"][0]
+    keys(Fernet.generate_key().decode(), old)
+    real = crypto.data_keys()
+
+    class SiteWritesFirst:
+        """The site saves a new address between rotation's read of the row and its write."""
+
+        def rotate(self, token):
+            db.session.execute(update(Account).where(Account.id == account_id).values(address="Plot 7, Nashik"))
+            return real.rotate(token)
+
+        def __getattr__(self, name):  # encrypting and decrypting as the keys do
+            return getattr(real, name)
+
+    monkeypatch.setattr(crypto, "data_keys", SiteWritesFirst)
+    assert crypto.rotate_column(Account.__table__, "address") == 0
+    monkeypatch.setattr(crypto, "data_keys", lambda: real)
+    db.session.expunge_all()
+    assert db.session.get(Account, account_id).address == "Plot 7, Nashik"
