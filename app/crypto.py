@@ -114,6 +114,9 @@ def rotate_data_keys_command(batch: int) -> None:
     """Re-encrypt every encrypted field under the first key of DTECH_DATA_KEYS (run after putting a new key
     first; then the old ones can be removed). Safe to run again or after an interruption."""
     for table, name in encrypted_columns():
-        count = rotate_column(table, name, batch)
+        try:
+            count = rotate_column(table, name, batch)
+        except DataKeyError as error:  # what was done is kept; the message says where it stopped and why
+            raise click.ClickException(str(error)) from None
         click.echo(f"{table.name}.{name}: {count} re-encrypted")
     click.echo("Every encrypted field is under the current key; older keys may now be removed.")
