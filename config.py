@@ -4,6 +4,7 @@ Development generates its own secret into instance/; Production refuses to start
 No secret has a default in this file.
 """
 
+import base64
 import os
 import re
 import secrets
@@ -29,6 +30,39 @@ def _instance_secret(name: str) -> str:
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def parse_data_keys(text: str) -> tuple[str, ...]:
+    """DTECH_DATA_KEYS: Fernet keys separated by commas, the current one first (it encrypts; all of them decrypt,
+    so that a key being retired still reads what it wrote until `flask rotate-data-keys` has run)."""
+    keys = tuple(filter(None, (part.strip() for part in text.split(","))))
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+        except (ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            raise ConfigError("DTECH_DATA_KEYS holds Fernet keys (44 characters each, separated by commas); make one "
+                              "with: python3 -c \"from cryptography.fernet import Fernet; "
+                              "print(Fernet.generate_key().decode())\"")
+    if len(set(keys)) != len(keys):
+        raise ConfigError("DTECH_DATA_KEYS names a key twice.")
+    return keys
+
+
+def new_data_key() -> str:
+    """A fresh Fernet key (32 random bytes, base64url), as Fernet.generate_key() makes it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _instance_data_key() -> str:
+    """Development's data key, kept in instance/data_key, created on first use."""
+    path = INSTANCE_DIR / "data_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_data_key())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -129,6 +163,9 @@ class Config:
 
     def __init__(self) -> None:
         self._read_session_settings()
+        # Fields never searched (addresses, complaint texts) are encrypted with these (app/crypto.py); each
+        # environment below says where they come from when DTECH_DATA_KEYS is not set.
+        self.DATA_KEYS = parse_data_keys(os.environ.get("DTECH_DATA_KEYS", ""))
         url = os.environ.get("DATABASE_URL")
         if not url:
             INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
@@ -315,6 +352,7 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+        self.DATA_KEYS = self.DATA_KEYS or (_instance_data_key(),)
         if not self.VAPID_PRIVATE_KEY and vapid_key_file().exists():
             self.VAPID_PRIVATE_KEY = vapid_key_file().read_text().strip()
         self.VAPID_SUBJECT = self.VAPID_SUBJECT or "mailto:webpush@localhost.localdomain"
@@ -336,6 +374,8 @@ class TestingConfig(Config):
         # A busy CI machine can take more than 3 s to answer: only the slow-page test relies on the short wait.
         self.PWA_SLOW_PAGE_MS = 60_000
         self.SECRET_KEY = secrets.token_urlsafe(32)
+        # tests/conftest.py sets DTECH_DATA_KEYS for the whole run (processes the tests start share it).
+        self.DATA_KEYS = self.DATA_KEYS or (new_data_key(),)
         self.SENTRY_DSN = None  # a test that wants Sentry sets it (and a transport that sends nothing)
         url = os.environ.get("TEST_DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url) if url else "sqlite://"
@@ -353,6 +393,9 @@ class ProductionConfig(Config):
         self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production.")
+        if not self.DATA_KEYS:
+            raise ConfigError("DTECH_DATA_KEYS must be set in production: the key that encrypts addresses and "
+                              "complaint texts (docs/deployment.md, \"Encrypted fields\").")
         if "DATABASE_URL" not in os.environ:
             raise ConfigError("DATABASE_URL must be set in production.")
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool("DTECH_ALLOW_SQLITE"):

@@ -58,11 +58,13 @@ def register_request_ids(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.crypto import init_data_keys
     from app.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.i18n import select_locale, select_timezone, warn_if_not_compiled
     from app.taskqueue import init_huey
 
     db.init_app(app)
+    init_data_keys(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -141,6 +143,7 @@ def register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.backup import backup_command, restore_command
     from app.billing.cli import bills_cli, tariff_cli
+    from app.crypto import rotate_data_keys_command
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
     from app.notifications.cli import announcements_cli, notifications_cli
@@ -152,6 +155,7 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(rotate_data_keys_command)
 
 
 def register_static_files(app: Flask) -> None:

@@ -20,8 +20,12 @@ from app import create_app
 from app.extensions import db
 from app.i18n import TRANSLATIONS_DIR
 from app.web.static_files import build_if_stale
-from config import TestingConfig, normalise_database_url, sqlite_url
+from config import TestingConfig, new_data_key, normalise_database_url, sqlite_url
 from tests import factories
+
+# One data key (app/crypto.py) for the whole run, in the environment: the processes a test starts (a consumer, a
+# command) read what the test wrote, and the test reads what they wrote.
+os.environ.setdefault("DTECH_DATA_KEYS", new_data_key())
 
 # The suite's "now": a Wednesday in mid-November, 10:30 in India. Tests never read the real clock; a test that
 # needs another moment moves the `clock` fixture (clock.move_to(...)), and calendar tests travel to awkward days.

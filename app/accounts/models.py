@@ -2,9 +2,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import DDL, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event, text
+from sqlalchemy import DDL, ForeignKey, Index, Numeric, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crypto import EncryptedText
 from app.db import UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
@@ -39,7 +40,7 @@ class Account(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer_number: Mapped[str] = mapped_column(String(20), unique=True)
     holder_name: Mapped[str] = mapped_column(String(120))
-    address: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(EncryptedText)  # never searched: encrypted at rest (app/crypto.py)
     region: Mapped[str] = mapped_column(String(40), index=True)
     category: Mapped[str] = mapped_column(String(60))
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), index=True)

@@ -5,6 +5,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto import EncryptedText
 from app.db import Money, Units, UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
@@ -52,7 +53,8 @@ class Notification(db.Model):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[NotificationKind] = mapped_column(enum_type(NotificationKind))
     title: Mapped[str] = mapped_column(String(120))
-    body: Mapped[str] = mapped_column(Text)
+    # A complaint's reply is copied here word for word; never searched: encrypted at rest (app/crypto.py).
+    body: Mapped[str] = mapped_column(EncryptedText)
     url: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     urgency: Mapped[str] = mapped_column(String(8), default="normal")  # web push Urgency: very-low … high

@@ -1,9 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crypto import EncryptedText
 from app.db import UTCDateTime, enum_type, utcnow
 from app.extensions import db
 
@@ -44,7 +45,8 @@ class Ticket(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     category: Mapped[TicketCategory] = mapped_column(enum_type(TicketCategory, length=40))
-    subject: Mapped[str] = mapped_column(String(160))
+    # What the customer wrote (the subject is its first line) is never searched: encrypted at rest (app/crypto.py).
+    subject: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[TicketStatus] = mapped_column(enum_type(TicketStatus), default=TicketStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -71,8 +73,10 @@ class TicketMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText)
     internal: Mapped[bool] = mapped_column(default=False)  # staff-only note, never shown to the customer
+    # A random name (uuid4.jpg) under UPLOAD_FOLDER/complaints: the photo re-encoded without EXIF or GPS, no
+    # original file name or type kept; the file is on disk, protected by the encrypted volume like the database.
     attachment_path: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

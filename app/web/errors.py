@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app.crypto import DataKeyError
 from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ def register_error_handlers(app) -> None:
             log.error("database unavailable (%s)", type(getattr(error, "orig", None) or error).__name__)
             page, code = _page(503)
             return page, code, {"Retry-After": "30"}
+        if isinstance(error, DataKeyError):  # the configuration, not the request: said plainly, once, no traceback
+            log.critical("stored data cannot be decrypted: %s", error)
+            return _page(500)
         log.exception("unhandled error", exc_info=error)
         return _page(500)
 

@@ -122,3 +122,43 @@ def test_metrics_token_and_sentry_come_from_the_environment_only(monkeypatch, tm
     from config import TestingConfig
 
     assert TestingConfig().SENTRY_DSN is None  # the suite never reports, whatever the environment says
+
+
+def test_production_refuses_to_start_without_data_keys_and_reads_them_in_order(monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.delenv("DTECH_DATA_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="DTECH_DATA_KEYS"):
+        ProductionConfig()
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("DTECH_DATA_KEYS", f" {new} , {old},")
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
+    monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    keys = ProductionConfig().DATA_KEYS
+    assert keys == (new, old)  # the current key first
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "x" * 44, "a2V5" * 11, "{k},{k}"])
+def test_data_keys_that_are_no_fernet_keys_or_twice_the_same_stop_the_start(monkeypatch, value):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("DTECH_DATA_KEYS", value.format(k=Fernet.generate_key().decode()))
+    with pytest.raises(ConfigError, match="DTECH_DATA_KEYS"):
+        DevelopmentConfig()
+
+
+def test_development_generates_its_data_key_into_the_instance_folder(monkeypatch, tmp_path):
+    from cryptography.fernet import Fernet
+
+    import config
+
+    monkeypatch.delenv("DTECH_DATA_KEYS", raising=False)
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    (key,) = DevelopmentConfig().DATA_KEYS
+    Fernet(key)  # a valid key
+    assert (tmp_path / "data_key").read_text().strip() == key
+    assert oct((tmp_path / "data_key").stat().st_mode & 0o777) == "0o600"
+    again = DevelopmentConfig().DATA_KEYS
+    assert again == (key,)  # kept, not regenerated
