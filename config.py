@@ -191,6 +191,9 @@ class Config:
         self.UPLOAD_FOLDER = os.environ.get("DTECH_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
         # How many proxies (load balancer, nginx) stand in front and set X-Forwarded-For / -Proto.
         self.PROXY_HOPS = int(os.environ.get("DTECH_PROXY_HOPS", "0"))
+        # The site's own address (scheme and host, e.g. https://bills.utility.example) for links sent away from it
+        # (reset and invite links): never the Host a client sent (app/web/site.py). Production requires it.
+        self.PUBLIC_URL = os.environ.get("DTECH_PUBLIC_URL", "").strip().rstrip("/")
         # The UPI collection account (VPA) and the name customers' UPI apps show for it.
         self.UPI_VPA = os.environ.get("DTECH_UPI_VPA", "dtechpower@upi")
         self.UPI_PAYEE_NAME = os.environ.get("DTECH_UPI_PAYEE_NAME", self.UTILITY_NAME)
@@ -377,6 +380,7 @@ class TestingConfig(Config):
         # tests/conftest.py sets DTECH_DATA_KEYS for the whole run (processes the tests start share it).
         self.DATA_KEYS = self.DATA_KEYS or (new_data_key(),)
         self.SENTRY_DSN = None  # a test that wants Sentry sets it (and a transport that sends nothing)
+        self.PUBLIC_URL = ""  # links carry the test client's host; a test of the setting sets it
         url = os.environ.get("TEST_DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url) if url else "sqlite://"
 
@@ -400,6 +404,9 @@ class ProductionConfig(Config):
             raise ConfigError("DATABASE_URL must be set in production.")
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not _env_bool("DTECH_ALLOW_SQLITE"):
             raise ConfigError("Production runs on PostgreSQL; set DTECH_ALLOW_SQLITE=1 to allow SQLite.")
+        if not re.fullmatch(r"https://[^/?#\s]+", self.PUBLIC_URL):
+            raise ConfigError("Set DTECH_PUBLIC_URL to the site's own https:// address (scheme and host only): the "
+                              "links in reset and invite messages are made from it, never from a client's Host.")
         if "DTECH_UPI_VPA" not in os.environ:
             raise ConfigError("Set DTECH_UPI_VPA to the utility's own UPI collection address in production.")
         if self.MESSAGE_SENDER == "console" and not _env_bool("DTECH_ALLOW_CONSOLE_SENDER"):

@@ -99,7 +99,8 @@ def _environment(database_url: str, workdir: Path) -> dict[str, str]:
             "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"), "DTECH_BIND": f"127.0.0.1:{port}",
             "DTECH_WORKERS": "2", "DTECH_THREADS": "4", "SECRET_KEY": secrets.token_urlsafe(48),
             "DTECH_ALLOW_SQLITE": "1", "DTECH_UPI_VPA": "bench@upi", "DTECH_ALLOW_CONSOLE_SENDER": "1",
-            "DTECH_ALLOW_SANDBOX_GATEWAY": "1", "DTECH_PAYMENT_GATEWAY": "sandbox", "FLASK_APP": "wsgi"}
+            "DTECH_ALLOW_SANDBOX_GATEWAY": "1", "DTECH_PAYMENT_GATEWAY": "sandbox", "FLASK_APP": "wsgi",
+            "DTECH_PUBLIC_URL": "https://bills.bench.example"}
 
 
 def _serve(env: dict[str, str], workdir: Path) -> subprocess.Popen:

@@ -26,6 +26,8 @@ from tests import factories
 # One data key (app/crypto.py) for the whole run, in the environment: the processes a test starts (a consumer, a
 # command) read what the test wrote, and the test reads what they wrote.
 os.environ.setdefault("DTECH_DATA_KEYS", new_data_key())
+# Production settings need the site's address; the testing settings ignore it (links carry the client's host).
+os.environ.setdefault("DTECH_PUBLIC_URL", "https://bills.test.example")
 
 # The suite's "now": a Wednesday in mid-November, 10:30 in India. Tests never read the real clock; a test that
 # needs another moment moves the `clock` fixture (clock.move_to(...)), and calendar tests travel to awkward days.

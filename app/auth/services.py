@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from app.extensions import db
 from app.messaging.kinds import MessageKind
 from app.messaging.outbox import queue_message
 from app.taskqueue import after_commit
+from app.web.site import external_url
 
 
 class AuthError(Exception):
@@ -196,7 +197,7 @@ def new_password_link(user: User, ttl: timedelta) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + ttl
     db.session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
-    return url_for("auth.reset_password", token=token, _external=True), expires_at
+    return external_url("auth.reset_password", token=token), expires_at
 
 
 def request_password_reset(login: str, ip: str, root_url: str) -> None:

@@ -162,3 +162,16 @@ def test_development_generates_its_data_key_into_the_instance_folder(monkeypatch
     assert oct((tmp_path / "data_key").stat().st_mode & 0o777) == "0o600"
     again = DevelopmentConfig().DATA_KEYS
     assert again == (key,)  # kept, not regenerated
+
+
+def test_production_needs_its_own_https_address_for_links(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/dtech")
+    monkeypatch.setenv("DTECH_UPI_VPA", "utility@bank")
+    monkeypatch.setenv("DTECH_MESSAGE_SENDER", "mymodule:SmsSender")
+    for wrong in ("", "http://bills.utility.example", "https://bills.utility.example/reset", "bills.utility.example"):
+        monkeypatch.setenv("DTECH_PUBLIC_URL", wrong)
+        with pytest.raises(ConfigError, match="DTECH_PUBLIC_URL"):
+            ProductionConfig()
+    monkeypatch.setenv("DTECH_PUBLIC_URL", "https://bills.utility.example/")
+    assert ProductionConfig().PUBLIC_URL == "https://bills.utility.example"
