@@ -1,5 +1,6 @@
 """gunicorn settings. gthread workers: a request waiting on the database does not block the others."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -14,6 +15,16 @@ graceful_timeout = 20
 accesslog = None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+
+def _json_formatter():
+    """app/web/log_format.py (the standard library only) loaded by its path: importing it as app.web.… would put
+    the app package in this master process, and workers forked after a reload (HUP) would run that old code."""
+    spec = importlib.util.spec_from_file_location("_dtech_log_format", Path(__file__).parent / "app/web/log_format.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.JsonFormatter()
+
+
 # gunicorn's own lines (workers booting, timeouts) in the app's format when that is JSON (config.py: production's
 # default), so a log shipper reads one format. The root logger gets no handler here: the app adds its own.
 _default_format = "json" if os.environ.get("DTECH_ENV") == "production" else "text"
@@ -21,7 +32,7 @@ if os.environ.get("DTECH_LOG_FORMAT", _default_format).strip().lower() == "json"
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "app.web.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": _json_formatter}},
         "handlers": {"gunicorn_json": {"class": "logging.StreamHandler", "formatter": "json",
                                        "stream": "ext://sys.stderr"}},
         "root": {"level": "INFO", "handlers": []},

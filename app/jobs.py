@@ -8,6 +8,7 @@ consumer does no harm.
 """
 
 import logging
+import os
 
 import click
 from flask.cli import AppGroup
@@ -55,5 +56,7 @@ def worker_command(workers: int, periodic: bool, flush_locks: bool, max_delay: f
         raise click.ClickException("this configuration runs tasks at once (TASKS_IMMEDIATE): no worker needed")
     where = "Redis" if huey.storage_class.__name__.startswith("Redis") else huey.storage_kwargs.get("filename")
     click.echo(f"task worker: {workers} threads, queue {huey.name!r} in {where}")
+    if metrics_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # gunicorn makes it; a worker may start first
+        os.makedirs(metrics_dir, exist_ok=True)
     huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, flush_locks=flush_locks,
                          max_delay=max_delay).run()

@@ -236,10 +236,15 @@ def _in_app_transaction(fn: Callable, retries: int, retry_delay: int, lock_name:
 
 
 def _count_run(name: str, started: float, failed: bool) -> None:
-    TASK_RUNS.labels(name).inc()
-    if failed:
-        TASK_FAILURES.labels(name).inc()
-    TASK_SECONDS.labels(name).observe(time.perf_counter() - started)
+    """Counted for /metrics; a count that cannot be written (the metrics folder gone) is logged, never raised: the
+    task's work is committed by then, and raising would count it failed and run it again."""
+    try:
+        TASK_RUNS.labels(name).inc()
+        if failed:
+            TASK_FAILURES.labels(name).inc()
+        TASK_SECONDS.labels(name).observe(time.perf_counter() - started)
+    except OSError as error:
+        log.warning("%s: its run could not be counted for the metrics (%s)", name, type(error).__name__)
 
 
 def task(retries: int = 5, retry_delay: int = 10, lock: str | None = None, **options) -> Callable:

@@ -1,6 +1,7 @@
 """/healthz: the process answers (no database: a load balancer restarts only what is really stuck).
-/readyz: the database answers, its schema is at the migrations' head, and the task queue's storage answers; a
-load balancer sends traffic only while it says 200. /metrics: Prometheus's, only with the bearer token.
+/readyz: the database answers, its schema is at the migrations' head (or ahead of them, during an upgrade), and
+the task queue's storage answers; a load balancer sends traffic only while it says 200. /metrics: Prometheus's,
+only with the bearer token.
 
 All three are never cached and say nothing about the system beyond ok or not (no versions, hosts or errors)."""
 
@@ -44,11 +45,10 @@ def readyz():
         log.warning("readiness: the database does not answer (%s)", type(error).__name__)
         checks.update(database="unavailable", migrations="unknown")
     else:
-        if applied != migration_heads(current_app.extensions["migrate"].directory):
-            checks["migrations"] = "not_at_head"
+        checks["migrations"] = schema_state(applied, current_app.extensions["migrate"].directory)
     if not queue_reachable():
         checks["queue"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
+    ready = all(value in READY for value in checks.values())
     return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503, NO_STORE
 
 
@@ -59,10 +59,26 @@ def applied_revisions(connection) -> frozenset[str]:
     return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
+# "ahead": a newer release has migrated the database while this one still serves (a rolling upgrade; migrations
+# are written so that the release before them keeps working). Not ready is only a schema this code has not reached.
+READY = ("ok", "ahead")
+
+
+def schema_state(applied: frozenset[str], directory: str) -> str:
+    heads, known = migration_revisions(directory)
+    if applied == heads:
+        return "ok"
+    if applied and not applied & known:
+        return "ahead"
+    return "not_at_head"
+
+
 @cache
-def migration_heads(directory: str) -> frozenset[str]:
-    """The revisions the code expects (read from migrations/ once a process: they change only with the code)."""
-    return frozenset(ScriptDirectory(directory).get_heads())
+def migration_revisions(directory: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The heads the code expects and every revision it knows (read from migrations/ once a process: they change
+    only with the code)."""
+    script = ScriptDirectory(directory)
+    return frozenset(script.get_heads()), frozenset(rev.revision for rev in script.walk_revisions())
 
 
 @bp.get("/metrics")

@@ -41,7 +41,18 @@ def roll_back() -> None:
         db.session.rollback()
     except Exception:  # the connection is already gone: drop the session, a new one starts clean
         log.warning("rollback failed; the database session is discarded")
+        discard_session()
+
+
+def discard_session(_error=None) -> None:
+    """End the request's session without letting a dead connection raise: closing it rolls back, which fails
+    while the database is away, and an exception out of a teardown would make gunicorn answer its own bare 500
+    after the app had chosen its page. Registered after Flask-SQLAlchemy's teardown, so it runs first."""
+    try:
         db.session.remove()
+    except Exception:
+        log.warning("the database session could not be closed; it is dropped")
+        db.session.registry.clear()
 
 
 def _page(code: int, message: str | None = None):
@@ -57,6 +68,8 @@ def _page(code: int, message: str | None = None):
 
 
 def register_error_handlers(app) -> None:
+    app.teardown_appcontext(discard_session)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return _page(400, _("This form has expired. Please go back, reload the page and try again."))

@@ -6,14 +6,14 @@ one-time codes, full mobile numbers, UPI ids or card data; `MaskPersonalData` is
 whatever still looks like a mobile number or an email address is masked before a line is written.
 """
 
-import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import inspect
+
+from app.web.log_format import JsonFormatter
 
 # An Indian mobile number: +91 / 91 / 0 and ten digits starting 6-9, spaces or dashes allowed after the prefix and
 # in the middle; never inside a longer word or number (a consumer number, a payment reference).
@@ -65,29 +65,6 @@ def route_of_request() -> str:
     """The URL rule that matched (/bills/<int:bill_id>), never the path itself: ids and tokens stay out."""
     rule = request.url_rule
     return rule.rule if rule is not None else "<unmatched>"
-
-
-# The fields a line may carry besides the message, in this order (an access line has all of them).
-CONTEXT_FIELDS = ("request_id", "user_id", "method", "route", "status", "duration_ms")
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in CONTEXT_FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                line[name] = value
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):

@@ -72,6 +72,7 @@ def build(source: Path = SOURCE, target: Path = BUILD, quiet: bool = False) -> d
         if not quiet:
             sizes = ", ".join(f"{Path(m).suffix[1:]} {os.path.getsize(m):,}" for m in made) or "not compressed"
             print(f"{names[name]}: {len(content):,} bytes; {sizes}")
+    _keep_previous(target, work)
     (work / MANIFEST).write_text(json.dumps({"files": names}, indent=1, sort_keys=True))
     old = target.with_name(f"{target.name}.old-{os.getpid()}")
     if target.exists():
@@ -79,6 +80,22 @@ def build(source: Path = SOURCE, target: Path = BUILD, quiet: bool = False) -> d
     work.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return names
+
+
+def _keep_previous(target: Path, work: Path) -> None:
+    """The previous build's hashed files, kept for one more build: processes still running the previous release
+    (between `make install` and their restart) keep serving the stylesheet and scripts of the pages they render.
+    Only the previous manifest's names are carried, so older ones go at the next build."""
+    try:
+        previous = json.loads((target / MANIFEST).read_text())["files"].values()
+    except (OSError, ValueError, KeyError, AttributeError):
+        return
+    for hashed in previous:
+        for variant in (hashed, f"{hashed}.br", f"{hashed}.gz"):
+            kept, carried = target / FILES / variant, work / FILES / variant
+            if kept.is_file() and not carried.exists():
+                carried.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(str(kept), str(carried))
 
 
 def _link_or_copy(existing: str, new: str) -> None:

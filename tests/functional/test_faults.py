@@ -15,6 +15,8 @@ import requests
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.billing.models import LedgerEntry, LedgerKind
 from app.extensions import db
@@ -254,3 +256,16 @@ def test_the_database_going_away_answers_503_with_the_error_page_and_the_app_rec
         assert served.worker_pid() == worker and "was sent" not in served.log.read_text()  # no worker crashed
     finally:
         link.close()
+
+
+def test_a_session_that_cannot_close_leaves_the_answer_as_the_app_chose_it(client, monkeypatch):
+    """While the database is away even closing the request's session fails (it rolls back): that must not escape
+    the teardown, where gunicorn would replace the app's page with its own bare 500."""
+
+    def close_on_a_dead_connection(_session):
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Session, "close", close_on_a_dead_connection)
+        response = client.get("/login")
+    assert response.status_code == 200 and "Sign in" in response.get_data(as_text=True)

@@ -88,11 +88,19 @@ def test_readyz_is_ready_when_the_database_is_at_the_migrations_head(client, sta
 
 
 def test_readyz_is_not_ready_while_migrations_are_behind(client, stamp):
-    stamp("0001_initial_schema")
+    stamp("0001")
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "migrations": "not_at_head", "queue": "ok"}
     assert "0001" not in response.get_data(as_text=True)  # revisions are not told
+
+
+def test_readyz_stays_ready_while_a_newer_release_has_migrated_the_database(client, stamp):
+    """A rolling upgrade: the new release's migration ran; this older process keeps serving until replaced."""
+    stamp("0999_from_a_newer_release")
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["migrations"] == "ahead"
 
 
 def test_readyz_is_not_ready_on_a_database_never_migrated(client):
@@ -183,6 +191,23 @@ def test_task_runs_and_failures_are_counted_by_task(client, metrics_on):
     assert 'dtech_task_failures_total{task="_counted_task"}' in scrape(client)
 
 
+@task(retries=2)
+def _succeeding_task() -> str:
+    return "done"
+
+
+def test_a_task_whose_run_cannot_be_counted_still_succeeds_once(monkeypatch):
+    """The metrics folder gone (a worker started before gunicorn made it): the work is committed, so the task is
+    not counted as failed nor run again."""
+    from app import taskqueue
+
+    def folder_gone(*_labels):
+        raise FileNotFoundError("/run/dtech/prometheus/counter_1.db")
+
+    monkeypatch.setattr(taskqueue.TASK_RUNS, "labels", folder_gone)
+    assert _succeeding_task.call_local() == "done"
+
+
 def test_outbox_bill_runs_and_payments_are_measured_when_scraped(client, metrics_on):
     user = factories.make_user()
     account = factories.make_account()
@@ -259,6 +284,26 @@ def test_gunicorn_starts_metrics_afresh_and_marks_dead_workers(tmp_path, monkeyp
     settings["child_exit"](None, type("Worker", (), {"pid": dead_pid})())
     assert not (tmp_path / f"gauge_liveall_{dead_pid}.db").exists()
     assert settings["accesslog"] is None  # the app writes the access line (with the request id)
+
+
+MASTER_LOGGING = """
+import logging.config, runpy, sys
+settings = runpy.run_path("gunicorn.conf.py")
+logging.config.dictConfig(settings["logconfig_dict"])
+settings["on_starting"](None)
+logging.getLogger("gunicorn.error").info("Booting worker")
+print(sorted(name for name in sys.modules if name == "app" or name.startswith(("app.", "config", "flask"))))
+"""
+
+
+def test_gunicorn_s_master_never_imports_the_app(tmp_path):
+    """Workers forked after a reload (HUP) import the app afresh only if the master never did: a master holding
+    app/__init__.py or config.py would give them the old ones beside the new code (the deployment trial's 500s)."""
+    env = {**os.environ, "DTECH_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    master = subprocess.run([sys.executable, "-c", MASTER_LOGGING], cwd=ROOT, env=env, check=True, timeout=120,
+                            capture_output=True, text=True)
+    assert master.stdout.strip() == "[]"
+    assert json.loads(master.stderr.strip().splitlines()[-1])["message"] == "Booting worker"
 
 
 def test_gunicorn_writes_its_own_lines_as_json_when_the_app_does(monkeypatch):

@@ -196,10 +196,14 @@ def test_the_build_hashes_names_compresses_text_and_knows_when_it_is_stale(tmp_p
     static_files.build_if_stale(source, target)
     rebuilt = static_files.read_manifest(source, target)
     assert rebuilt["css/site.css"] != names["css/site.css"]  # a changed file gets a new URL
-    assert not (files / names["css/site.css"]).exists()  # the folder is built anew, not added to
+    # the previous build's URL still answers, for processes of the previous release until they restart
+    assert (files / names["css/site.css"]).read_bytes() == b"body { color: #0b5d6b; }\n" * 200
+    assert (files / f"{names['css/site.css']}.br").exists()
     (source / "new.js").write_text("console.log(1)")  # a file that came
     assert static_files.read_manifest(source, target) is None
     static_files.build_if_stale(source, target)
+    assert not (files / names["css/site.css"]).exists()  # kept one build only
+    assert (files / rebuilt["css/site.css"]).exists()
     (source / "new.js").unlink()  # and went
     assert static_files.read_manifest(source, target) is None
 
