@@ -84,7 +84,7 @@ def test_the_cash_book_and_the_payment_search_fit_a_phone_in_hindi(browser, live
                                   locale="hi_IN")
     services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal("1500.00"), cashier, "browser-key-0001")
     services.record_counter_payment(account.id, PaymentMethod.DEMAND_DRAFT, Decimal("700.00"), cashier,
-                                    "browser-key-0002", "654321", "HDFC Aundh")
+                                    "browser-key-0002", "654321", "HDFC Aundh", instrument_micr="411240005")
     db.session.commit()
     for viewport, width in ((SUPERVISOR_PHONE, 390), (DESKTOP, 1366)):
         context = new_context(browser, live_server, viewport=viewport, service_workers="block")
