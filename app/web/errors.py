@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, login_manager
+from app.web.error_log import record_error
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ def register_error_handlers(app) -> None:
             page, code = _page(503)
             return page, code, {"Retry-After": "30"}
         log.exception("unhandled error", exc_info=error)
-        return _page(500)
+        page = _page(500)  # (the request's transaction is rolled back first)
+        record_error(error)  # for the system page, in the clean session: commit_request commits it
+        return page
 
 
 def commit_request(response):
