@@ -95,6 +95,9 @@ def _rupees_setting(name: str, default: str) -> Decimal:
     return value
 
 
+DEFAULT_CHEQUE_BOUNCE_CHARGE = "150.00"  # ₹, the cheque dishonour fee unless DTECH_CHEQUE_BOUNCE_CHARGE says
+
+
 class Config:
     """Settings common to every environment. Values from the environment are read when it is created."""
 
@@ -209,7 +212,10 @@ class Config:
                                                        and self.RAZORPAY_WEBHOOK_SECRET):
             raise ConfigError("Razorpay needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET.")
         self.CASH_LIMIT = Decimal(os.environ.get("DTECH_CASH_LIMIT", "10000"))  # per connection and day, ₹
-        self.CHEQUE_BOUNCE_CHARGE = Decimal(os.environ.get("DTECH_CHEQUE_BOUNCE_CHARGE", "0"))  # ₹; 0: none
+        # A cheque or draft the bank returns costs the consumer this fee (₹, no GST: a statutory charge of the
+        # licensee), put on the ledger when staff mark it bounced. State supply codes' schedules of charges
+        # set one; 150 is the default, set it to the state's figure (0: none).
+        self.CHEQUE_BOUNCE_CHARGE = _rupees_setting("DTECH_CHEQUE_BOUNCE_CHARGE", DEFAULT_CHEQUE_BOUNCE_CHARGE)
         # Refunds and UPI confirmations above this (₹), or proposed by support, need a second staff member.
         self.APPROVAL_LIMIT = _rupees_setting("DTECH_APPROVAL_LIMIT", "5000")
         self.PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("DTECH_RECONCILE_AFTER_MINUTES", "15"))

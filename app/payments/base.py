@@ -32,6 +32,13 @@ MIN_AMOUNT = Decimal("1.00")
 ADVANCE_CEILING = Decimal("100000.00")  # an advance may go up to ₹1,00,000 (or ten times the amount due)
 COUNTER_MAX = Decimal("1000000.00")
 CHEQUE_NUMBER = re.compile(r"^[0-9]{6}$")
+# The MICR code printed at the foot of a cheque or draft: 3 digits for the city, 3 for the bank, 3 for the branch.
+MICR_CODE = re.compile(r"^[0-9]{9}$")
+# From a card paid on the counter's POS terminal we keep the approval (authorisation) code on its slip and the
+# card's last four digits. Anything as long as a card number (12 to 19 digits) is refused, never stored.
+CARD_APPROVAL_CODE = re.compile(r"^[A-Z0-9]{6}$")
+CARD_LAST4 = re.compile(r"^[0-9]{4}$")
+FULL_CARD_NUMBER = re.compile(r"^[0-9]{12,19}$")
 UTR = re.compile(r"^[0-9]{12}$")
 # The customer paid on the day they started paying, if the bank confirms within this (for prompt rebates).
 REBATE_GRACE = timedelta(days=3)
@@ -46,7 +53,8 @@ LATE_RECHECK_EVERY = timedelta(hours=1)
 UNKNOWN_REFUND_WAIT = timedelta(hours=1)
 PAYMENT_EVENTS = frozenset({"payment.authorized", "payment.captured", "payment.failed", "order.paid"})
 METHOD_LABELS = {PaymentMethod.UPI: "UPI", PaymentMethod.GATEWAY: "online", PaymentMethod.CASH: "cash",
-                 PaymentMethod.CHEQUE: "cheque", PaymentMethod.DEMAND_DRAFT: "demand draft"}
+                 PaymentMethod.CHEQUE: "cheque", PaymentMethod.DEMAND_DRAFT: "demand draft",
+                 PaymentMethod.CARD: "card"}
 
 
 # Changes reported by the gateway (webhook, callback, reconcile) are audited without a person as the actor.
@@ -77,11 +85,16 @@ REFUSALS = {
     "choose_method": N_("Choose how to pay."),
     "form_expired": N_("This form has expired. Please reload the page and try again."),
     # At the counter and on the staff payment page:
-    "choose_counter_method": N_("Choose cash, cheque or demand draft."),
+    "choose_counter_method": N_("Choose cash, card, cheque or demand draft."),
     "instrument_number": N_("Enter the six-digit cheque or draft number."),
+    "instrument_micr": N_("Enter the nine-digit MICR code printed at the foot of the cheque or draft."),
     "instrument_bank": N_("Enter the bank the cheque or draft is drawn on."),
-    "instrument_recorded": N_("Cheque or draft %(number)s of %(bank)s is already recorded for this connection "
-                              "(receipt %(receipt)s)."),
+    "instrument_recorded": N_("Cheque or draft %(number)s with MICR code %(micr)s is already recorded "
+                              "(receipt %(receipt)s). The same instrument cannot be recorded twice."),
+    "card_full_number": N_("Never type the full card number. Enter only the last four digits and the approval "
+                           "code from the terminal's slip."),
+    "card_approval_code": N_("Enter the six-character approval code from the card terminal's slip."),
+    "card_last4": N_("Enter the last four digits of the card."),
     "no_connection": N_("There is no such connection."),
     "no_payment": N_("There is no such payment."),
     "cash_limit": N_("Cash is accepted up to %(limit)s a day per connection; %(left)s more can be taken today. "

@@ -62,17 +62,24 @@ class Totals:
     cash: Decimal = ZERO
     cheques: Decimal = ZERO
     drafts: Decimal = ZERO
+    cards: Decimal = ZERO  # paid on the POS terminal: settled by the card acquirer, never in the bank deposit
     cash_count: int = 0
     cheque_count: int = 0
     draft_count: int = 0
+    card_count: int = 0
 
     @property
     def total(self) -> Decimal:
-        return self.cash + self.cheques + self.drafts
+        return self.cash + self.cheques + self.drafts + self.cards
 
     @property
     def count(self) -> int:
-        return self.cash_count + self.cheque_count + self.draft_count
+        return self.cash_count + self.cheque_count + self.draft_count + self.card_count
+
+    @property
+    def instruments(self) -> Decimal:
+        """Cheques and drafts: the paper that goes to the bank with the cash."""
+        return self.cheques + self.drafts
 
 
 def totals_for(book_ids: list[int]) -> dict[int, Totals]:
@@ -87,10 +94,10 @@ def totals_for(book_ids: list[int]) -> dict[int, Totals]:
 
 
 def _totals(by_method: dict) -> Totals:
-    cash, cheques, drafts = (by_method.get(m, (0, ZERO)) for m in (PaymentMethod.CASH, PaymentMethod.CHEQUE,
-                                                                      PaymentMethod.DEMAND_DRAFT))
-    return Totals(cash=cash[1], cheques=cheques[1], drafts=drafts[1], cash_count=cash[0], cheque_count=cheques[0],
-                  draft_count=drafts[0])
+    cash, cheques, drafts, cards = (by_method.get(m, (0, ZERO)) for m in (
+        PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT, PaymentMethod.CARD))
+    return Totals(cash=cash[1], cheques=cheques[1], drafts=drafts[1], cards=cards[1], cash_count=cash[0],
+                  cheque_count=cheques[0], draft_count=drafts[0], card_count=cards[0])
 
 
 def totals_of(book_id: int) -> Totals:
@@ -133,7 +140,8 @@ def close_day(book_id: int, counted_cash: Decimal | None, note: str | None, cash
     audit.record("cash_book.closed", book, {
         "before": {"state": CashBookState.OPEN.value},
         "after": {"state": book.state.value, "counted_cash": str(counted_cash), "expected_cash": str(totals.cash),
-                  "cheques": str(totals.cheques), "drafts": str(totals.drafts), "entries": totals.count,
+                  "cheques": str(totals.cheques), "drafts": str(totals.drafts), "cards": str(totals.cards),
+                  "entries": totals.count,
                   "note": note}}, actor=cashier)
     return book
 

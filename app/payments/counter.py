@@ -1,7 +1,9 @@
-"""Counter payments taken by staff (cash, cheque, demand draft) and staff decisions on held or bounced ones."""
+"""Counter payments taken by staff (cash, card on the POS terminal, cheque, demand draft) and staff decisions on
+held or bounced ones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,10 +18,14 @@ from app.db import INDIA, ZERO, insert_ignore, today_in_india
 from app.extensions import db
 from app.payments import cash_books
 from app.payments.base import (
+    CARD_APPROVAL_CODE,
+    CARD_LAST4,
     CHEQUE_NUMBER,
     COUNTER_MAX,
+    FULL_CARD_NUMBER,
     IDEMPOTENCY_KEY,
     METHOD_LABELS,
+    MICR_CODE,
     MIN_AMOUNT,
     ONE_PAISA,
     UTR,
@@ -37,6 +43,7 @@ from app.payments.base import (
 from app.payments.capture import _capture, _hold
 from app.payments.models import (
     COUNTER_METHODS,
+    INSTRUMENT_METHODS,
     MoneyApproval,
     Payment,
     PaymentMethod,
@@ -55,41 +62,78 @@ def cash_received_today(account_id: int) -> Decimal:
     return Decimal(total or 0).quantize(ONE_PAISA)
 
 
-def check_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None,
-                          instrument_bank: str | None, cashier=None) -> None:
+@dataclass(frozen=True)
+class Instrument:
+    """What the cashier typed besides the amount, checked and written one way: a cheque's or draft's number, bank
+    and MICR code; a card's approval code (as `number`) and last four digits. Cash has none of it."""
+
+    number: str | None = None
+    bank: str | None = None
+    micr: str | None = None
+    card_last4: str | None = None
+
+    def columns(self) -> dict:
+        return {"instrument_number": self.number, "instrument_bank": self.bank, "instrument_micr": self.micr,
+                "card_last4": self.card_last4}
+
+
+def check_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None = None,
+                          instrument_bank: str | None = None, cashier=None, instrument_micr: str | None = None,
+                          card_last4: str | None = None) -> None:
     """What record_counter_payment would refuse, said before the cashier confirms (a cheque recorded before, the
     day's cash limit, the cashier's day closed); nothing is written. record_counter_payment checks all of it again
     when it writes."""
-    instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
+    instrument = _instrument(method, amount, instrument_number, instrument_bank, instrument_micr, card_last4)
     cash_books.check_open(cashier)
-    _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
+    _check_against_recorded(account_id, method, amount, instrument)
 
 
-def _instrument(method: PaymentMethod, amount: Decimal, number: str | None, bank: str | None
-                ) -> tuple[str | None, str | None]:
-    """The amount and the cheque's or draft's number and bank checked; the bank written one way."""
+def _digits(text: str | None) -> str:
+    """What was typed, without the spaces and dashes people put in long numbers."""
+    return "".join((text or "").split()).replace("-", "")
+
+
+def _instrument(method: PaymentMethod, amount: Decimal, number: str | None, bank: str | None,
+                micr: str | None = None, card_last4: str | None = None) -> Instrument:
+    """The amount and the instrument's particulars checked; each written one way."""
     if method not in COUNTER_METHODS:
         raise PaymentError.refused("choose_counter_method")
     if amount != amount.quantize(ONE_PAISA) or amount < MIN_AMOUNT or amount > COUNTER_MAX:
         raise AmountOutOfRange.refused("amount_range", low=MIN_AMOUNT, high=COUNTER_MAX)
     if method == PaymentMethod.CASH:
-        return None, None
-    number, bank = (number or "").strip(), (bank or "").strip()
+        return Instrument()
+    if method == PaymentMethod.CARD:
+        return _card(number, card_last4)
+    number, bank, micr = (number or "").strip(), (bank or "").strip(), _digits(micr)
     if not CHEQUE_NUMBER.match(number):
         raise PaymentError.refused("instrument_number")
+    if not MICR_CODE.match(micr):
+        raise PaymentError.refused("instrument_micr")
     if not bank:
         raise PaymentError.refused("instrument_bank")
-    return number, " ".join(bank.split()).upper()  # "hdfc  bank" and "HDFC Bank" are one bank
+    return Instrument(number=number, bank=" ".join(bank.split()).upper(), micr=micr)
 
 
-def _check_against_recorded(account_id: int, method: PaymentMethod, amount: Decimal, instrument_number: str | None,
-                            instrument_bank: str | None) -> None:
-    if instrument_number is not None:
+def _card(approval_code: str | None, last4: str | None) -> Instrument:
+    """A card paid on the POS terminal: the approval code it printed and the card's last four digits. A full card
+    number typed into either field is refused (and never stored, logged or shown back)."""
+    approval_code, last4 = _digits(approval_code).upper(), _digits(last4)
+    if FULL_CARD_NUMBER.match(approval_code) or FULL_CARD_NUMBER.match(last4):
+        raise PaymentError.refused("card_full_number")
+    if not CARD_APPROVAL_CODE.match(approval_code):
+        raise PaymentError.refused("card_approval_code")
+    if not CARD_LAST4.match(last4):
+        raise PaymentError.refused("card_last4")
+    return Instrument(number=approval_code, card_last4=last4)
+
+
+def _check_against_recorded(account_id: int, method: PaymentMethod, amount: Decimal, instrument: Instrument) -> None:
+    if method in INSTRUMENT_METHODS:
         recorded = db.session.scalar(select(Payment).where(
-            Payment.account_id == account_id, Payment.method == method, Payment.instrument_number == instrument_number,
-            Payment.instrument_bank == instrument_bank, Payment.state != PaymentState.BOUNCED).limit(1))
-        if recorded is not None:  # (a database constraint stops a twin recorded at the same moment)
-            raise PaymentError.refused("instrument_recorded", number=instrument_number, bank=instrument_bank,
+            Payment.method.in_(INSTRUMENT_METHODS), Payment.instrument_micr == instrument.micr,
+            Payment.instrument_number == instrument.number, Payment.state != PaymentState.BOUNCED).limit(1))
+        if recorded is not None:  # on any connection (a database constraint stops a twin recorded at once)
+            raise PaymentError.refused("instrument_recorded", number=instrument.number, micr=instrument.micr,
                                        receipt=recorded.receipt_number or recorded.reference)
     if method == PaymentMethod.CASH:
         limit = current_app.config["CASH_LIMIT"]
@@ -99,15 +143,23 @@ def _check_against_recorded(account_id: int, method: PaymentMethod, amount: Deci
             raise CashLimitExceeded.refused("cash_limit", limit=Decimal(limit), left=left)
 
 
+# What a counter payment of each kind is until the bank or the acquirer says otherwise: cash and an approved card
+# are paid; a cheque or draft is credited subject to clearing.
+_STATE_ON_RECEIPT = {PaymentMethod.CASH: PaymentState.CAPTURED, PaymentMethod.CARD: PaymentState.CAPTURED,
+                     PaymentMethod.CHEQUE: PaymentState.CLEARING, PaymentMethod.DEMAND_DRAFT: PaymentState.CLEARING}
+
+
 def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decimal, actor, idempotency_key: str,
-                           instrument_number: str | None = None, instrument_bank: str | None = None) -> Payment:
-    """Cash, a cheque or a demand draft taken at the counter, with a receipt at once: cash is captured; a cheque
-    or draft is credited subject to clearing (`clearing`, until staff mark it cleared or bounced). Cash is
-    limited per connection and day (CASH_LIMIT). The payment is an entry in the cashier's cash book of the day,
-    refused once the cashier closed that day. The same idempotency key returns the same payment."""
+                           instrument_number: str | None = None, instrument_bank: str | None = None,
+                           instrument_micr: str | None = None, card_last4: str | None = None) -> Payment:
+    """Cash, a card on the POS terminal, a cheque or a demand draft taken at the counter, with a receipt at once:
+    cash and an approved card are captured; a cheque or draft is credited subject to clearing (`clearing`, until
+    staff mark it cleared or bounced), and is recorded once across all connections (by its MICR code and number).
+    Cash is limited per connection and day (CASH_LIMIT). The payment is an entry in the cashier's cash book of the
+    day, refused once the cashier closed that day. The same idempotency key returns the same payment."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise PaymentError.refused("form_expired")
-    instrument_number, instrument_bank = _instrument(method, amount, instrument_number, instrument_bank)
+    instrument = _instrument(method, amount, instrument_number, instrument_bank, instrument_micr, card_last4)
     account = _lock_account(account_id)  # cash taken today is summed and checked one payment at a time
     if account is None:
         raise PaymentError.refused("no_connection")
@@ -117,35 +169,34 @@ def record_counter_payment(account_id: int, method: PaymentMethod, amount: Decim
             raise PaymentError.refused("form_expired")
         return existing
     book = cash_books.book_for_entry(actor) if getattr(actor, "id", None) else None
-    _check_against_recorded(account_id, method, amount, instrument_number, instrument_bank)
+    _check_against_recorded(account_id, method, amount, instrument)
     try:
         with db.session.begin_nested():
             db.session.execute(insert_ignore(db.session, Payment.__table__, ["idempotency_key"]).values(
                 {"account_id": account_id, "amount": amount, "method": method,
                  "state": PaymentState.CREATED, "reference": new_reference(),
                  "idempotency_key": idempotency_key, "recorded_by_id": getattr(actor, "id", None),
-                 "cash_book_id": book.id if book else None,
-                 "instrument_number": instrument_number, "instrument_bank": instrument_bank,
+                 "cash_book_id": book.id if book else None, **instrument.columns(),
                  "refunded_amount": ZERO}))
     except IntegrityError:  # the same instrument, recorded by another cashier a moment ago
-        raise PaymentError.refused("instrument_recorded", number=instrument_number, bank=instrument_bank,
+        raise PaymentError.refused("instrument_recorded", number=instrument.number, micr=instrument.micr,
                                    receipt="—") from None
     payment = _locked(Payment, Payment.idempotency_key == idempotency_key)
     if payment.account_id != account_id:
         raise PaymentError.refused("form_expired")
     if payment.state == PaymentState.CREATED:
-        _capture(payment, amount, "counter", actor=actor,
-                 state=PaymentState.CAPTURED if method == PaymentMethod.CASH else PaymentState.CLEARING)
+        _capture(payment, amount, "counter", actor=actor, state=_STATE_ON_RECEIPT[method])
         audit.record("payment.counter", payment, {"method": method.value, "amount": str(amount),
-                                                  "instrument": instrument_number,
+                                                  "instrument": instrument.number, "micr": instrument.micr,
+                                                  "card_last4": instrument.card_last4,
                                                   "cash_book": payment.cash_book_id}, actor=actor)
     return payment
 
 
 def bounce_charge() -> Decimal:
-    """The charge for a returned cheque. The tariff format has no such term yet, so it is configured
-    (CHEQUE_BOUNCE_CHARGE; 0 means none). When tariffs gain one, read it here."""
-    return Decimal(current_app.config.get("CHEQUE_BOUNCE_CHARGE") or 0).quantize(ONE_PAISA)
+    """The charge for a returned cheque or draft. The tariff format has no such term yet, so it is configured per
+    deployment (CHEQUE_BOUNCE_CHARGE, ₹150 unless set; 0 means none). When tariffs gain one, read it here."""
+    return Decimal(current_app.config["CHEQUE_BOUNCE_CHARGE"]).quantize(ONE_PAISA)
 
 
 def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
@@ -157,7 +208,7 @@ def bounce_instrument(payment_id: int, reason: str, actor) -> Payment:
     payment = lock_payment(payment_id)
     if payment is None:
         raise PaymentError.refused("no_payment")
-    if payment.method not in (PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT):
+    if payment.method not in INSTRUMENT_METHODS:
         raise PaymentError.refused("bounce_not_instrument")
     if payment.state == PaymentState.BOUNCED:
         return payment
@@ -197,8 +248,7 @@ def clear_instrument(payment_id: int, actor) -> Payment:
     payment = lock_payment(payment_id)
     if payment is None:
         raise PaymentError.refused("no_payment")
-    if payment.state == PaymentState.CAPTURED and payment.method in (PaymentMethod.CHEQUE,
-                                                                     PaymentMethod.DEMAND_DRAFT):
+    if payment.state == PaymentState.CAPTURED and payment.method in INSTRUMENT_METHODS:
         return payment
     if payment.state != PaymentState.CLEARING:
         raise PaymentError.refused("clear_not_clearing")

@@ -48,13 +48,32 @@ class CounterPaymentForm(FlaskForm):
         _l("Paid by"),
         choices=[SelectChoice(PaymentMethod.CASH.value, _l("Cash")),
                  SelectChoice(PaymentMethod.CHEQUE.value, _l("Cheque")),
-                 SelectChoice(PaymentMethod.DEMAND_DRAFT.value, _l("Demand draft"))],
+                 SelectChoice(PaymentMethod.DEMAND_DRAFT.value, _l("Demand draft")),
+                 SelectChoice(PaymentMethod.CARD.value, _l("Card (POS terminal)"))],
         default=PaymentMethod.CASH.value, validators=[required()],
     )
     amount = AmountField(_l("Amount received (₹)"), validators=[required()], render_kw=AMOUNT_ATTRS)
     instrument_number = StringField(_l("Cheque or draft number"), validators=[Optional(), at_most(30)],
                                     render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    instrument_micr = StringField(_l("MICR code"), validators=[Optional(), at_most(20)],
+                                  render_kw={"inputmode": "numeric", "autocomplete": "off"})
     instrument_bank = StringField(_l("Bank and branch"), validators=[Optional(), at_most(80)])
+    # A card: only what the terminal's slip shows. The fields are short on purpose (a card number does not fit).
+    card_approval_code = StringField(_l("Card approval code"), validators=[Optional(), at_most(30)],
+                                     render_kw={"autocomplete": "off", "maxlength": 6})
+    card_last4 = StringField(_l("Card's last four digits"), validators=[Optional(), at_most(30)],
+                             render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 4})
+
+    def counter_instrument(self) -> dict:
+        """The instrument's particulars for the counter service, by the method chosen."""
+        if self.method.data == PaymentMethod.CARD.value:
+            return {"instrument_number": self.card_approval_code.data, "card_last4": self.card_last4.data}
+        return {"instrument_number": self.instrument_number.data, "instrument_bank": self.instrument_bank.data,
+                "instrument_micr": self.instrument_micr.data}
+
+    def forget_card_number(self) -> None:
+        """A full card number typed by mistake is not sent back to the browser."""
+        self.card_approval_code.data = self.card_last4.data = ""
     idempotency_key = HiddenField(validators=[required()])
     # Set by the confirmation page (holder, amount due, amount taken): only a confirmed form records a payment.
     confirmed = HiddenField(validators=[Optional(), Regexp(r"^(yes)?$")])
@@ -127,6 +146,7 @@ METHOD_CHOICES = [
     SelectChoice("", _l("Any channel")), SelectChoice(M.UPI.value, _l("UPI")),
     SelectChoice(M.GATEWAY.value, _l("Online")), SelectChoice(M.CASH.value, _l("Cash")),
     SelectChoice(M.CHEQUE.value, _l("Cheque")), SelectChoice(M.DEMAND_DRAFT.value, _l("Demand draft")),
+    SelectChoice(M.CARD.value, _l("Card at the counter")),
 ]
 
 

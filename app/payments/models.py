@@ -21,10 +21,14 @@ class PaymentMethod(StrEnum):
     CASH = "cash"
     CHEQUE = "cheque"
     DEMAND_DRAFT = "demand_draft"
+    CARD = "card"  # a debit or credit card on the counter's POS terminal; it settles through the acquirer
 
 
 DIGITAL_METHODS = frozenset({PaymentMethod.UPI, PaymentMethod.GATEWAY})
-COUNTER_METHODS = frozenset({PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT})
+COUNTER_METHODS = frozenset({PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT,
+                             PaymentMethod.CARD})
+# Paper the bank clears (or returns): identified by the MICR code of the branch it is drawn on and its number.
+INSTRUMENT_METHODS = frozenset({PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT})
 
 
 class PaymentState(StrEnum):
@@ -44,8 +48,10 @@ class RefundState(StrEnum):
     FAILED = "failed"
 
 
-# A cheque or draft is recorded once per connection (unless the bank returned it and it is presented again).
-_INSTRUMENT_STANDING = text("instrument_number IS NOT NULL AND method IN ('cheque', 'demand_draft') "
+# A cheque or draft is recorded once, on whichever connection (unless the bank returned it and it is presented
+# again): the paper is known by the MICR code printed on it (city, bank, branch) and its number, which a cashier
+# types the same way every time, unlike a bank's name.
+_INSTRUMENT_STANDING = text("instrument_micr IS NOT NULL AND method IN ('cheque', 'demand_draft') "
                             "AND state != 'bounced'")
 
 
@@ -56,7 +62,7 @@ class Payment(db.Model):
         Index("ix_payments_state_created", "state", "created_at"),
         Index("ix_payments_captured_at", "captured_at"),  # staff search by date
         Index("ix_payments_instrument_number", "instrument_number"),  # staff search by UTR, cheque or draft
-        Index("uq_payments_instrument", "account_id", "method", "instrument_bank", "instrument_number", unique=True,
+        Index("uq_payments_instrument_micr", "instrument_micr", "instrument_number", unique=True,
               sqlite_where=_INSTRUMENT_STANDING, postgresql_where=_INSTRUMENT_STANDING),
     )
 
@@ -72,8 +78,11 @@ class Payment(db.Model):
     gateway_order_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     gateway_payment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     receipt_number: Mapped[str | None] = mapped_column(String(24), unique=True)
-    instrument_number: Mapped[str | None] = mapped_column(String(30))  # cheque or draft number; UPI UTR
-    instrument_bank: Mapped[str | None] = mapped_column(String(80))
+    # A cheque's or draft's number; a UPI UTR; a card's approval code from the POS terminal.
+    instrument_number: Mapped[str | None] = mapped_column(String(30))
+    instrument_bank: Mapped[str | None] = mapped_column(String(80))  # bank and branch, as the deposit slip lists
+    instrument_micr: Mapped[str | None] = mapped_column(String(9))  # the 9-digit MICR code on a cheque or draft
+    card_last4: Mapped[str | None] = mapped_column(String(4))  # a card's last four digits: never the full number
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # A counter payment is an entry in its cashier's cash book of the day (which names the collection centre).
     cash_book_id: Mapped[int | None] = mapped_column(ForeignKey("cash_books.id"), index=True)

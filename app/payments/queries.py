@@ -263,6 +263,7 @@ class ReceiptView:
     balance_after: Decimal | None = None  # None: the payment is not on the ledger (yet)
     cashier: str | None = None  # a counter payment: who took it
     centre: str | None = None  # and where (an office, or HEAD_OFFICE: translate it when shown)
+    card_last4: str | None = None  # a card paid on the POS terminal
 
 
 HEAD_OFFICE = N_("Head office")
@@ -294,4 +295,5 @@ def receipt_view(payment: Payment, utility_name: str) -> ReceiptView | None:
         refunded=payment.refunded_amount or ZERO, state=payment.state.value,
         bills_paid=application.bills if application else (),
         balance_after=application.balance_after if application else None, cashier=cashier, centre=centre,
+        card_last4=payment.card_last4,
     )

@@ -38,6 +38,8 @@ LABELS = {
     "gateway_id": N_("Gateway payment ID"),
     "instrument": N_("Cheque / draft"),
     "utr": N_("Bank reference (UTR)"),
+    "card": N_("Card"),
+    "card_details": N_("ending %(digits)s, approval code %(code)s"),
     "applied_to": N_("Paid towards"),
     "bill_paid": N_("Bill %(number)s (%(start)s – %(end)s)"),
     "advance": N_("Advance: no bill was due"),
@@ -55,7 +57,7 @@ LABELS = {
                  "We never ask you to pay via links in SMS/WhatsApp."),
 }
 METHODS = {"upi": N_("UPI"), "gateway": N_("Online"), "cash": N_("Cash"), "cheque": N_("Cheque"),
-           "demand_draft": N_("Demand draft")}
+           "demand_draft": N_("Demand draft"), "card": N_("Card")}
 
 
 def translate(text: str, language: str) -> str:
@@ -172,6 +174,9 @@ def _payment_rows(receipt: ReceiptView, language: str) -> list[tuple[str, str]]:
         rows.append((label("gateway_id", language), receipt.gateway_payment_id))
     if receipt.instrument_number and receipt.method in ("cheque", "demand_draft"):
         rows.append((label("instrument", language), f"{receipt.instrument_number}, {receipt.instrument_bank or ''}"))
+    elif receipt.card_last4:
+        rows.append((label("card", language), label("card_details", language, digits=receipt.card_last4,
+                                                     code=receipt.instrument_number or "")))
     elif receipt.instrument_number:
         rows.append((label("utr", language), receipt.instrument_number))
     if receipt.balance_after is not None:  # on the ledger: where it went, and what is left

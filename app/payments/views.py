@@ -301,6 +301,19 @@ def staff_index():
                   **queries.payment_rows(shown.items if shown else [])), 200 if filters else 400
 
 
+# The counter form's field each refusal is about (shown at that field); the others go under the amount.
+_COUNTER_REFUSAL_FIELDS = {"instrument_number": "instrument_number", "instrument_recorded": "instrument_number",
+                           "instrument_micr": "instrument_micr", "instrument_bank": "instrument_bank",
+                           "card_full_number": "card_last4", "card_approval_code": "card_approval_code",
+                           "card_last4": "card_last4"}
+
+
+def _counter_refusal(form: CounterPaymentForm, refusal: services.PaymentError) -> None:
+    if refusal.code == "card_full_number":
+        form.forget_card_number()
+    form[_COUNTER_REFUSAL_FIELDS.get(refusal.code, "amount")].errors.append(refusal_text(refusal))
+
+
 @bp.route("/staff/payments/counter", methods=["GET", "POST"])
 @staff_only
 def counter():
@@ -319,10 +332,9 @@ def counter():
         elif form.confirmed.data != "yes":
             try:  # a cheque recorded before, or the day's cash limit: said now, not after Confirm
                 services.check_counter_payment(account.id, PaymentMethod(form.method.data), form.amount.amount,
-                                               form.instrument_number.data, form.instrument_bank.data,
-                                               cashier=current_user)
+                                               cashier=current_user, **form.counter_instrument())
             except services.PaymentError as refusal:
-                form.amount.errors.append(refusal_text(refusal))
+                _counter_refusal(form, refusal)
             else:
                 form.confirmed.data = "yes"
                 return render("payments/staff_counter_confirm.html", form=form, account=account,
@@ -331,11 +343,11 @@ def counter():
             try:
                 payment = services.record_counter_payment(
                     account.id, PaymentMethod(form.method.data), form.amount.amount, current_user,
-                    form.idempotency_key.data, form.instrument_number.data, form.instrument_bank.data)
+                    form.idempotency_key.data, **form.counter_instrument())
             except services.PaymentError as refusal:
                 db.session.rollback()
                 form.confirmed.data = ""
-                form.amount.errors.append(refusal_text(refusal))
+                _counter_refusal(form, refusal)
             else:
                 flash(_("Payment recorded: receipt %(number)s.", number=payment.receipt_number), "success")
                 return _redirect("payments.staff_payment", payment_id=payment.id)

@@ -34,7 +34,7 @@ LABELS = {
     "in_time": _l("Resolved within the time limit (%)"), "hours": _l("Average hours to resolve"),
 }
 CHANNELS = {"upi": _l("UPI"), "gateway": _l("Card or net banking"), "cash": _l("Cash at the counter"),
-            "cheque": _l("Cheque"), "demand_draft": _l("Demand draft")}
+            "cheque": _l("Cheque"), "demand_draft": _l("Demand draft"), "card": _l("Card at the counter")}
 
 
 def percent(part, whole) -> Decimal | None:

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.payments import cash_books
 from app.payments.base import PaymentError
 from app.payments.forms import ActionForm, CloseDayForm
-from app.payments.models import CashBook, CashBookState
+from app.payments.models import INSTRUMENT_METHODS, CashBook, CashBookState
 from app.payments.views import refusal_text
 from app.web.templating import render
 
@@ -122,5 +122,6 @@ def deposit_slip(book_id: int):
         flash(_("Close the day first: the deposit slip lists what the closed day holds."), "error")
         return redirect(url_for("staff_cash_books.book", book_id=book_id))
     context = _book_context(book)
-    context["instruments"] = [p for p in context["entries"] if p.instrument_number]
+    # Cash and the paper go to the bank; cards are settled by the acquirer and only noted.
+    context["instruments"] = [p for p in context["entries"] if p.method in INSTRUMENT_METHODS]
     return render("staff/deposit_slip.html", **context)

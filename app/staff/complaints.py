@@ -7,12 +7,21 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Account
-from app.auth.access import staff_only
+from app.accounts.offices import regions
+from app.auth.access import head_office, staff_only
 from app.auth.models import User
 from app.db import parse_id, utcnow
 from app.extensions import db
 from app.support import services
-from app.support.forms import CATEGORY_LABELS, STATUS_LABELS, AssignForm, ResolveForm, StaffReplyForm, StatusForm
+from app.support.forms import (
+    CATEGORY_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    ResolveForm,
+    RouteForm,
+    StaffReplyForm,
+    StatusForm,
+)
 from app.support.models import ACTIVE_STATUSES, Ticket, TicketCategory, TicketStatus
 from app.web.pagination import page_of
 from app.web.templating import render
@@ -24,21 +33,32 @@ PER_PAGE = 25
 STATUS_FILTERS = {"active": ACTIVE_STATUSES, **{s.value: (s,) for s in TicketStatus}}
 
 
+def _office_filters() -> dict[str, str]:
+    """Head office filters the queue by office (its own complaints too); an office's staff see theirs only."""
+    if current_user.office is not None:
+        return {}
+    return {services.HEAD_OFFICE_FILTER: _("Head office"), **{region: region for region in regions()}}
+
+
 @bp.route("/staff/complaints")
 @staff_only
 def queue():
     category = request.args.get("category", "")
     status = request.args.get("status", "active")
-    if (category and category not in {c.value for c in TicketCategory}) or status not in STATUS_FILTERS:
+    office = request.args.get("office", "")
+    offices = _office_filters()
+    if ((category and category not in {c.value for c in TicketCategory}) or status not in STATUS_FILTERS
+            or (office and office not in offices)):
         abort(404)
     shown = page_of(services.staff_queue(current_user, TicketCategory(category) if category else None,
-                                         STATUS_FILTERS[status]), PER_PAGE)
+                                         STATUS_FILTERS[status], office or None), PER_PAGE)
     accounts = {a.id: a for a in db.session.scalars(
         db.select(Account).where(Account.id.in_({t.account_id for t in shown.items if t.account_id})))}
     assignees = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_({t.assigned_to_id for t in shown.items if t.assigned_to_id})))}
     return render("staff/complaints.html", shown=shown, accounts=accounts, assignees=assignees, now=utcnow(),
-                  category=category, status=status, categories=CATEGORY_LABELS, statuses=STATUS_LABELS)
+                  category=category, status=status, office=office, offices=offices, categories=CATEGORY_LABELS,
+                  statuses=STATUS_LABELS, escalated_to_me=services.escalated_to(current_user))
 
 
 def _seen(ticket_id: int) -> Ticket:
@@ -58,15 +78,29 @@ def _assign_form(ticket: Ticket, formdata=None) -> AssignForm:
     return form
 
 
+def _route_form(ticket: Ticket, formdata=None) -> RouteForm | None:
+    """Head office sends a complaint without a connection to an office."""
+    if current_user.office is not None or ticket.account_id is not None:
+        return None
+    form = RouteForm(formdata=formdata)
+    form.office.choices = [SelectChoice("", _("Head office"))] + [SelectChoice(r, r) for r in regions()]
+    if formdata is None:
+        form.office.data = ticket.office or ""
+    return form
+
+
 def _page(ticket: Ticket, status: int = 200, **forms):
     status_form = StatusForm(formdata=None)
     status_form.status.data = ticket.status.value
     forms = {"reply_form": StaffReplyForm(formdata=None), "assign_form": _assign_form(ticket),
-             "status_form": status_form, "resolve_form": ResolveForm(formdata=None), **forms}
+             "status_form": status_form, "resolve_form": ResolveForm(formdata=None),
+             "route_form": _route_form(ticket), **forms}
     return render("staff/complaint.html", ticket=ticket, now=utcnow(),
                   account=db.session.get(Account, ticket.account_id) if ticket.account_id else None,
                   customer=db.session.get(User, ticket.user_id) if ticket.user_id else None,
                   assignee=db.session.get(User, ticket.assigned_to_id) if ticket.assigned_to_id else None,
+                  escalated_to=db.session.get(User, ticket.escalated_to_id) if ticket.escalated_to_id else None,
+                  office=services.office_of(ticket),
                   categories=CATEGORY_LABELS,
                   statuses=STATUS_LABELS, **forms), status
 
@@ -142,3 +176,21 @@ def resolve(ticket_id: int):
         else:
             return _done(ticket, _("Complaint resolved; the customer is told."))
     return _page(ticket, 422, resolve_form=form)
+
+
+@bp.route("/staff/complaints/<int:ticket_id>/route", methods=["POST"])
+@staff_only
+@head_office  # an office's staff cannot send a complaint elsewhere (403)
+def route(ticket_id: int):
+    ticket = _seen(ticket_id)
+    form = _route_form(ticket, request.form)
+    if form is None:
+        abort(404)  # a complaint of a connection stays with its office; an office cannot send one elsewhere
+    if form.validate_on_submit():
+        try:
+            services.route(ticket, current_user, form.office.data or None)
+        except services.ComplaintRefused as refusal:
+            flash(str(refusal), "error")
+        else:
+            return _done(ticket, _("Complaint sent to %(office)s.", office=ticket.office or _("Head office")))
+    return _page(ticket, 422, route_form=form)

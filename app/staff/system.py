@@ -1,6 +1,7 @@
 """Staff: the system at a glance (head-office admins): the task queue's depth, the consumers seen lately, the
-last run of each periodic task, and the recent failures staff can act on (messages and notifications that could
-not be sent, bill runs and reading imports that stopped). The log holds the rest; it is not in the database."""
+last run of each periodic task, the latest application errors (route, class and request id: the log has the
+rest), and the recent failures staff can act on (messages and notifications that could not be sent, bill runs and
+reading imports that stopped)."""
 
 import logging
 from datetime import timedelta
@@ -16,6 +17,7 @@ from app.messaging.models import MessageStatus, OutboundMessage
 from app.metering.models import ImportStatus, ReadingImport
 from app.notifications.models import DeliveryStatus, NotificationDelivery
 from app.taskqueue import PERIODIC_TASKS, TaskRun
+from app.web.error_log import errors_since, recent_errors
 from app.web.templating import render
 
 bp = Blueprint("staff_system", __name__)
@@ -67,4 +69,5 @@ def index():
         bill_runs=_latest(BillRun, BillRun.status.in_([BillRunStatus.FAILED, BillRunStatus.INTERRUPTED]),
                           order=BillRun.started_at),
         imports=_latest(ReadingImport, ReadingImport.status == ImportStatus.FAILED, order=ReadingImport.created_at),
+        errors=recent_errors(RECENT), errors_today=errors_since(utcnow() - timedelta(days=1)),
     )

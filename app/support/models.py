@@ -31,19 +31,31 @@ class TicketCategory(StrEnum):
     OTHER = "other"
 
 
+# What a customer may raise without a connection (a consumer number): asking for one, or something else.
+WITHOUT_CONNECTION = (TicketCategory.NEW_CONNECTION, TicketCategory.OTHER)
+
+
 class Ticket(db.Model):
     """A complaint raised by a customer (or by staff on a customer's behalf). Its number (CMP-2611-000123) is
     unique; `due_at` is when its category's time limit runs out; `escalated_at` is set once, when it is found past
-    that; `reopened_at` once, when the customer was not satisfied with the resolution."""
+    that (and it is given to a senior officer of its office); `reopened_at` once, when the customer was not
+    satisfied with the resolution. A complaint without a connection (a new connection, or something else) gives
+    its locality instead, and an office."""
 
     __tablename__ = "tickets"
     __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),
-                      Index("ix_tickets_status_due", "status", "due_at"))
+                      Index("ix_tickets_status_due", "status", "due_at"),
+                      Index("ix_tickets_office_status", "office", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The office that handles it (an accounts.region; None: head office): its connection's, or for a complaint
+    # without one (a new connection), the office the customer chose or staff routed it to.
+    office: Mapped[str | None] = mapped_column(String(40))
+    # Where, for a complaint without a connection: the address or locality the customer gave.
+    locality: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[TicketCategory] = mapped_column(enum_type(TicketCategory, length=40))
     # What the customer wrote (the subject is its first line) is never searched: encrypted at rest (app/crypto.py).
     subject: Mapped[str] = mapped_column(EncryptedText)
@@ -53,6 +65,8 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The senior officer it was given to when escalated (support.services.senior_officer).
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

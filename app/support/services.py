@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.accounts.models import Account
-from app.accounts.offices import can_see, visible_to
+from app.accounts.offices import in_office, regions, sees
 from app.auth.models import Role, User
 from app.db import INDIA, utcnow
 from app.extensions import db
 from app.metering.photos import clean_photo, photo_folder, store_photo
 from app.notifications.models import NotificationKind
 from app.notifications.services import notify
-from app.support.models import ACTIVE_STATUSES, Ticket, TicketCategory, TicketMessage, TicketStatus
+from app.support.models import ACTIVE_STATUSES, WITHOUT_CONNECTION, Ticket, TicketCategory, TicketMessage, TicketStatus
 
 NUMBER_PREFIX = "CMP"
 NUMBER_ATTEMPTS = 5
@@ -72,25 +72,42 @@ def _insert_numbered(ticket: Ticket) -> None:
 
 # --- the customer's side -----------------------------------------------------------------------------------------
 
-def raise_complaint(user: User, account: Account, category: TicketCategory, description: str,
-                    photo: bytes | None = None) -> Ticket:
+def raise_complaint(user: User, account: Account | None, category: TicketCategory, description: str,
+                    photo: bytes | None = None, office: str | None = None, locality: str | None = None) -> Ticket:
     """A new complaint with its reference number; the description is its first message (with the photo, cleaned).
+    It goes to its connection's office. Without a connection (only a new connection or something else) it gives
+    the locality instead, and goes to the `office` the customer chose (None: head office routes it).
     PhotoError if the photo is no photo or too large; ComplaintRefused without a description."""
     description = (description or "").strip()[:MAX_TEXT]
     if len(description) < 2:
         raise ComplaintRefused(_("Please write a few words."))
+    locality = " ".join((locality or "").split())[:200] or None
+    if account is None:
+        check_without_connection(category, locality, office)
     photo_name = store_photo(photos(), clean_photo(photo)) if photo else None
     now = utcnow()
-    ticket = Ticket(user_id=user.id, account_id=account.id, category=category, status=TicketStatus.OPEN,
-                    subject=description.splitlines()[0][:160], created_at=now, updated_at=now,
-                    due_at=now + time_limit(category))
+    ticket = Ticket(user_id=user.id, account_id=account.id if account else None, category=category,
+                    office=account.region if account else office, locality=None if account else locality,
+                    status=TicketStatus.OPEN, subject=description.splitlines()[0][:160], created_at=now,
+                    updated_at=now, due_at=now + time_limit(category))
     _insert_numbered(ticket)
     db.session.add(TicketMessage(ticket_id=ticket.id, author_id=user.id, body=description,
                                  attachment_path=photo_name, created_at=now))
     db.session.flush()
     audit.record("complaint.raised", ticket, {"number": ticket.number, "category": category.value,
-                                              "account": account.consumer_number}, actor=user)
+                                              "account": account.consumer_number if account else None,
+                                              "office": ticket.office}, actor=user)
     return ticket
+
+
+def check_without_connection(category: TicketCategory, locality: str | None, office: str | None) -> None:
+    """A complaint without a connection: only about a new connection or something else, with where it is."""
+    if category not in WITHOUT_CONNECTION:
+        raise ComplaintRefused(_("Choose the connection this complaint is about."))
+    if not locality or len(locality) < 3:
+        raise ComplaintRefused(_("Give the address or locality."))
+    if office is not None and office not in regions():
+        raise ComplaintRefused(_("Choose one of the listed offices."))
 
 
 def customer_complaints(user: User) -> Select:
@@ -135,26 +152,61 @@ def reopen(ticket: Ticket, user: User, reason: str) -> None:
 
 # --- staff -------------------------------------------------------------------------------------------------------
 
+HEAD_OFFICE_FILTER = "head-office"  # the office filter's value for complaints head office handles itself
+# The office that handles a complaint: its connection's (where the connection is now), else the one it was given.
+handling_office = func.coalesce(Account.region, Ticket.office)
+
+
+def office_of(ticket: Ticket) -> str | None:
+    """handling_office of one complaint."""
+    if ticket.account_id is not None:
+        return db.session.scalar(select(Account.region).where(Account.id == ticket.account_id))
+    return ticket.office
+
+
 def staff_queue(staff: User, category: TicketCategory | None = None,
-                statuses: tuple[TicketStatus, ...] = ACTIVE_STATUSES) -> Select:
-    """The complaints of the staff member's office (head office: all), escalated ones first, then by time left."""
+                statuses: tuple[TicketStatus, ...] = ACTIVE_STATUSES, office: str | None = None) -> Select:
+    """The complaints of the staff member's office (head office: all, or those of `office`, HEAD_OFFICE_FILTER for
+    its own), escalated ones first, then by time left."""
     query = (select(Ticket).outerjoin(Account, Account.id == Ticket.account_id)
-             .where(visible_to(staff), Ticket.status.in_(statuses))  # no connection: head office's (true())
+             .where(in_office(staff, handling_office), Ticket.status.in_(statuses))
              .order_by(Ticket.escalated_at.is_(None), Ticket.due_at, Ticket.id))
+    if office == HEAD_OFFICE_FILTER:
+        query = query.where(handling_office.is_(None))
+    elif office:
+        query = query.where(handling_office == office)
     return query if category is None else query.where(Ticket.category == category)
 
 
+def escalated_to(staff: User) -> int:
+    """How many complaints still to act on were escalated to `staff` (their queue says so)."""
+    return db.session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.escalated_to_id == staff.id, Ticket.assigned_to_id == staff.id, Ticket.status.in_(ACTIVE_STATUSES)))
+
+
 def staff_may_see(staff: User, ticket: Ticket | None) -> bool:
-    if ticket is None:
-        return False
-    if ticket.account_id is None:
-        return staff.office is None
-    return can_see(staff, db.session.get(Account, ticket.account_id))
+    return ticket is not None and sees(staff, office_of(ticket))
+
+
+def route(ticket: Ticket, staff: User, office: str | None) -> None:
+    """Head office sends a complaint without a connection to the office that serves its locality (or keeps it)."""
+    if staff.office is not None:
+        raise ComplaintRefused(_("Only head office can send a complaint to another office."))
+    if ticket.account_id is not None:
+        raise ComplaintRefused(_("This complaint belongs to its connection's office."))
+    if office is not None and office not in regions():
+        raise ComplaintRefused(_("Choose one of the listed offices."))
+    before = ticket.office
+    ticket.office = office
+    if ticket.assigned_to_id is not None and ticket.assigned_to_id not in {u.id for u in assignable_staff(ticket)}:
+        ticket.assigned_to_id = None  # the person it was given to does not work for that office
+    audit.record("complaint.routed", ticket, {"before": {"office": before}, "after": {"office": office}},
+                 actor=staff)
 
 
 def assignable_staff(ticket: Ticket) -> list[User]:
-    """Who may be given the complaint: active staff of its connection's office, and head office."""
-    region = db.session.scalar(select(Account.region).where(Account.id == ticket.account_id))
+    """Who may be given the complaint: active staff of its office, and head office."""
+    region = office_of(ticket)
     offices = or_(User.office.is_(None), User.office == region) if region else User.office.is_(None)
     return list(db.session.scalars(select(User).where(
         User.role.in_((Role.SUPPORT, Role.BILLING, Role.ADMIN)), User.active.is_(True), offices)
@@ -216,21 +268,40 @@ def resolve(ticket: Ticket, staff: User, resolution: str) -> None:
 
 # --- escalation ----------------------------------------------------------------------------------------------------
 
+def senior_officer(office: str | None) -> User | None:
+    """Who an escalated complaint of `office` goes to: the office's administrator (the senior officer there; of
+    several, the longest-serving), else head office's; None if there is no active administrator at all."""
+    for place in ([office, None] if office is not None else [None]):
+        officer = db.session.scalar(select(User).where(
+            User.role == Role.ADMIN, User.active.is_(True),
+            User.office.is_(None) if place is None else User.office == place).order_by(User.id).limit(1))
+        if officer is not None:
+            return officer
+    return None
+
+
 def escalate_overdue() -> int:
     """Mark every complaint past its time limit escalated, each once (a conditional UPDATE: a run beside this one,
-    or after it, escalates none again); its customer is told. Returns how many were escalated."""
+    or after it, escalates none again), and give it to a senior officer of its office (the audit log keeps who had
+    it before; the complaint's page and the officer's queue show it as escalated to them); its customer is told.
+    Returns how many were escalated."""
     now = utcnow()
     escalated = 0
     for ticket_id in overdue_ids(now):
+        ticket = db.session.get(Ticket, ticket_id)
+        officer = senior_officer(office_of(ticket))
+        before = ticket.assigned_to_id  # (the UPDATE below also changes the object in the session)
         done = db.session.execute(update(Ticket).where(
             Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES), Ticket.escalated_at.is_(None))
-            .values(escalated_at=now)).rowcount
+            .values(escalated_at=now, escalated_to_id=officer.id if officer else None,
+                    assigned_to_id=officer.id if officer else Ticket.assigned_to_id)).rowcount
         if not done:
             continue
         escalated += 1
-        ticket = db.session.get(Ticket, ticket_id)
         db.session.refresh(ticket)
-        audit.record("complaint.escalated", ticket, {"due_at": ticket.due_at.isoformat()})
+        audit.record("complaint.escalated", ticket, {
+            "due_at": ticket.due_at.isoformat(), "before": {"assigned_to": before},
+            "after": {"assigned_to": ticket.assigned_to_id, "escalated_to": ticket.escalated_to_id}})
         _tell_customer(ticket, _l("Complaint %(number)s escalated", number=ticket.number),
                        _l("Your complaint has passed its time limit and has been passed to a senior officer."),
                        f"ticket:{ticket.id}:escalated:{_round(ticket)}")

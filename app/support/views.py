@@ -7,13 +7,14 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services as accounts
+from app.accounts.offices import regions
 from app.accounts.selection import selected_account
 from app.auth.access import customer_only, signed_in
 from app.db import utcnow
 from app.extensions import db
 from app.metering.photos import PHOTO_REQUEST_LIMIT, PhotoError
 from app.support import services
-from app.support.forms import CATEGORY_LABELS, STATUS_LABELS, CommentForm, ComplaintForm, ReopenForm
+from app.support.forms import CATEGORY_LABELS, NO_CONNECTION, STATUS_LABELS, CommentForm, ComplaintForm, ReopenForm
 from app.support.models import Ticket, TicketCategory, TicketMessage
 from app.web.headers import upload_limit
 from app.web.pagination import page_of
@@ -40,19 +41,25 @@ def complaints():
 @upload_limit(PHOTO_REQUEST_LIMIT)  # a photo larger than we keep is refused at its field, the form kept
 def new_complaint():
     linked = accounts.linked_accounts(current_user)
-    if not linked:
-        return redirect(url_for("accounts.link"))
     names = accounts.connection_names(current_user)
     form = ComplaintForm()
-    form.account_id.choices = [SelectChoice(str(a.id), f"{names[a.id]} · {a.consumer_number}") for a in linked]
+    # A customer without a connection (or asking for another one) raises a new connection request (or something
+    # else) with the locality and the office nearest to them.
+    form.account_id.choices = [SelectChoice(str(a.id), f"{names[a.id]} · {a.consumer_number}") for a in linked] + [
+        SelectChoice(NO_CONNECTION, _("No connection yet (a new connection, or something else)"))]
+    form.office.choices = [SelectChoice("", _("I don't know: head office will send it on"))] + [
+        SelectChoice(region, region) for region in regions()]
     if not form.is_submitted():
-        form.account_id.data = str(selected_account(linked).id)
+        form.account_id.data = str(selected_account(linked).id) if linked else NO_CONNECTION
+        if not linked:
+            form.category.data = TicketCategory.NEW_CONNECTION.value
     if form.validate_on_submit():
-        account = next(a for a in linked if str(a.id) == form.account_id.data)
+        account = next((a for a in linked if str(a.id) == form.account_id.data), None)
         photo = form.photo.data.read() if form.photo.data else None
         try:
             ticket = services.raise_complaint(current_user, account, TicketCategory(form.category.data),
-                                              form.description.data, photo)
+                                              form.description.data, photo, office=form.office.data or None,
+                                              locality=form.locality.data)
         except PhotoError as refusal:
             form.photo.errors.append(str(refusal))
         except services.ComplaintRefused as refusal:
@@ -61,7 +68,7 @@ def new_complaint():
             flash(_("Complaint %(number)s registered. Keep this number to follow it up.", number=ticket.number),
                   "success")
             return redirect(url_for("support.complaint", ticket_id=ticket.id), code=303)
-    return render("support/new_complaint.html", form=form), 422 if form.errors else 200
+    return render("support/new_complaint.html", form=form, linked=linked), 422 if form.errors else 200
 
 
 def _own(ticket_id: int) -> Ticket:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.crypto import DataKeyError
 from app.extensions import db, login_manager
+from app.web.error_log import record_error
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ def register_error_handlers(app) -> None:
             log.critical("stored data cannot be decrypted: %s", error)
             return _page(500)
         log.exception("unhandled error", exc_info=error)
-        return _page(500)
+        page = _page(500)  # (the request's transaction is rolled back first)
+        record_error(error)  # for the system page, in the clean session: commit_request commits it
+        return page
 
 
 def commit_request(response):

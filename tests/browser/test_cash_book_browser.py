@@ -11,14 +11,19 @@ from tests.browser.test_staff_pages import DESKTOP, SUPERVISOR_PHONE, staff_sign
 from tests.functional.test_payment_helpers import billed_account
 
 
-def take_at_counter(page, consumer_number: str, method: str, amount: str, number: str = "", bank: str = ""):
+def take_at_counter(page, consumer_number: str, method: str, amount: str, number: str = "", bank: str = "",
+                    micr: str = "", card: tuple[str, str] | None = None):
     page.goto("/staff/payments/counter")
     page.get_by_label("Consumer number").fill(consumer_number)
     page.get_by_label(method, exact=True).check()
     page.get_by_label("Amount received (₹)").fill(amount)
     if number:
         page.get_by_label("Cheque or draft number").fill(number)
+        page.get_by_label("MICR code").fill(micr)
         page.get_by_label("Bank and branch").fill(bank)
+    if card:
+        page.get_by_label("Card approval code").fill(card[0])
+        page.get_by_label("Card's last four digits").fill(card[1])
     page.get_by_role("button", name="Continue: check the connection").click()
     page.get_by_role("button", name="Confirm: record and issue receipt").click()
     expect(page.get_by_text("Payment recorded: receipt")).to_be_visible()
@@ -36,10 +41,12 @@ def test_a_cashier_closes_the_day_and_a_supervisor_accepts_it(browser, live_serv
     try:
         staff_sign_in(page, staff=cashier)
         take_at_counter(page, account.consumer_number, "Cash", "1500")
-        take_at_counter(page, account.consumer_number, "Cheque", "2000", "123456", "SBI Kothrud")
+        take_at_counter(page, account.consumer_number, "Cheque", "2000", "123456", "SBI Kothrud", "411002003")
+        take_at_counter(page, account.consumer_number, "Card (POS terminal)", "250", card=("A1B2C3", "4242"))
         page.get_by_role("link", name="Cash book", exact=True).click()
         expect(page.get_by_role("heading", name="My cash book today")).to_be_visible()
-        expect(page.locator(".cash-totals tfoot")).to_contain_text("₹3,500.00")
+        expect(page.locator(".cash-totals tfoot")).to_contain_text("₹3,750.00")
+        expect(page.locator(".cash-totals")).to_contain_text("Cards (settled by the acquirer, not deposited)")
         page.get_by_label("Cash counted (₹)").fill("1500")
         screenshot(page, "cash-book-1366")
         assert no_horizontal_scroll(page)
@@ -48,6 +55,9 @@ def test_a_cashier_closes_the_day_and_a_supervisor_accepts_it(browser, live_serv
         expect(page.get_by_text("Matches")).to_be_visible()
         page.get_by_role("link", name="Deposit slip").click()
         expect(page.locator(".deposit-slip")).to_contain_text("SBI KOTHRUD")
+        expect(page.locator(".deposit-slip")).not_to_contain_text("A1B2C3")  # a card is not deposited
+        expect(page.get_by_text("Not in this deposit: 1 card payments of ₹250.00")).to_be_visible()
+        expect(page.locator(".deposit-slip tfoot")).to_contain_text("₹3,500.00")
         screenshot(page, "deposit-slip-1366")
         page.goto("/staff/payments/counter")
         expect(page.get_by_text("You closed your cash book for today")).to_be_visible()
@@ -84,7 +94,7 @@ def test_the_cash_book_and_the_payment_search_fit_a_phone_in_hindi(browser, live
                                   locale="hi_IN")
     services.record_counter_payment(account.id, PaymentMethod.CASH, Decimal("1500.00"), cashier, "browser-key-0001")
     services.record_counter_payment(account.id, PaymentMethod.DEMAND_DRAFT, Decimal("700.00"), cashier,
-                                    "browser-key-0002", "654321", "HDFC Aundh")
+                                    "browser-key-0002", "654321", "HDFC Aundh", instrument_micr="411240005")
     db.session.commit()
     for viewport, width in ((SUPERVISOR_PHONE, 390), (DESKTOP, 1366)):
         context = new_context(browser, live_server, viewport=viewport, service_workers="block")

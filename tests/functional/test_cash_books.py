@@ -39,8 +39,10 @@ def a_day_of_collections(cashier) -> CashBook:
     account, _ = billed_account(total="5000.00", terms={"due_days": 15})
     services.record_counter_payment(account.id, CASH, Decimal("1000.00"), cashier, key(1))
     services.record_counter_payment(account.id, CASH, Decimal("500.00"), cashier, key(2))
-    services.record_counter_payment(account.id, CHEQUE, Decimal("2000.00"), cashier, key(3), "123456", "SBI Kothrud")
-    services.record_counter_payment(account.id, DRAFT, Decimal("300.00"), cashier, key(4), "654321", "HDFC Aundh")
+    services.record_counter_payment(account.id, CHEQUE, Decimal("2000.00"), cashier, key(3), "123456", "SBI Kothrud",
+                                    instrument_micr="411002003")
+    services.record_counter_payment(account.id, DRAFT, Decimal("300.00"), cashier, key(4), "654321", "HDFC Aundh",
+                                    instrument_micr="411240005")
     db.session.commit()
     return cash_books.todays_book(cashier)
 

@@ -33,7 +33,7 @@ def cheque_paid(client, login_as):
     account, bill = billed_account(customer, "800.00", terms={"due_days": 15})
     cashier = factories.make_user(role="support")
     payment = services.record_counter_payment(account.id, CHEQUE, Decimal("800.00"), cashier, key(1), "246810",
-                                              "SBI Aundh")
+                                              "SBI Aundh", instrument_micr="411002019")
     db.session.commit()
     return customer, account, bill, payment, cashier
 
@@ -162,7 +162,7 @@ def test_a_refusal_after_confirming_goes_back_to_the_form(client, login_as):
     account, _bill = billed_account(total="100.00", terms={"due_days": 15})
     login_as("support")
     form = {**counter_form(client, account.consumer_number), "method": "cheque", "instrument_number": "12",
-            "instrument_bank": "SBI", "confirmed": "yes"}
+            "instrument_bank": "SBI", "instrument_micr": "411002003", "confirmed": "yes"}
     refused = client.post("/staff/payments/counter", data=form)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "six-digit" in html
@@ -190,7 +190,8 @@ def test_a_cheque_recorded_before_is_refused_before_the_confirmation_page(client
     """Regression (review): the cashier learnt of the repeated cheque only after pressing Confirm."""
     account, _bill = billed_account(total="1234.50", terms={"due_days": 15})
     login_as("support")
-    cheque = {"method": "cheque", "instrument_number": "000123", "instrument_bank": "HDFC Bank"}
+    cheque = {"method": "cheque", "instrument_number": "000123", "instrument_bank": "HDFC Bank",
+              "instrument_micr": "411240005"}
     first = {**counter_form(client, account.consumer_number), **cheque, "confirmed": "yes"}
     assert client.post("/staff/payments/counter", data=first).status_code == 303
     again = client.post("/staff/payments/counter", data={**counter_form(client, account.consumer_number), **cheque})
@@ -198,3 +199,51 @@ def test_a_cheque_recorded_before_is_refused_before_the_confirmation_page(client
     assert again.status_code == 422 and "Check before recording" not in html
     assert "000123" in html and "already" in html
     assert len(db.session.scalars(select(Payment)).all()) == 1
+
+
+def test_the_same_cheque_on_another_connection_is_refused_at_the_cheque_number(client, login_as):
+    """Issue 12 review: the same cheque could be recorded on two connections, or with the bank named otherwise."""
+    account, _bill = billed_account(total="1234.50", terms={"due_days": 15})
+    other, _ = billed_account(total="500.00", terms={"due_days": 15})
+    login_as("support")
+    cheque = {"method": "cheque", "instrument_number": "000456", "instrument_bank": "SBI Aundh",
+              "instrument_micr": "411002019"}
+    first = {**counter_form(client, account.consumer_number), **cheque, "confirmed": "yes"}
+    assert client.post("/staff/payments/counter", data=first).status_code == 303
+    again = client.post("/staff/payments/counter", data={
+        **counter_form(client, other.consumer_number), **cheque, "instrument_bank": "State Bank of India",
+        "instrument_micr": "411 002 019"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422 and "Check before recording" not in html
+    errors = re.search(r'<ul class="errors" id="instrument_number-errors">(.*?)</ul>', html, re.S).group(1)
+    assert "000456" in errors and "411002019" in errors and "cannot be recorded twice" in errors
+    assert len(db.session.scalars(select(Payment)).all()) == 1
+
+
+def test_a_card_payment_at_the_counter(client, login_as):
+    account, _bill = billed_account(total="1500.00", terms={"due_days": 15})
+    cashier = login_as("support")
+    card = {"method": "card", "card_approval_code": "a1b2c3", "card_last4": "4242", "amount": "1500"}
+    check = client.post("/staff/payments/counter", data={**counter_form(client, account.consumer_number), **card})
+    html = check.get_data(as_text=True)
+    assert check.status_code == 200 and "Check before recording" in html and "card ending 4242" in html
+    done = client.post("/staff/payments/counter", data={**counter_form(client, account.consumer_number), **card,
+                                                        "confirmed": "yes"})
+    assert done.status_code == 303
+    (payment,) = db.session.scalars(select(Payment)).all()
+    assert (payment.method.value, payment.state, payment.instrument_number, payment.card_last4) == (
+        "card", PaymentState.CAPTURED, "A1B2C3", "4242")
+    book = client.get("/staff/cash-book").get_data(as_text=True)
+    assert "Cards (settled by the acquirer, not deposited)" in book and "card ending 4242, approval A1B2C3" in book
+    assert payment.recorded_by_id == cashier.id
+
+
+def test_a_full_card_number_is_refused_and_not_sent_back(client, login_as):
+    account, _bill = billed_account(total="1500.00", terms={"due_days": 15})
+    login_as("support")
+    card = {"method": "card", "card_approval_code": "A1B2C3", "card_last4": "4111 1111 1111 1111"}
+    refused = client.post("/staff/payments/counter", data={**counter_form(client, account.consumer_number), **card})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Never type the full card number" in html
+    assert "4111" not in html and "A1B2C3" not in html  # neither field comes back filled
+    assert db.session.scalars(select(Payment)).all() == []

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditLog
 from app.billing import ledger
@@ -17,7 +17,8 @@ from app.payments.models import Payment, PaymentMethod, PaymentState
 from tests import factories
 from tests.functional.test_payment_helpers import billed_account, ledger_entries
 
-CASH, CHEQUE, DRAFT = PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT
+CASH, CHEQUE, DRAFT, CARD = PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.DEMAND_DRAFT, PaymentMethod.CARD
+MICR = "411002003"  # Pune (411), State Bank of India (002), a branch (003)
 
 
 def key(n: int = 0) -> str:
@@ -63,7 +64,8 @@ def test_cash_is_limited_per_connection_and_day(app, staff, monkeypatch):
     with pytest.raises(services.CashLimitExceeded, match=r"₹0.00 more"):
         services.record_counter_payment(account.id, CASH, Decimal("1.00"), staff, key(4))
     # A cheque for the rest is fine; so is cash for another connection.
-    services.record_counter_payment(account.id, CHEQUE, Decimal("15000.00"), staff, key(5), "123456", "SBI Kothrud")
+    services.record_counter_payment(account.id, CHEQUE, Decimal("15000.00"), staff, key(5), "123456", "SBI Kothrud",
+                                    instrument_micr=MICR)
     other, _ = billed_account(total="100.00", terms={"due_days": 15})
     services.record_counter_payment(other.id, CASH, Decimal("100.00"), staff, key(6))
     db.session.commit()
@@ -80,21 +82,26 @@ def test_yesterdays_cash_does_not_count_today(app, staff, monkeypatch):
     services.record_counter_payment(account.id, CASH, Decimal("10000.00"), staff, key(2))
 
 
-@pytest.mark.parametrize(("method", "number", "bank", "error"), [
-    (CHEQUE, "", "SBI", "six-digit"), (CHEQUE, "12345", "SBI", "six-digit"), (DRAFT, "123456", " ", "bank"),
-    (PaymentMethod.UPI, None, None, "cash, cheque or demand draft"),
+@pytest.mark.parametrize(("method", "number", "bank", "micr", "error"), [
+    (CHEQUE, "", "SBI", MICR, "six-digit"), (CHEQUE, "12345", "SBI", MICR, "six-digit"),
+    (DRAFT, "123456", " ", MICR, "bank"), (CHEQUE, "123456", "SBI", None, "MICR"),
+    (CHEQUE, "123456", "SBI", "41100200", "MICR"), (DRAFT, "123456", "SBI", "4110020031", "MICR"),
+    (CHEQUE, "123456", "SBI", "41100200A", "MICR"),
+    (PaymentMethod.UPI, None, None, None, "cash, card, cheque or demand draft"),
 ])
-def test_instruments_need_their_number_and_bank(staff, method, number, bank, error):
+def test_instruments_need_their_number_micr_code_and_bank(staff, method, number, bank, micr, error):
     account, _ = billed_account(total="100.00")
     with pytest.raises(services.PaymentError, match=error):
-        services.record_counter_payment(account.id, method, Decimal("100.00"), staff, key(), number, bank)
+        services.record_counter_payment(account.id, method, Decimal("100.00"), staff, key(), number, bank,
+                                        instrument_micr=micr)
 
 
 @pytest.mark.parametrize("amount", ["0.00", "0.99", "1000000.01", "10.001"])
 def test_counter_amounts_have_bounds(staff, amount):
     account, _ = billed_account(total="100.00")
     with pytest.raises(services.AmountOutOfRange):
-        services.record_counter_payment(account.id, CHEQUE, Decimal(amount), staff, key(), "123456", "SBI")
+        services.record_counter_payment(account.id, CHEQUE, Decimal(amount), staff, key(), "123456", "SBI",
+                                        instrument_micr=MICR)
 
 
 def test_a_bounced_cheque_is_reversed_with_its_rebate_and_the_charge(app, staff, monkeypatch):
@@ -102,7 +109,7 @@ def test_a_bounced_cheque_is_reversed_with_its_rebate_and_the_charge(app, staff,
     account, bill = billed_account(total="2000.00", terms={"due_days": 15,
                                                             "prompt_rebate": [{"within_days": 7, "percent": "1"}]})
     payment = services.record_counter_payment(account.id, CHEQUE, Decimal("1980.00"), staff, key(), "654321",
-                                              "HDFC Aundh")
+                                              "HDFC Aundh", instrument_micr=MICR)
     db.session.commit()
     assert [e.amount for e in ledger_entries(account.id, LedgerKind.REBATE)] == [Decimal("-20.00")]  # prompt only
     # Credited subject to clearing: the bill says so, not "paid" (issue 9, point 20).
@@ -123,9 +130,28 @@ def test_a_bounced_cheque_is_reversed_with_its_rebate_and_the_charge(app, staff,
     assert len(ledger_entries(account.id)) == 6  # bill, payment, rebate, two reversals, charge
 
 
-def test_without_a_configured_charge_a_bounce_only_reverses(staff):
+def test_a_dishonoured_draft_costs_the_default_charge_unless_configured(app, staff):
+    """Unless the deployment sets DTECH_CHEQUE_BOUNCE_CHARGE, a returned cheque or draft costs ₹150.00."""
+    from config import DEFAULT_CHEQUE_BOUNCE_CHARGE, TestingConfig
+
+    assert TestingConfig().CHEQUE_BOUNCE_CHARGE == Decimal(DEFAULT_CHEQUE_BOUNCE_CHARGE) == Decimal("150.00")
+    assert app.config["CHEQUE_BOUNCE_CHARGE"] == Decimal("150.00")
     account, _ = billed_account(total="500.00", terms={"due_days": 15})
-    payment = services.record_counter_payment(account.id, DRAFT, Decimal("500.00"), staff, key(), "112233", "PNB")
+    payment = services.record_counter_payment(account.id, DRAFT, Decimal("500.00"), staff, key(), "112233", "PNB",
+                                              instrument_micr=MICR)
+    services.bounce_instrument(payment.id, "Draft stopped", staff)
+    db.session.commit()
+    (charge,) = ledger_entries(account.id, LedgerKind.ADJUSTMENT)
+    assert charge.amount == Decimal("150.00") and isinstance(charge.amount, Decimal)
+    assert charge.payment_id == payment.id and "112233" in charge.description
+    assert ledger.balance(account.id) == Decimal("650.00")
+
+
+def test_a_deployment_without_a_charge_only_reverses(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "CHEQUE_BOUNCE_CHARGE", Decimal("0"))
+    account, _ = billed_account(total="500.00", terms={"due_days": 15})
+    payment = services.record_counter_payment(account.id, DRAFT, Decimal("500.00"), staff, key(), "112233", "PNB",
+                                              instrument_micr=MICR)
     services.bounce_instrument(payment.id, "Draft stopped", staff)
     db.session.commit()
     assert ledger_entries(account.id, LedgerKind.ADJUSTMENT) == []
@@ -137,7 +163,8 @@ def test_cash_and_refunded_cheques_cannot_bounce(staff):
     cash = services.record_counter_payment(account.id, CASH, Decimal("100.00"), staff, key(1))
     with pytest.raises(services.PaymentError, match="Only a cheque or a demand draft"):
         services.bounce_instrument(cash.id, "?", staff)
-    cheque = services.record_counter_payment(account.id, CHEQUE, Decimal("400.00"), staff, key(2), "123456", "SBI")
+    cheque = services.record_counter_payment(account.id, CHEQUE, Decimal("400.00"), staff, key(2), "123456", "SBI",
+                                             instrument_micr=MICR)
     services.clear_instrument(cheque.id, staff)
     services.refund_payment(cheque.id, Decimal("10.00"), "overpaid", factories.make_user(role="admin"), key(3))
     with pytest.raises(services.PaymentError, match="refunded"):
@@ -175,7 +202,8 @@ def test_staff_record_a_counter_payment_through_the_form(client, login_as):
 def test_staff_bounce_through_the_form(client, login_as):
     account, _ = billed_account(total="300.00", terms={"due_days": 15})
     staff = login_as("admin")
-    payment = services.record_counter_payment(account.id, CHEQUE, Decimal("300.00"), staff, key(), "111111", "SBI")
+    payment = services.record_counter_payment(account.id, CHEQUE, Decimal("300.00"), staff, key(), "111111", "SBI",
+                                              instrument_micr=MICR)
     db.session.commit()
     response = client.post(f"/staff/payments/{payment.id}/bounce", data={"reason": "Signature differs"})
     assert response.status_code == 303
@@ -232,36 +260,115 @@ def test_every_payment_refusal_carries_a_code():
                     assert node.exc.args[0].value in REFUSALS, (path.name, node.lineno)
 
 
-def test_the_same_cheque_is_recorded_once_per_connection_until_it_bounces(staff):
+def test_the_same_cheque_is_recorded_once_on_any_connection_until_it_bounces(staff):
     account, _bill = billed_account(total="5000.00", terms={"due_days": 15})
     first = services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(1), "123456",
-                                            "HDFC Bank")
+                                            "HDFC Bank", instrument_micr="411240005")
     db.session.commit()
-    with pytest.raises(services.PaymentError) as refused:  # the same cheque, the bank typed another way
-        services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(2), "123456", " hdfc  bank ")
-    assert refused.value.code == "instrument_recorded" and first.receipt_number in str(refused.value)
-    db.session.rollback()
     other, _ = billed_account(total="100.00", terms={"due_days": 15})
-    services.record_counter_payment(other.id, CHEQUE, Decimal("100.00"), staff, key(3), "123456", "HDFC Bank")
+    for account_id, micr, bank in ((account.id, "411 240 005", "HDFC Bank Aundh"),  # spaced, bank named otherwise
+                                    (other.id, "411240005", "Housing Development Finance Corp")):  # elsewhere
+        with pytest.raises(services.PaymentError) as refused:
+            services.record_counter_payment(account_id, CHEQUE, Decimal("100.00"), staff, key(2), "123456", bank,
+                                            instrument_micr=micr)
+        assert refused.value.code == "instrument_recorded" and first.receipt_number in str(refused.value)
+        db.session.rollback()
+    with pytest.raises(services.PaymentError, match="already recorded"):  # nor as a draft of the same paper
+        services.check_counter_payment(other.id, DRAFT, Decimal("100.00"), "123456", "HDFC", cashier=staff,
+                                       instrument_micr="411240005")
+    # Another branch's cheque with the same number is another cheque.
+    services.record_counter_payment(other.id, CHEQUE, Decimal("100.00"), staff, key(3), "123456", "HDFC Bank",
+                                    instrument_micr="411240006")
     services.bounce_instrument(first.id, "insufficient funds", staff)
     again = services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(4), "123456",
-                                            "HDFC BANK")  # presented again after it bounced
+                                            "HDFC BANK", instrument_micr="411240005")  # presented again
     db.session.commit()
-    assert again.state == PaymentState.CLEARING
+    assert again.state == PaymentState.CLEARING and again.instrument_micr == "411240005"
 
 
-def test_the_database_refuses_a_twin_cheque_recorded_at_the_same_moment(staff):
+def test_the_database_refuses_a_twin_cheque_on_another_connection(staff):
     from sqlalchemy.exc import IntegrityError
 
     account, _bill = billed_account(total="5000.00", terms={"due_days": 15})
-    services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(1), "654321", "SBI")
+    other, _ = billed_account(total="100.00", terms={"due_days": 15})
+    services.record_counter_payment(account.id, CHEQUE, Decimal("1000.00"), staff, key(1), "654321", "SBI",
+                                    instrument_micr=MICR)
     db.session.commit()
-    twin = Payment(account_id=account.id, amount=Decimal("1000.00"), method=CHEQUE, state=PaymentState.CAPTURED,
-                   reference="TWIN0000001", instrument_number="654321", instrument_bank="SBI")
+    twin = Payment(account_id=other.id, amount=Decimal("1000.00"), method=DRAFT, state=PaymentState.CLEARING,
+                   reference="TWIN0000001", instrument_number="654321", instrument_bank="STATE BANK",
+                   instrument_micr=MICR)
     db.session.add(twin)
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_two_cashiers_recording_the_same_cheque_at_once_record_it_once(app, staff):
+    """Each cashier's check finds nothing, both insert; the unique index lets one through (on PostgreSQL the
+    second waits for the first's commit, then is refused)."""
+    import threading
+
+    first, _ = billed_account(total="1000.00", terms={"due_days": 15})
+    second, _ = billed_account(total="1000.00", terms={"due_days": 15})
+    cashiers = [factories.make_user(role="support") for _ in range(2)]
+    db.session.commit()
+    ready = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def record(n: int, account_id: int, cashier_id: int) -> None:
+        from app.auth.models import User
+        from app.db import begin_write
+
+        with app.app_context():
+            ready.wait()
+            begin_write(db.session)  # as every POST does (SQLite's writers queue; PostgreSQL needs nothing)
+            cashier = db.session.get(User, cashier_id)
+            try:
+                services.record_counter_payment(account_id, CHEQUE, Decimal("500.00"), cashier, key(10 + n),
+                                                "777777", "SBI", instrument_micr=MICR)
+                db.session.commit()
+                outcomes.append("recorded")
+            except services.PaymentError as refused:
+                db.session.rollback()
+                outcomes.append(refused.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=record, args=(n, account.id, cashier.id))
+               for n, (account, cashier) in enumerate(zip((first, second), cashiers, strict=True))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["instrument_recorded", "recorded"]
+    db.session.rollback()  # this thread's snapshot predates the threads' commits
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(
+        Payment.instrument_number == "777777")) == 1
+
+
+def test_a_card_at_the_counter_keeps_the_approval_code_and_last_four_digits_only(staff):
+    account, bill = billed_account(total="2500.00", terms={"due_days": 15})
+    payment = services.record_counter_payment(account.id, CARD, Decimal("2500.00"), staff, key(1), " ab12c9 ",
+                                              card_last4="4242")
+    db.session.commit()
+    assert payment.state == PaymentState.CAPTURED and payment.receipt_number  # approved on the terminal: paid
+    assert (payment.instrument_number, payment.card_last4, payment.instrument_micr) == ("AB12C9", "4242", None)
+    assert bill_status(bill, ledger.balance(account.id), today_in_india()) == "paid"
+    with pytest.raises(services.PaymentError, match="Only a cheque or a demand draft"):
+        services.bounce_instrument(payment.id, "chargeback", staff)
+
+
+@pytest.mark.parametrize(("code", "last4", "refusal"), [
+    ("AB12C9", "4111 1111 1111 1111", "card_full_number"), ("4111111111111111", "1111", "card_full_number"),
+    ("AB12C9", "4111-1111-1111-1111", "card_full_number"), ("AB12", "4242", "card_approval_code"),
+    ("AB12C9", "424", "card_last4"), ("AB12C9", "", "card_last4"), ("", "4242", "card_approval_code"),
+])
+def test_a_card_payment_refuses_anything_but_four_digits_and_an_approval_code(staff, code, last4, refusal):
+    account, _ = billed_account(total="100.00")
+    with pytest.raises(services.PaymentError) as refused:
+        services.record_counter_payment(account.id, CARD, Decimal("100.00"), staff, key(), code, card_last4=last4)
+    assert refused.value.code == refusal
+    assert "4111" not in str(refused.value)  # the card number is never echoed
 
 
 def test_refunded_cash_does_not_count_against_the_days_limit(app, staff, monkeypatch):

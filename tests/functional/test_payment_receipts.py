@@ -98,7 +98,8 @@ def test_history_is_for_the_selected_connection_and_paginated(client, login_as):
     staff = factories.make_user(role="support")
     for n in range(23):
         services.record_counter_payment(account.id, PaymentMethod.CHEQUE, Decimal("10.00") + n, staff,
-                                        f"history-test-key-{n:04d}", f"{123456 + n}", "SBI")
+                                        f"history-test-key-{n:04d}", f"{123456 + n}", "SBI",
+                                        instrument_micr="411002003")
     services.record_counter_payment(other.id, PaymentMethod.CASH, Decimal("77.00"), staff, "history-other-key-01")
     db.session.commit()
     first = client.get("/payments").get_data(as_text=True)

@@ -365,9 +365,10 @@ def test_bad_lines_are_named_and_nothing_is_saved(client, login_as, offices):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "3 lines have problems" in html
-    assert "<th scope=\"row\">7</th><td class=\"text-left\">12.345 is not an amount" in html
-    assert "<th scope=\"row\">8</th><td class=\"text-left\">31/02/2026 is not a date" in html
-    assert "<th scope=\"row\">9</th><td class=\"text-left\">The same UTR or gateway id as line 2" in html
+    cells = '<th scope="row" data-label="Line">%s</th><td class="text-left" data-label="Problem">%s'
+    assert cells % ("7", "12.345 is not an amount") in html
+    assert cells % ("8", "31/02/2026 is not a date") in html
+    assert cells % ("9", "The same UTR or gateway id as line 2") in html
     assert count(SettlementFile) == 0 and count(SettlementLine) == 0
 
 

@@ -73,3 +73,46 @@ def test_the_queue_storage_being_down_is_said_not_a_500(client, login_as, monkey
     monkeypatch.setattr(huey, "pending_count", down)
     page = client.get("/staff/system")
     assert page.status_code == 200 and "cannot be reached" in page.get_data(as_text=True)
+
+
+def test_an_unhandled_error_is_shown_on_the_system_page_without_its_message(app, client, login_as, monkeypatch):
+    """A route that raises: the customer gets the safe error page; the system page lists when, the route's rule,
+    the error's class and the request id, never the message (it may hold personal data)."""
+    from app.support import services as complaints
+    from app.web.error_log import AppError
+
+    def broken(user):
+        raise LookupError(f"no row for {user.name} +919812345678")
+
+    monkeypatch.setattr(complaints, "customer_complaints", broken)
+    login_as("customer", name="Asha Patil")
+    failed = client.get("/complaints", headers={"X-Request-ID": "req-complaints-0001"})
+    page = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and "Something went wrong on our side." in page
+    assert "LookupError" not in page and "+919812345678" not in page
+    (error,) = db.session.scalars(select(AppError)).all()
+    assert (error.method, error.route, error.error_class, error.request_id) == (
+        "GET", "/complaints", "builtins.LookupError", "req-complaints-0001")
+
+    client.post("/logout")
+    login_as("admin")
+    system = client.get("/staff/system").get_data(as_text=True)
+    assert "GET /complaints" in system and "builtins.LookupError" in system and "req-complaints-0001" in system
+    assert "1 in the last 24 hours." in system
+    assert "+919812345678" not in system and "Asha Patil" not in system
+
+
+def test_old_errors_are_pruned_and_the_store_stays_bounded(app, monkeypatch):
+    from app.web import error_log
+    from app.web.error_log import AppError
+
+    monkeypatch.setattr(error_log, "KEEP_AT_MOST", 3)
+    db.session.add(AppError(occurred_at=utcnow() - timedelta(days=31), method="GET", route="/old",
+                            error_class="builtins.KeyError", request_id="old"))
+    db.session.commit()
+    with app.test_request_context("/bills/7"):
+        for _ in range(5):
+            error_log.record_error(ValueError("x"))
+    kept = db.session.scalars(select(AppError).order_by(AppError.id)).all()
+    assert len(kept) == 3
+    assert {(e.route, e.error_class) for e in kept} == {("/bills/<int:bill_id>", "builtins.ValueError")}
