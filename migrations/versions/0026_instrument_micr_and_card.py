@@ -1,16 +1,16 @@
 """Counter payments: a cheque or draft is known by its MICR code and number, once across all connections; a card
 paid on the counter's POS terminal keeps its approval code and last four digits only
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-04 23:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0025'
-down_revision = '0024'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """Complaints: the office that handles each (its connection's, or chosen for a complaint without a connection),
 the locality of one without a connection, and the senior officer an escalated one was given to
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-04 23:40:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0026'
-down_revision = '0025'
+revision = '0027'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
