@@ -28,3 +28,9 @@ def prune_security_records() -> str:
 def send_password_reset(login: str, root_url: str) -> None:
     """The reset link asked for on /forgot (app.auth.services.request_password_reset)."""
     services.send_reset_link(login, root_url)
+
+
+@task(retries=3, retry_delay=30)
+def send_sign_up_message(pending_id: int, root_url: str) -> None:
+    """The code (or, to a registered number, a warning) for a sign-up (app.auth.services.start_sign_up)."""
+    services.send_sign_up_message(pending_id, root_url)
