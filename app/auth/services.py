@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import codes, devices, privacy, sign_ins, throttle
 from app.auth.codes import Outcome, Purpose
 from app.auth.contacts import normalise_email, normalise_mobile
-from app.auth.models import PasswordResetToken, PendingSignUp, Role, User
+from app.auth.models import OneTimeCode, PasswordResetToken, PendingSignUp, Role, User
 from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
 from app.auth.signals import user_erased
 from app.auth.throttle import Limit
@@ -400,11 +400,17 @@ def load_user(session_id: str) -> User | None:
 def erase_user(user: User, password: str) -> None:
     """Erase a customer's personal data at their request. Their connections' bills, payments and ledger stay
     (the law on accounts requires them), but nothing links them to this person any more: each domain deletes
-    or blanks its own rows on the user_erased signal (links, inbox, complaint messages, meter photos)."""
+    or blanks its own rows on the user_erased signal (links, inbox, complaint messages, meter photos). What
+    happens to each table is listed in app/portal/export.py (USER_COLUMNS), which a test holds to the models."""
     if not verify_password(user.password_hash, password):
         raise AuthError(_("Your password is not right."))
     user_erased.send(user)
     sign_ins.forget(user.id)
+    for model in (OneTimeCode, PasswordResetToken):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    if user.mobile:
+        db.session.execute(delete(PendingSignUp).where(PendingSignUp.mobile == user.mobile))
+    # The consents stay (privacy.py): the proof that the data was processed with consent, naming nobody now.
     audit.record("user.erased", user, {}, actor=user)
     user.name = "Erased user"
     user.mobile = None
