@@ -579,3 +579,27 @@ def test_parallel_attempts_never_overrun_a_limit(app, attempts, limit):
     with ThreadPoolExecutor(max_workers=16) as pool:
         allowed = list(pool.map(one, range(attempts)))
     assert allowed.count(True) == limit
+
+
+def test_parallel_sign_ups_of_one_number_make_one_account(app, outbox):
+    """Five sign-ups of one number, each with its right code, confirmed at the same moment: one account."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients, codes = [], []
+    for n in range(5):  # CODE_SENDS_PER_USER: five codes an hour per number
+        own = app.test_client()
+        register(own, mobile="9876543210", name=f"Asha {n}")
+        clients.append(own)
+        codes.append(sign_up_code(outbox))
+    start = threading.Barrier(len(clients))
+
+    def confirm(index: int) -> int:
+        start.wait()
+        return clients[index].post("/register/confirm", data={"code": codes[index]}).status_code
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        statuses = sorted(pool.map(confirm, range(len(clients))))
+    assert statuses == [302] + [422] * (len(clients) - 1)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.mobile == "+919876543210")) == 1
