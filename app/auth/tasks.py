@@ -27,8 +27,8 @@ def prune_security_records() -> str:
     sign_ups = db.session.execute(delete(PendingSignUp)
                                   .where(PendingSignUp.expires_at < now - keep["pending_sign_ups"])).rowcount
     history = sign_ins.prune()
-    return (f"{events} throttle counters, {tokens} reset tokens, {history} sign-ins, {codes} one-time codes, "
-            f"{sign_ups} sign-ups removed")
+    return (f"{events} throttle counters, {tokens} reset tokens, {history} sign-ins, {sign_ups} sign-ups, "
+            f"{codes} one-time codes removed")
 
 
 @task(retries=3, retry_delay=30)
