@@ -148,6 +148,7 @@ class Config:
     # Per IP the limits are generous: behind carrier NAT many customers share one address.
     LOGIN_LIMIT_PER_IP = (100, timedelta(minutes=15))
     REGISTER_LIMIT_PER_IP = (20, timedelta(hours=1))
+    SIGN_UP_TTL = timedelta(hours=1)  # a sign-up waits this long for its code (new codes may be asked for meanwhile)
     # Linking: unknown consumer numbers and wrong bill amounts, per user and per address. Never per connection:
     # guessers must not be able to block its real holder.
     LINK_LIMIT_PER_USER = (5, timedelta(hours=1))
@@ -235,6 +236,7 @@ class Config:
         self.GRIEVANCE_FORUM_NAME = os.environ.get("DTECH_GRIEVANCE_FORUM_NAME", "").strip()
         self.GRIEVANCE_FORUM_ADDRESS = os.environ.get("DTECH_GRIEVANCE_FORUM_ADDRESS", "").strip()
         self._read_operations_settings()
+        self._read_privacy_settings()
 
     LOG_FORMAT_DEFAULT = "text"
 
@@ -261,6 +263,20 @@ class Config:
         except ValueError:
             raise ConfigError("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.") from None
 
+
+    def _read_privacy_settings(self) -> None:
+        """The privacy notice (templates/auth/privacy_*.html) and how long personal data is kept (DPDP Act 2023).
+        PRIVACY_NOTICE_VERSION changes when the notice does: each customer is then asked once to accept the new
+        one. The grievance officer the notice names (section 8(10)) comes from DTECH_GRIEVANCE_OFFICER_NAME,
+        _EMAIL and _PHONE. DTECH_KEEP_* are days: each domain's periodic prune task reads them (docs/deployment.md)."""
+        self.PRIVACY_NOTICE_VERSION = os.environ.get("DTECH_PRIVACY_NOTICE_VERSION", "2026-12-01").strip()
+        if not re.fullmatch(r"[\w.-]{1,20}", self.PRIVACY_NOTICE_VERSION):
+            raise ConfigError("DTECH_PRIVACY_NOTICE_VERSION: up to 20 letters, digits, dots or dashes.")
+        self.GRIEVANCE_OFFICER_NAME = os.environ.get("DTECH_GRIEVANCE_OFFICER_NAME", "Grievance Officer").strip()
+        self.GRIEVANCE_OFFICER_EMAIL = os.environ.get("DTECH_GRIEVANCE_OFFICER_EMAIL", "grievance@example.in").strip()
+        self.GRIEVANCE_OFFICER_PHONE = os.environ.get("DTECH_GRIEVANCE_OFFICER_PHONE", "1912").strip()
+        self.KEEP = {name: _days_setting(f"DTECH_KEEP_{name.upper()}_DAYS", days)
+                     for name, days in DEFAULT_KEEP_DAYS.items()}
 
     def _read_session_settings(self) -> None:
         """How long a sign-in lasts (app/auth/sessions.py): ended after IDLE without a request, and MAX after
@@ -310,6 +326,27 @@ DEFAULT_COMPLAINT_TIME_LIMITS = {
     "new_connection": timedelta(days=7),
     "other": timedelta(days=15),
 }
+
+
+# How long personal data is kept, in days (each overridable by DTECH_KEEP_<NAME>_DAYS): sign-in history from the
+# sign-in; the inbox from the notification; a closed complaint's photos from its closing; a sign-up never completed
+# and a one-time code, from their expiry. Bills, payments and the ledger are the connection's accounts and are kept.
+DEFAULT_KEEP_DAYS = {
+    "sign_ins": 90,
+    "notifications": 365,
+    "complaint_photos": 365,
+    "pending_sign_ups": 1,
+    "one_time_codes": 1,
+}
+
+
+def _days_setting(name: str, default: int) -> timedelta:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return timedelta(days=default)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of days, 1 or more.")
+    return timedelta(days=int(text))
 
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}

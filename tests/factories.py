@@ -4,8 +4,10 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app
+
 from app.accounts.models import Account, AccountLink, BillingCycle, LinkFactor, Phase
-from app.auth.models import Role, User
+from app.auth.models import PrivacyConsent, Role, User
 from app.auth.passwords import hash_password
 from app.billing.models import Bill, BillLine, LedgerEntry, LedgerKind, Tariff, TariffVersion
 from app.billing.services import BUNDLED_TARIFFS, import_tariff
@@ -21,7 +23,9 @@ def _next() -> int:
     return next(_sequence)
 
 
-def make_user(role: str | Role = Role.CUSTOMER, password: str = PASSWORD, **fields) -> User:
+def make_user(role: str | Role = Role.CUSTOMER, password: str = PASSWORD, consented: bool = True,
+              **fields) -> User:
+    """A user; a customer has accepted the current privacy notice unless `consented` is False."""
     n = _next()
     fields.setdefault("name", f"Test User {n}")
     if "mobile" not in fields and "email" not in fields:
@@ -30,6 +34,9 @@ def make_user(role: str | Role = Role.CUSTOMER, password: str = PASSWORD, **fiel
     user = User(role=Role(role), password_hash=hash_password(password), **fields)
     db.session.add(user)
     db.session.flush()
+    if consented and not user.is_staff:
+        db.session.add(PrivacyConsent(user_id=user.id, version=current_app.config["PRIVACY_NOTICE_VERSION"]))
+        db.session.flush()
     return user
 
 

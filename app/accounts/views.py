@@ -8,7 +8,7 @@ from app.accounts.forms import BillAmountForm, EraseForm, LanguageForm, LinkForm
 from app.accounts.models import Account
 from app.accounts.selection import select_account, selected_account
 from app.auth import codes
-from app.auth.access import customer_only, public
+from app.auth.access import customer_only, privacy_not_needed, public
 from app.auth.codes import Purpose
 from app.auth.contacts import hint_mobile, mask_mobile
 from app.auth.forms import CodeForm
@@ -219,6 +219,7 @@ def paperless():
 
 @bp.route("/profile/erase", methods=["POST"])
 @customer_only
+@privacy_not_needed  # refusing a new notice, a customer may still erase their account
 def erase():
     form = EraseForm()
     if form.validate_on_submit():

@@ -11,6 +11,8 @@
 A staff member with an office sees that office's connections only (app.accounts.offices).
 A customer who has not yet verified their mobile number (or email) with a code may open only the views marked
 @unverified_ok (verifying, signing out); every other page sends them to verify first.
+A customer who has not accepted the current privacy notice (app/auth/privacy.py) is sent to accept it first,
+except from the views marked @privacy_not_needed (accepting it, signing out, downloading or erasing their data).
 """
 
 import logging
@@ -18,6 +20,7 @@ import logging
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from app.auth import privacy
 from app.auth.models import Role
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,11 @@ def unverified_ok(view):
     return view
 
 
+def privacy_not_needed(view):
+    view.privacy_not_needed = True
+    return view
+
+
 def policy_of(endpoint: str) -> frozenset | None:
     return getattr(current_app.view_functions[endpoint], "access_policy", None)
 
@@ -85,7 +93,11 @@ def enforce_access():
         return current_app.login_manager.unauthorized()
     if current_user.role not in policy or not _office_allows(request.endpoint):
         abort(403)
-    if not current_user.is_staff and not current_user.is_verified \
-            and not getattr(current_app.view_functions[request.endpoint], "unverified_ok", False):
+    view = current_app.view_functions[request.endpoint]
+    if current_user.is_staff or getattr(view, "unverified_ok", False):
+        return None
+    if not current_user.is_verified:
         return redirect(url_for("auth.verify"))
+    if not getattr(view, "privacy_not_needed", False) and not privacy.has_accepted_current(current_user):
+        return redirect(url_for("auth.accept_privacy"))
     return None

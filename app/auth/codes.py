@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.auth import throttle
-from app.auth.models import OneTimeCode, User
+from app.auth.models import OneTimeCode, PendingSignUp, User
 from app.auth.throttle import Limit
 from app.db import utcnow
 from app.extensions import db
@@ -31,6 +31,7 @@ LENGTH = 6
 class Purpose(StrEnum):
     VERIFY = "verify"  # the user's own mobile number (or email)
     LINK = "link"  # a connection, by a code sent to its registered mobile number
+    SIGN_UP = "sign_up"  # a new account's mobile number, before the account exists (a PendingSignUp)
 
 
 class Outcome(StrEnum):
@@ -53,9 +54,20 @@ class Issued:
     expires_at: datetime
 
 
-def _digest(user_id: int, purpose: Purpose, subject: str, code: str) -> str:
+def _digest(owner: int | str, purpose: Purpose, subject: str, code: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{user_id}:{subject}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{purpose}:{owner}:{subject}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10 ** LENGTH):0{LENGTH}d}"
+
+
+def _typed_matches(stored_hash: str | None, owner: int | str, purpose: Purpose, subject: str, typed: str) -> bool:
+    typed = "".join((typed or "").split())
+    expected = _digest(owner, purpose, subject, typed)
+    # Compared even when nothing is stored, so a sign-up that got no code takes the same time as one that did.
+    return hmac.compare_digest(stored_hash or "0" * len(expected), expected) and stored_hash is not None
 
 
 def _config_limit(name: str) -> Limit:
@@ -100,7 +112,7 @@ def issue(user: User, purpose: Purpose, subject: str) -> Issued:
         .where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose.value,
                OneTimeCode.subject == subject, OneTimeCode.used_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False))
-    code = f"{secrets.randbelow(10 ** LENGTH):0{LENGTH}d}"
+    code = _new_code()
     expires_at = now + current_app.config["CODE_TTL"]
     db.session.add(OneTimeCode(user_id=user.id, purpose=purpose.value, subject=subject, created_at=now,
                                expires_at=expires_at, code_hash=_digest(user.id, purpose, subject, code)))
@@ -120,8 +132,7 @@ def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Ou
     if row is None:
         throttle.forgive(limits)  # nothing was guessed
         return Outcome.EXPIRED
-    typed = "".join((typed or "").split())
-    if hmac.compare_digest(row.code_hash, _digest(user.id, purpose, subject, typed)):
+    if _typed_matches(row.code_hash, user.id, purpose, subject, typed):
         # Conditional: of two requests with the same code, only one uses it.
         used = db.session.execute(
             update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
@@ -135,3 +146,43 @@ def check(user: User, purpose: Purpose, subject: str, typed: str, ip: str) -> Ou
 def ttl_minutes() -> int:
     """How long a code works, in the minutes the messages and pages say."""
     return int(current_app.config["CODE_TTL"].total_seconds() // 60)
+
+
+# --- Sign-up: the code proves the mobile number before there is a user, so it lives on the PendingSignUp row.
+# The same rules hold: an HMAC only, CODE_TTL from when it was asked for, CODE_MAX_ATTEMPTS wrong tries, wrong
+# codes throttled per sign-up and per address.
+
+
+def _sign_up_owner(pending: PendingSignUp) -> str:
+    return f"sign-up-{pending.id}"
+
+
+def issue_for_sign_up(pending: PendingSignUp) -> str:
+    """A new code for this sign-up (any earlier one stops working); the caller sends it."""
+    code = _new_code()
+    pending.code_hash = _digest(_sign_up_owner(pending), Purpose.SIGN_UP, pending.mobile, code)
+    pending.attempts = 0
+    return code
+
+
+def sign_up_code_expires_at(pending: PendingSignUp) -> datetime:
+    return min(pending.sent_at + current_app.config["CODE_TTL"], pending.expires_at)
+
+
+def check_sign_up(pending: PendingSignUp, typed: str, ip: str) -> Outcome:
+    """Whether `typed` is this sign-up's code. A sign-up whose number is already registered never got a code
+    (the holder was warned instead): every code is wrong for it, exactly as a wrong guess is for any other."""
+    limits = [("code_wrong", _sign_up_owner(pending), _config_limit("CODE_WRONG_PER_USER")),
+              ("code_wrong_ip", ip, _config_limit("CODE_WRONG_PER_IP"))]
+    retry_at = throttle.attempt(limits)
+    if retry_at:
+        raise TooSoon(retry_at)
+    if pending.completed_at is not None or sign_up_code_expires_at(pending) <= utcnow() \
+            or pending.attempts >= current_app.config["CODE_MAX_ATTEMPTS"]:
+        throttle.forgive(limits)
+        return Outcome.EXPIRED
+    if _typed_matches(pending.code_hash, _sign_up_owner(pending), Purpose.SIGN_UP, pending.mobile, typed):
+        throttle.forgive(limits)
+        return Outcome.ACCEPTED
+    pending.attempts += 1
+    return Outcome.SPENT if pending.attempts >= current_app.config["CODE_MAX_ATTEMPTS"] else Outcome.WRONG

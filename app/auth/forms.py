@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Optional, Regexp, ValidationError
 
 from app.auth.contacts import normalise_email, normalise_mobile
 from app.auth.passwords import MAX_LENGTH, password_problem
@@ -48,20 +48,16 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[required(), at_most(120)],
                        render_kw={"autocomplete": "name"})
-    mobile = TelField(_l("Mobile number"), validators=[Optional(), _indian_mobile],
+    mobile = TelField(_l("Mobile number"), validators=[required(), _indian_mobile],
                       render_kw={"autocomplete": "tel", "inputmode": "tel"})
-    email = EmailField(_l("Email (optional if you give a mobile number)"),
-                       validators=[Optional(), at_most(254), _email],
-                       render_kw={"autocomplete": "email"})
     password = new_password_field(_l("Password (at least 8 characters)"))
     confirm = confirm_field(_l("Password again"))
+    consent = BooleanField(_l("I have read the privacy notice and agree to my data being used as it says."),
+                           validators=[DataRequired(_l("Tick the box to agree to the privacy notice."))])
 
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if not (self.mobile.data or self.email.data):
-            self.mobile.errors.append(_l("Give a mobile number or an email address."))
-            return False
-        return valid
+
+class AcceptPrivacyForm(FlaskForm):
+    """Accepting a new version of the privacy notice: the button is the consent."""
 
 
 class ChangePasswordForm(FlaskForm):

@@ -123,3 +123,38 @@ class SignIn(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     network: Mapped[str | None] = mapped_column(String(45))  # "203.0.113.0/24"
     device: Mapped[str] = mapped_column(String(80))  # "Chrome on Android"
+
+
+class PendingSignUp(db.Model):
+    """A sign-up waiting for the code sent to its mobile number (services.start_sign_up). The account is made only
+    when the code is typed, so the form answers the same whether or not the number is registered. The task that
+    sends the code looks the number up: a registered one gets a warning instead, and no code (code_hash stays
+    empty, so no code can complete it). Rows are removed PENDING_SIGN_UP_DAYS after they expire."""
+
+    __tablename__ = "pending_sign_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(13), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(10), default="en_IN")
+    privacy_version: Mapped[str] = mapped_column(String(20))  # the notice the person agreed to on the form
+    code_hash: Mapped[str | None] = mapped_column(String(64))  # HMAC of the code sent (codes.py); None: none sent
+    attempts: Mapped[int] = mapped_column(default=0)  # wrong codes typed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the last time a code was asked for
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PrivacyConsent(db.Model):
+    """A customer's acceptance of one version of the privacy notice (app/auth/privacy.py), kept as the proof of
+    consent the DPDP Act 2023 asks for (section 6(10)); it holds no personal data beyond whose it is."""
+
+    __tablename__ = "privacy_consents"
+    __table_args__ = (UniqueConstraint("user_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(20))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth import codes, devices, sign_ins, throttle
+from app.auth import codes, devices, privacy, sign_ins, throttle
 from app.auth.codes import Outcome, Purpose
 from app.auth.contacts import normalise_email, normalise_mobile
-from app.auth.models import PasswordResetToken, Role, User
+from app.auth.models import OneTimeCode, PasswordResetToken, PendingSignUp, Role, User
 from app.auth.passwords import hash_password, needs_rehash, spend_verify_time, verify_password
 from app.auth.signals import user_erased
 from app.auth.throttle import Limit
@@ -56,13 +56,8 @@ def find_user(login: str, lock: bool = False) -> User | None:
 
 
 def register_user(name: str, password: str, mobile: str | None = None, email: str | None = None,
-                  role: Role = Role.CUSTOMER, ip: str | None = None) -> User:
-    """A new user. Sign-ups from one address are throttled (`ip`), which also slows probing for numbers."""
-    if ip is not None:
-        limit = Limit.from_config(current_app.config["REGISTER_LIMIT_PER_IP"])
-        retry_at = throttle.attempt([("register_ip", ip, limit)])  # every sign-up counts
-        if retry_at:
-            raise LoginLocked(retry_at)
+                  role: Role = Role.CUSTOMER) -> User:
+    """A new user, at once (the command line and the demo; customers sign up through start_sign_up)."""
     user = User(
         name=name.strip(),
         mobile=normalise_mobile(mobile) if mobile else None,
@@ -81,6 +76,129 @@ def register_user(name: str, password: str, mobile: str | None = None, email: st
         raise AuthError(_("This mobile number or email is already registered. Sign in instead.")) from None
     audit.record("user.registered", user, {"role": user.role.value}, actor=user)
     return user
+
+
+# --- Sign-up. The form's answer, its time and its SQL are the same whether or not the number is registered: the
+# request stores a PendingSignUp and enqueues a task; the task looks the number up and sends either the code or,
+# to a registered number's holder, a warning. The account is made when the code is typed (complete_sign_up).
+
+
+def start_sign_up(name: str, mobile: str, password: str, locale: str, ip: str, root_url: str) -> PendingSignUp:
+    """A sign-up waiting for its code. Sign-ups from one address are throttled (which also slows probing)."""
+    limit = Limit.from_config(current_app.config["REGISTER_LIMIT_PER_IP"])
+    retry_at = throttle.attempt([("register_ip", ip, limit)])  # every sign-up counts
+    if retry_at:
+        raise LoginLocked(retry_at)
+    now = utcnow()
+    pending = PendingSignUp(mobile=normalise_mobile(mobile), name=name.strip(), password_hash=hash_password(password),
+                            locale=locale, privacy_version=privacy.current_version(), created_at=now, sent_at=now,
+                            expires_at=now + current_app.config["SIGN_UP_TTL"])
+    db.session.add(pending)
+    db.session.flush()
+    _send_sign_up_message_after_commit(pending, root_url)
+    return pending
+
+
+def _send_sign_up_message_after_commit(pending: PendingSignUp, root_url: str) -> None:
+    from app.auth.tasks import send_sign_up_message  # the task module imports this one
+
+    after_commit(functools.partial(send_sign_up_message, pending.id, root_url))
+
+
+def live_sign_up(pending_id: int | None, lock: bool = False) -> PendingSignUp | None:
+    """The sign-up this browser started, if it is still open (not completed, not expired)."""
+    if not isinstance(pending_id, int):
+        return None
+    pending = db.session.get(PendingSignUp, pending_id, with_for_update=lock)
+    if pending is None or pending.completed_at is not None or pending.expires_at <= utcnow():
+        return None
+    return pending
+
+
+def sign_up_resend_at(pending: PendingSignUp) -> datetime | None:
+    """When another code may be asked for (the same for every sign-up, whatever its number), or None if now."""
+    ready = pending.sent_at + current_app.config["CODE_RESEND_AFTER"]
+    return ready if ready > utcnow() else None
+
+
+def resend_sign_up_code(pending: PendingSignUp, root_url: str) -> None:
+    retry_at = sign_up_resend_at(pending)
+    if retry_at:
+        raise codes.TooSoon(retry_at)
+    pending.sent_at = utcnow()
+    _send_sign_up_message_after_commit(pending, root_url)
+
+
+def send_sign_up_message(pending_id: int, root_url: str) -> None:
+    """In the task: the code to a new number; to a registered one, a warning to its holder and no code."""
+    pending = live_sign_up(pending_id, lock=True)
+    if pending is None:
+        return
+    # A few messages an hour per number, however many sign-ups name it: nobody's phone is flooded.
+    per_number = Limit.from_config(current_app.config["CODE_SENDS_PER_USER"])
+    if throttle.attempt([("sign_up_sms", pending.mobile, per_number)]):
+        return
+    holder = find_user(pending.mobile)
+    if holder is not None:
+        pending.code_hash = None
+        _warn_holder(holder, root_url)
+        return
+    code = codes.issue_for_sign_up(pending)
+    with force_locale(pending.locale):
+        queue_message(
+            to=pending.mobile,
+            subject=_("Your D-Tech code"),
+            body=_("%(code)s is your code to confirm your D-Tech account. It works for %(minutes)d minutes. Never "
+                   "share it with anyone, not even our staff.", code=code, minutes=codes.ttl_minutes()),
+            expires_at=codes.sign_up_code_expires_at(pending), kind=MessageKind.OTP, params={"code": code},
+        )
+
+
+def _warn_holder(holder: User, root_url: str) -> None:
+    with current_app.test_request_context(base_url=root_url):
+        link = external_url("auth.forgot_password")  # never a forged Host: it goes to the real holder
+    with force_locale(holder.locale):
+        queue_message(
+            to=holder.mobile,
+            subject=_("Someone tried to sign up with your number"),
+            body=_("Someone tried to create a %(utility)s account with your mobile number, which already has one. "
+                   "No account was made. If it was you and you forgot your password, choose a new one at %(link)s",
+                   utility=current_app.config["UTILITY_NAME"], link=link),
+            expires_at=utcnow() + timedelta(days=1), kind=MessageKind.SIGN_UP_WARNING, params={"link": link},
+        )
+
+
+def complete_sign_up(pending_id: int, typed_code: str, ip: str) -> User:
+    """The code is right: the account is made (its number proved), with the consent given on the form."""
+    pending = live_sign_up(pending_id, lock=True)
+    if pending is None:
+        raise AuthError(_("This code has expired. Ask for a new code."))
+    try:
+        outcome = codes.check_sign_up(pending, typed_code, ip)
+    except codes.TooSoon as wait:
+        raise LoginLocked(wait.retry_at) from None
+    _refuse_unless_accepted(outcome)
+    pending.completed_at = utcnow()
+    user = User(name=pending.name, mobile=pending.mobile, password_hash=pending.password_hash,
+                role=Role.CUSTOMER, locale=pending.locale, verified_at=pending.completed_at)
+    try:
+        with db.session.begin_nested():  # users.mobile is unique: two sign-ups of one number make one account
+            db.session.add(user)
+    except IntegrityError:
+        # Only the number's holder has a code to get here: telling them is no leak.
+        raise AuthError(_("This mobile number or email is already registered. Sign in instead.")) from None
+    privacy.record_consent(user, pending.privacy_version, accepted_at=pending.created_at)
+    audit.record("user.registered", user, {"role": user.role.value}, actor=user)
+    return user
+
+
+def _refuse_unless_accepted(outcome: Outcome) -> None:
+    if outcome is Outcome.WRONG:
+        raise AuthError(_("That code is not right. Check the message and try again."))
+    if outcome is Outcome.SPENT:
+        raise AuthError(_("That code is not right, and it was the last try for it. Ask for a new code."))
+    if outcome is Outcome.EXPIRED:
+        raise AuthError(_("This code has expired. Ask for a new code."))
 
 
 def _contact_kind(user: User) -> str:
@@ -107,12 +225,7 @@ def verify_contact(user: User, typed_code: str, ip: str) -> None:
         outcome = codes.check(user, Purpose.VERIFY, _contact_kind(user), typed_code, ip)
     except codes.TooSoon as wait:
         raise LoginLocked(wait.retry_at) from None
-    if outcome is Outcome.WRONG:
-        raise AuthError(_("That code is not right. Check the message and try again."))
-    if outcome is Outcome.SPENT:
-        raise AuthError(_("That code is not right, and it was the last try for it. Ask for a new code."))
-    if outcome is Outcome.EXPIRED:
-        raise AuthError(_("This code has expired. Ask for a new code."))
+    _refuse_unless_accepted(outcome)
     user.verified_at = utcnow()
     audit.record("user.verified", user, {"contact": _contact_kind(user)}, actor=user)
 
@@ -288,11 +401,17 @@ def load_user(session_id: str) -> User | None:
 def erase_user(user: User, password: str) -> None:
     """Erase a customer's personal data at their request. Their connections' bills, payments and ledger stay
     (the law on accounts requires them), but nothing links them to this person any more: each domain deletes
-    or blanks its own rows on the user_erased signal (links, inbox, complaint messages, meter photos)."""
+    or blanks its own rows on the user_erased signal (links, inbox, complaint messages, meter photos). What
+    happens to each table is listed in app/portal/export.py (USER_COLUMNS), which a test holds to the models."""
     if not verify_password(user.password_hash, password):
         raise AuthError(_("Your password is not right."))
     user_erased.send(user)
     sign_ins.forget(user.id)
+    for model in (OneTimeCode, PasswordResetToken):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    if user.mobile:
+        db.session.execute(delete(PendingSignUp).where(PendingSignUp.mobile == user.mobile))
+    # The consents stay (privacy.py): the proof that the data was processed with consent, naming nobody now.
     audit.record("user.erased", user, {}, actor=user)
     user.name = "Erased user"
     user.mobile = None

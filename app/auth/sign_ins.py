@@ -1,19 +1,17 @@
 """The sign-in history: who signed in when, from which kind of device and which network. Kept short on purpose:
 the network, not the address (an IPv4 /24, an IPv6 /48: enough to tell "my usual network" from "somewhere else",
 not to point at one house), and a browser-and-system summary, not the whole User-Agent; rows older than
-KEEP go (prune_security_records), and an erased user's with their data."""
+KEEP["sign_ins"] (configured) go (prune_security_records), and an erased user's with their data."""
 
 import ipaddress
 import re
-from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from app.auth.models import SignIn, User
 from app.db import utcnow
 from app.extensions import db
-
-KEEP = timedelta(days=90)
 
 # Order matters: Edge and Opera and Samsung's browser also say "Chrome"; Chrome also says "Safari".
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung Internet"), ("Firefox/", "Firefox"),
@@ -58,4 +56,5 @@ def forget(user_id: int) -> None:
 
 
 def prune() -> int:
-    return db.session.execute(delete(SignIn).where(SignIn.created_at < utcnow() - KEEP)).rowcount or 0
+    cutoff = utcnow() - current_app.config["KEEP"]["sign_ins"]
+    return db.session.execute(delete(SignIn).where(SignIn.created_at < cutoff)).rowcount or 0

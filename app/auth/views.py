@@ -1,14 +1,24 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import codes, devices, services, sessions, sign_ins
-from app.auth.access import customer_only, public, signed_in, unverified_ok
+from app import audit
+from app.auth import codes, devices, privacy, services, sessions, sign_ins
+from app.auth.access import customer_only, privacy_not_needed, public, signed_in, unverified_ok
 from app.auth.codes import Purpose
 from app.auth.contacts import hint_email, hint_mobile
-from app.auth.forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth.forms import (
+    AcceptPrivacyForm,
+    ChangePasswordForm,
+    CodeForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from app.auth.signals import user_signed_out
 from app.extensions import db, login_manager
 from app.i18n import indian_time
@@ -78,29 +88,117 @@ def login():
     return render("auth/login.html", form=form), 200 if not form.errors else 422
 
 
+SIGN_UP_KEY = "sign_up"  # the PendingSignUp this browser started
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @public
 def register():
+    """The same answer whether or not the number is registered (services.start_sign_up)."""
     if current_user.is_authenticated:
         return redirect(home_url())
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_user(form.name.data, form.password.data, mobile=form.mobile.data,
-                                          email=form.email.data, ip=client_ip())
+            pending = services.start_sign_up(form.name.data, form.mobile.data, form.password.data,
+                                             str(get_locale()), client_ip(), request.url_root)
         except services.LoginLocked as locked:
             form.mobile.errors.append(_("Too many sign-ups from this network. Try again after %(time)s.",
                                         time=indian_time(locked.retry_at)))
             return render("auth/register.html", form=form), 429
+        session[SIGN_UP_KEY] = pending.id
+        return redirect(url_for("auth.confirm_sign_up"))
+    return render("auth/register.html", form=form), 200 if not form.errors else 422
+
+
+def _confirm_sign_up_page(pending, form: CodeForm, status: int = 200):
+    resend_at = services.sign_up_resend_at(pending)
+    return render("auth/confirm_sign_up.html", form=form, contact=hint_mobile(pending.mobile),
+                  minutes=codes.ttl_minutes(), resend_at=indian_time(resend_at) if resend_at else None), status
+
+
+def _open_sign_up():
+    """This browser's sign-up, or None (then the caller sends the person back to the form)."""
+    pending = services.live_sign_up(session.get(SIGN_UP_KEY))
+    if pending is None:
+        session.pop(SIGN_UP_KEY, None)
+        flash(_("Your sign-up has expired or was completed. Fill in the form again, or sign in."), "info")
+    return pending
+
+
+@bp.route("/register/confirm", methods=["GET", "POST"])
+@public
+def confirm_sign_up():
+    """The code sent to the number makes the account and signs in."""
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    pending = _open_sign_up()
+    if pending is None:
+        return redirect(url_for("auth.register"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            user = services.complete_sign_up(pending.id, form.code.data, client_ip())
+        except services.LoginLocked as locked:
+            form.code.errors.append(_("Too many wrong codes. Try again after %(time)s.",
+                                      time=indian_time(locked.retry_at)))
+            return _confirm_sign_up_page(pending, form, 429)
         except services.AuthError as refusal:
-            form.mobile.errors.append(str(refusal))
+            form.code.errors.append(str(refusal))
         else:
-            services.send_verification_code(user)
-            start_session(user)
-            response = redirect(url_for("auth.verify"))
+            sign_ins.record(user, client_ip(), request.user_agent.string)
+            start_session(user)  # a fresh session: the sign-up's key goes with the old one
+            flash(_("Welcome, %(name)s. Now link your electricity connection.", name=user.name), "success")
+            response = redirect(url_for("accounts.link"))
             devices.remember(response, user.id)
             return response
-    return render("auth/register.html", form=form), 200 if not form.errors else 422
+    return _confirm_sign_up_page(pending, form, 200 if not form.errors else 422)
+
+
+@bp.route("/register/resend", methods=["POST"])
+@public
+def resend_sign_up_code():
+    pending = _open_sign_up()
+    if pending is None:
+        return redirect(url_for("auth.register"))
+    try:
+        services.resend_sign_up_code(pending, request.url_root)
+    except codes.TooSoon as wait:
+        flash(_("You can ask for a new code after %(time)s.", time=indian_time(wait.retry_at)), "error")
+    else:
+        flash(_("A new code is on its way. The earlier one no longer works."), "info")
+    return redirect(url_for("auth.confirm_sign_up"))
+
+
+@bp.route("/privacy")
+@public
+def privacy_notice():
+    return render("auth/privacy.html", **privacy_notice_context())
+
+
+def privacy_notice_context() -> dict:
+    config = current_app.config
+    return {"version": privacy.current_version(), "hindi": str(get_locale()).startswith("hi"),
+            "officer": {"name": config["GRIEVANCE_OFFICER_NAME"], "email": config["GRIEVANCE_OFFICER_EMAIL"],
+                        "phone": config["GRIEVANCE_OFFICER_PHONE"]},
+            "keep": {name: period.days for name, period in config["KEEP"].items()},
+            "utility": config["UTILITY_NAME"]}
+
+
+@bp.route("/privacy/accept", methods=["GET", "POST"])
+@customer_only
+@privacy_not_needed
+def accept_privacy():
+    """A customer whose consent is to an older notice accepts the current one before going on (access.py)."""
+    if privacy.has_accepted_current(current_user):
+        return redirect(home_url())
+    form = AcceptPrivacyForm()
+    if form.validate_on_submit():
+        privacy.record_consent(current_user)
+        audit.record("user.privacy_accepted", current_user, {"version": privacy.current_version()})
+        flash(_("Thank you. You can go on using the app."), "success")
+        return redirect(home_url())
+    return render("auth/accept_privacy.html", form=form, **privacy_notice_context())
 
 
 def _verify_page(form: CodeForm, status: int = 200):

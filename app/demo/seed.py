@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.accounts.models import Account, AccountLink, AccountStatus, BillingCycle, LinkFactor, Phase
+from app.auth import privacy
 from app.auth.models import Role, User
 from app.auth.services import register_user
 from app.billing.compose import Cycle
@@ -284,6 +285,8 @@ def _ensure_user(name: str, password: str, email: str | None = None, mobile: str
     user = register_user(name, password, mobile=mobile, email=email, role=role)
     user.office = office
     user.verified_at = utcnow()  # demo people sign in at once, with no code to type
+    if role is Role.CUSTOMER:
+        privacy.record_consent(user)  # as if they had ticked the box when they signed up
     return 1
 
 

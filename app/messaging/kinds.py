@@ -27,6 +27,8 @@ class MessageKind(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     REFUND = "refund"
     STAFF_INVITE = "staff_invite"  # to a new staff member: the link to choose their first password
+    # To a registered mobile number someone tried to sign up with: "you already have an account; reset at ##link##"
+    SIGN_UP_WARNING = "sign_up_warning"
 
 
 # The variables each kind's template has (their names in the provider's template, e.g. MSG91's ##link##):
@@ -38,6 +40,7 @@ TEMPLATE_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.LINK_NOTICE: frozenset({"number", "date", "helpline"}),
     MessageKind.LINK_REQUEST: frozenset({"number", "outcome"}),
     MessageKind.STAFF_INVITE: frozenset({"link", "hours"}),
+    MessageKind.SIGN_UP_WARNING: frozenset({"link"}),
     # "Bill of Rs ##amount## for consumer no. ##number## is due on ##due##. Pay in the D-Tech app." (and reminders)
     MessageKind.BILL_ISSUED: frozenset({"number", "amount", "due"}),
     MessageKind.DUE_REMINDER: frozenset({"number", "amount", "due"}),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import LazyString, force_locale, get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -208,3 +208,11 @@ def mark_all_read(user_id: int) -> int:
                                 .where(Notification.user_id == user_id, Notification.read_at.is_(None))
                                 .values(read_at=utcnow()).execution_options(synchronize_session=False))
     return result.rowcount or 0
+
+
+def prune_old_notifications() -> int:
+    """Notifications (and their deliveries) older than KEEP["notifications"] go: the inbox is not an archive."""
+    cutoff = utcnow() - current_app.config["KEEP"]["notifications"]
+    old = select(Notification.id).where(Notification.created_at < cutoff)
+    db.session.execute(delete(NotificationDelivery).where(NotificationDelivery.notification_id.in_(old)))
+    return db.session.execute(delete(Notification).where(Notification.id.in_(old))).rowcount or 0

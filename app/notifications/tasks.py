@@ -6,7 +6,7 @@ A transaction that wrote deliveries enqueues `send_deliveries` for them once it 
 
 from huey import crontab
 
-from app.notifications import announcements, delivery, reminders
+from app.notifications import announcements, delivery, reminders, services
 from app.notifications.models import DeliveryStatus
 from app.taskqueue import periodic_task, task
 
@@ -38,3 +38,9 @@ def remind_due_bills() -> str:
 def send_current_announcements() -> str:
     """Send each announcement that has started and was not sent yet (once: see announcements.send_announcements)."""
     return f"{announcements.send_announcements()} announcement notifications written"
+
+
+@periodic_task(crontab(minute="23", hour="2"), retries=2, retry_delay=300)
+def prune_old_notifications() -> str:
+    """The inbox is kept KEEP["notifications"] days (configured; docs/deployment.md)."""
+    return f"{services.prune_old_notifications()} old notifications removed"

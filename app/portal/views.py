@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.accounts import services as accounts
 from app.accounts.models import Account
 from app.accounts.selection import selected_account, viewable
-from app.auth.access import customer_only, signed_in
+from app.auth.access import customer_only, privacy_not_needed, signed_in
 from app.billing.bills import latest_bills, usual_daily_use
 from app.billing.forecast import current_projection
 from app.db import parse_id
@@ -116,6 +116,7 @@ def usage():
 
 @bp.route("/profile/data.json")
 @customer_only
+@privacy_not_needed  # the data can be downloaded without accepting a new notice
 def my_data():
     response = jsonify(export_user_data(current_user))
     response.headers["Content-Disposition"] = 'attachment; filename="my-d-tech-data.json"'

@@ -32,7 +32,7 @@ def _customers_in(regions):
 
 def active_users(period: MonthRange, regions) -> list[tuple]:
     """Per month: (month, customers who signed in, the average and the highest number signing in on one day).
-    Days are Indian days. Sign-ins are kept 90 days (auth.sign_ins.KEEP), so older months count none."""
+    Days are Indian days. Sign-ins are kept 90 days (config KEEP["sign_ins"]), so older months count none."""
     rows = db.session.execute(
         select(SignIn.user_id, SignIn.created_at).join(User, User.id == SignIn.user_id)
         .where(SignIn.created_at >= _start(period.first), SignIn.created_at < _start(period.end),

@@ -340,3 +340,17 @@ def _tell_customer(ticket: Ticket, title, body, dedupe_key: str) -> None:
         return
     notify(customer, NotificationKind.TICKET, title, body, f"/complaints/{ticket.id}", account=ticket.account_id,
            dedupe_key=dedupe_key)
+
+
+def delete_old_photos() -> int:
+    """Photos of complaints closed (resolved or closed) over KEEP["complaint_photos"] ago are deleted: the files and
+    their names. The complaint and its messages stay."""
+    cutoff = utcnow() - current_app.config["KEEP"]["complaint_photos"]
+    closed_long_ago = select(Ticket.id).where(Ticket.status.not_in(ACTIVE_STATUSES),
+                                              func.coalesce(Ticket.resolved_at, Ticket.updated_at) < cutoff)
+    messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id.in_(closed_long_ago),
+                                                              TicketMessage.attachment_path.is_not(None))).all()
+    for message in messages:
+        (photos() / message.attachment_path).unlink(missing_ok=True)
+        message.attachment_path = None
+    return len(messages)

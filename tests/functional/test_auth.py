@@ -2,9 +2,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from app.auth.models import PasswordResetToken, Role, ThrottleCounter, User
+from app.auth.contacts import normalise_mobile
+from app.auth.models import PasswordResetToken, PendingSignUp, PrivacyConsent, Role, ThrottleCounter, User
 from app.db import utcnow
 from app.extensions import db
 from tests import factories
@@ -13,8 +15,22 @@ GOOD_PASSWORD = "monsoon-meter-42"
 
 
 def register(client, **fields):
-    data = {"name": "Asha Patil", "mobile": "", "email": "", "password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD}
+    data = {"name": "Asha Patil", "mobile": "", "password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD, "consent": "y"}
     return client.post("/register", data={**data, **fields})
+
+
+def sign_up_code(outbox) -> str:
+    match = re.match(r"(\d{6}) is your code to confirm your D-Tech account", outbox[-1].body)
+    assert match, outbox[-1].body
+    return match.group(1)
+
+
+def sign_up(client, outbox, mobile="9876543210", **fields):
+    """Register and type the code: a new, signed-in customer."""
+    assert register(client, mobile=mobile, **fields).headers["Location"] == "/register/confirm"
+    response = client.post("/register/confirm", data={"code": sign_up_code(outbox)})
+    assert response.status_code == 302 and response.headers["Location"] == "/connections/link", response.data
+    return db.session.scalar(select(User).where(User.mobile == normalise_mobile(mobile)))
 
 
 def login(client, login, password=factories.PASSWORD, **environ):  # environ: e.g. REMOTE_ADDR
@@ -28,43 +44,146 @@ def signed_in(client) -> bool:
 # --- registration
 
 
-def test_register_with_mobile_then_sign_in_with_it(client):
+def test_register_then_the_code_makes_the_account_and_signs_in(client, outbox):
     response = register(client, mobile="+91 98765 43210")
-    assert response.status_code == 302 and response.headers["Location"] == "/verify"  # test_verification.py
+    assert response.status_code == 302 and response.headers["Location"] == "/register/confirm"
+    assert db.session.scalar(select(User)) is None  # nothing until the number is proved
+    pending = db.session.scalar(select(PendingSignUp))
+    assert pending.mobile == "+919876543210" and pending.password_hash.startswith("$argon2id$")
+    assert [m.to for m in outbox] == ["+919876543210"]
+    page = client.get("/register/confirm").get_data(as_text=True)
+    assert "We sent a code to +91\u00a098XXXXX210" in page
+
+    response = client.post("/register/confirm", data={"code": sign_up_code(outbox)})
+    assert response.status_code == 302 and response.headers["Location"] == "/connections/link"
     user = db.session.scalar(select(User))
     assert user.mobile == "+919876543210" and user.email is None and user.role is Role.CUSTOMER
-    assert user.password_hash.startswith("$argon2id$")
+    assert user.is_verified and user.password_hash == pending.password_hash
+    assert signed_in(client)
     client.post("/logout")
     assert login(client, "09876543210", GOOD_PASSWORD).status_code == 302
-    assert client.get("/verify").status_code == 200  # signed in; the mobile number is not confirmed yet
-
-
-def test_register_with_email_only(client):
-    assert register(client, email="Asha@Example.com").status_code == 302
-    assert db.session.scalar(select(User.email)) == "asha@example.com"
+    assert signed_in(client)
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({}, "Give a mobile number or an email address."),
+    ({}, "Please fill this in."),
     ({"mobile": "12345"}, "Enter a 10-digit Indian mobile number"),
-    ({"email": "asha@"}, "Enter an email address"),
     ({"mobile": "9876543210", "password": "short", "confirm": "short"}, "Use at least 8 characters."),
     ({"mobile": "9876543210", "password": "iloveyou1", "confirm": "iloveyou1"}, "too common"),
     ({"mobile": "9876543210", "confirm": "something-else"}, "The two passwords differ."),
+    ({"mobile": "9876543210", "consent": ""}, "Tick the box to agree to the privacy notice."),
 ])
-def test_registration_refuses_bad_input_with_a_clear_message(client, fields, message):
+def test_registration_refuses_bad_input_with_a_clear_message(client, outbox, fields, message):
     response = register(client, **fields)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
-    assert db.session.scalar(select(User)) is None
+    assert db.session.scalar(select(PendingSignUp)) is None and outbox == []
 
 
-def test_registering_a_mobile_twice_is_refused(client):
+def _without_the_number(page: str) -> str:
+    """The page, less what differs by design: the number typed (its hint) and the session's CSRF token."""
+    page = re.sub(r"\+91\u00a0\d\dXXXXX\d{3}", "NUMBER", page)
+    return re.sub(r"[\w-]{20,}\.[\w-]+\.[\w-]+", "TOKEN", page)
+
+
+def test_a_registered_number_gets_the_same_answer_and_its_holder_a_warning(app, client, outbox):
+    holder = factories.make_user(mobile="+919876543210", locale="hi_IN")
+    db.session.commit()
+    stranger = app.test_client()
+    registered = register(client, mobile="9876543210")
+    new = register(stranger, mobile="9811111111")
+    assert (registered.status_code, registered.headers["Location"], registered.data) == \
+        (new.status_code, new.headers["Location"], new.data)
+    pages = [_without_the_number(c.get("/register/confirm").get_data(as_text=True)) for c in (client, stranger)]
+    assert pages[0] == pages[1]
+
+    warning, code = outbox  # the holder is warned, in their language; the new number gets its code
+    assert warning.to == holder.mobile and warning.kind == "sign_up_warning"
+    assert "http://localhost/forgot" in warning.body and not re.search(r"\d{6}", warning.body)
+    assert code.to == "+919811111111" and sign_up_code([code])
+    assert warning.body != code.body and "D-Tech Power" in warning.body
+
+    # No code completes the sign-up of a registered number: every one is "not right", as a wrong guess is.
+    wrong = client.post("/register/confirm", data={"code": "123456"})
+    assert wrong.status_code == 422 and "That code is not right" in wrong.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_a_sign_up_request_runs_the_same_sql_for_a_registered_number_and_a_new_one(app, monkeypatch):
+    """Mirrors the /forgot test below: the request stores the sign-up and enqueues the task, the same statements
+    either way; only the task (after the response) looks the number up."""
+    from sqlalchemy import event
+
+    from app.auth import services
+
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    enqueued = []
+    monkeypatch.setattr(services, "after_commit", enqueued.append)
+
+    def statements_for(mobile: str) -> list[str]:
+        seen = []
+
+        def keep(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            with app.test_request_context("/register", method="POST"):
+                services.start_sign_up("Asha", mobile, GOOD_PASSWORD, "en_IN", f"203.0.113.{len(enqueued) + 1}",
+                                       "http://localhost/")
+                db.session.flush()
+                db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        return seen
+
+    registered, new = statements_for("9811111111"), statements_for("9899999999")
+    assert registered == new and any("pending_sign_ups" in statement for statement in registered)
+    assert all("FROM users" not in statement for statement in registered)
+    assert len(enqueued) == 2
+
+
+def test_a_wrong_or_expired_sign_up_code_is_refused_and_a_new_one_can_be_sent(client, outbox, clock):
+    register(client, mobile="9876543210")
+    code = sign_up_code(outbox)
+    wrong = client.post("/register/confirm", data={"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 422 and "That code is not right" in wrong.get_data(as_text=True)
+    too_soon = client.get(client.post("/register/resend").headers["Location"]).get_data(as_text=True)
+    assert "You can ask for a new code after" in too_soon and len(outbox) == 1
+    clock.move_to(utcnow() + timedelta(minutes=11), tick=False)
+    expired = client.post("/register/confirm", data={"code": code})
+    assert expired.status_code == 422 and "This code has expired" in expired.get_data(as_text=True)
+    client.post("/register/resend")
+    assert len(outbox) == 2
+    assert client.post("/register/confirm", data={"code": sign_up_code(outbox)}).status_code == 302
+    assert db.session.scalar(select(User.mobile)) == "+919876543210"
+
+
+def test_two_sign_ups_of_one_number_make_one_account(app, client, outbox):
+    other = app.test_client()
+    register(client, mobile="9876543210")
+    first = sign_up_code(outbox)
+    register(other, mobile="9876543210", name="Someone Else")
+    second = sign_up_code(outbox)
+    assert client.post("/register/confirm", data={"code": first}).status_code == 302
+    refused = other.post("/register/confirm", data={"code": second})
+    assert refused.status_code == 422 and "already registered" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_the_unique_mobile_constraint_holds_in_the_database(app):
     factories.make_user(mobile="+919876543210")
     db.session.commit()
-    response = register(client, mobile="9876543210")
-    assert response.status_code == 422
-    assert "already registered" in response.get_data(as_text=True)
+    with pytest.raises(IntegrityError):
+        factories.make_user(mobile="+919876543210")
+    db.session.rollback()
+
+
+def test_sign_up_records_the_consent_to_the_privacy_notice(client, outbox):
+    user = sign_up(client, outbox)
+    consent = db.session.scalar(select(PrivacyConsent).where(PrivacyConsent.user_id == user.id))
+    assert consent.version == client.application.config["PRIVACY_NOTICE_VERSION"]
 
 
 # --- signing in
@@ -382,10 +501,9 @@ def test_every_form_post_needs_the_csrf_token(app, client):
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-def test_registrations_from_one_address_are_throttled(client):
+def test_registrations_from_one_address_are_throttled(client, outbox):
     for n in range(20):
         assert register(client, mobile=f"98000000{n:02d}").status_code == 302
-        client.post("/logout")
     response = register(client, mobile="9811111111")
     assert response.status_code == 429
     assert "Too many sign-ups from this network" in response.get_data(as_text=True)
@@ -461,3 +579,27 @@ def test_parallel_attempts_never_overrun_a_limit(app, attempts, limit):
     with ThreadPoolExecutor(max_workers=16) as pool:
         allowed = list(pool.map(one, range(attempts)))
     assert allowed.count(True) == limit
+
+
+def test_parallel_sign_ups_of_one_number_make_one_account(app, outbox):
+    """Five sign-ups of one number, each with its right code, confirmed at the same moment: one account."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients, codes = [], []
+    for n in range(5):  # CODE_SENDS_PER_USER: five codes an hour per number
+        own = app.test_client()
+        register(own, mobile="9876543210", name=f"Asha {n}")
+        clients.append(own)
+        codes.append(sign_up_code(outbox))
+    start = threading.Barrier(len(clients))
+
+    def confirm(index: int) -> int:
+        start.wait()
+        return clients[index].post("/register/confirm", data={"code": codes[index]}).status_code
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        statuses = sorted(pool.map(confirm, range(len(clients))))
+    assert statuses == [302] + [422] * (len(clients) - 1)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.mobile == "+919876543210")) == 1

@@ -231,7 +231,7 @@ def test_old_sign_ins_are_pruned(app, clock):
     with app.test_request_context():
         sign_ins.record(user, "198.51.100.1", ANDROID_CHROME)
     db.session.commit()
-    clock.move_to(db.session.scalar(select(SignIn.created_at)) + sign_ins.KEEP + timedelta(hours=1))
+    clock.move_to(db.session.scalar(select(SignIn.created_at)) + app.config["KEEP"]["sign_ins"] + timedelta(hours=1))
     assert "1 sign-ins" in prune_security_records.call_local()
     db.session.commit()  # the task ran in a session of its own
     assert db.session.scalar(select(SignIn)) is None

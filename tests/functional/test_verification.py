@@ -1,4 +1,6 @@
-"""A new customer confirms their mobile number (or email) with a one-time code before they can do anything else."""
+"""A customer whose account is not confirmed (made before sign-ups waited for their code, or with an email only)
+confirms their mobile number (or email) with a one-time code before they can do anything else. New sign-ups
+prove their number before the account exists (test_auth.py)."""
 
 import re
 from datetime import timedelta
@@ -9,7 +11,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
 from tests import factories
-from tests.functional.test_auth import GOOD_PASSWORD, register
+from tests.functional.test_auth import GOOD_PASSWORD, register, sign_up_code
 
 
 def code_in(message) -> str:
@@ -22,17 +24,26 @@ def confirm(client, code):
     return client.post("/verify", data={"code": code})
 
 
+def unconfirmed(client, **fields):
+    """Sign in as a customer whose contact is not confirmed, and ask for the code."""
+    if "email" not in fields:
+        fields.setdefault("mobile", "+919876543210")
+    user = factories.make_user(verified_at=None, password=GOOD_PASSWORD, **fields)
+    db.session.commit()
+    response = client.post("/login", data={"login": user.email or user.mobile, "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert client.post("/verify/resend").headers["Location"] == "/verify"
+    return user
+
+
 def other(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_registration_sends_a_code_to_the_mobile_and_nothing_works_until_it_is_typed(client, outbox):
-    response = register(client, mobile="98765 43210")
-    assert response.headers["Location"] == "/verify"
+def test_an_unconfirmed_customer_gets_a_code_and_nothing_works_until_it_is_typed(client, outbox):
+    user = unconfirmed(client)
     assert [m.to for m in outbox] == ["+919876543210"]
     code = code_in(outbox[0])
-    user = db.session.scalar(select(User))
-    assert user.verified_at is None
 
     page = client.get("/verify").get_data(as_text=True)
     assert "We sent a 6-digit code to +91\u00a098XXXXX210" in page
@@ -51,14 +62,14 @@ def test_registration_sends_a_code_to_the_mobile_and_nothing_works_until_it_is_t
 
 
 def test_an_email_only_customer_gets_the_code_by_email(client, outbox):
-    register(client, email="asha@example.com")
+    unconfirmed(client, email="asha@example.com")
     assert outbox[-1].to == "asha@example.com"
     assert "a…@example.com" in client.get("/verify").get_data(as_text=True)
     assert confirm(client, code_in(outbox[-1])).status_code == 302
 
 
 def test_an_expired_code_is_refused_and_a_new_one_can_be_sent_after_the_cool_down(client, outbox, clock):
-    register(client, mobile="9876543210")
+    unconfirmed(client)
     first = code_in(outbox[-1])
     page = client.get(client.post("/verify/resend").headers["Location"]).get_data(as_text=True)
     assert "You can ask for a new code after" in page and len(outbox) == 1
@@ -71,7 +82,7 @@ def test_an_expired_code_is_refused_and_a_new_one_can_be_sent_after_the_cool_dow
 
 
 def test_wrong_codes_are_limited(client, outbox, clock):
-    register(client, mobile="9876543210")
+    unconfirmed(client)
     code = code_in(outbox[-1])
     for _ in range(4):
         confirm(client, other(code))
@@ -87,13 +98,13 @@ def test_wrong_codes_are_limited(client, outbox, clock):
 
 
 def test_an_unverified_customer_may_sign_out_and_back_in_and_verify_later(client, outbox, clock):
-    register(client, mobile="9876543210")
+    unconfirmed(client)
     assert client.post("/logout").headers["Location"] == "/login"
     login = client.post("/login", data={"login": "9876543210", "password": GOOD_PASSWORD})
     assert client.get(login.headers["Location"]).headers["Location"] == "/verify"
     clock.move_to(utcnow() + timedelta(minutes=11), tick=False)
     page = client.get("/verify").get_data(as_text=True)
-    assert "Your account is not confirmed yet" in page  # the code sent at sign-up expired
+    assert "Your account is not confirmed yet" in page  # the code sent earlier expired
     client.post("/verify/resend")
     assert confirm(client, code_in(outbox[-1])).status_code == 302
 
@@ -105,16 +116,13 @@ def test_staff_need_no_code(client, login_as):
     assert client.get("/staff").status_code == 200
 
 
-def test_someone_who_registered_my_mobile_cannot_keep_me_out(app, client, outbox, clock):
+def test_someone_signing_up_with_my_mobile_cannot_keep_me_out(app, client, outbox, clock):
     squatter = app.test_client()
-    register(squatter, mobile="9876543210")  # the code goes to my phone: they cannot confirm
-    assert register(client, mobile="9876543210").status_code == 422  # "already registered": so I reset the password
-    client.post("/forgot", data={"login": "9876543210"})
-    path = re.search(r"http://localhost(/reset\?token=[\w-]+)", outbox[-1].body).group(1)
-    client.post(path, data={"password": "my-own-meter-77", "confirm": "my-own-meter-77"})
-    client.post("/login", data={"login": "9876543210", "password": "my-own-meter-77"})
-    assert squatter.get("/verify").headers["Location"].startswith("/login")  # their session ended
-    clock.move_to(utcnow() + timedelta(minutes=1), tick=False)
-    client.post("/verify/resend")
-    assert confirm(client, code_in(outbox[-1])).status_code == 302
+    register(squatter, mobile="9876543210", password="squatters-pass-1", confirm="squatters-pass-1")
+    assert squatter.post("/register/confirm", data={"code": "000000"}).status_code == 422  # the code is on my phone
+    register(client, mobile="9876543210")  # my own sign-up is not blocked by theirs
+    assert client.post("/register/confirm", data={"code": sign_up_code(outbox)}).status_code == 302
     assert client.get("/connections").status_code == 200
+    refused = squatter.post("/register/confirm", data={"code": code_in(outbox[0])})
+    assert refused.status_code == 422  # even with my first code, their sign-up makes no second account
+    assert db.session.scalar(select(User.name)) == "Asha Patil"
