@@ -72,6 +72,7 @@ USER_COLUMNS: dict[tuple[str, str], Handling] = {
     ("link_requests", "decided_by"): Handling(None, STAFF),
     ("payments", "recorded_by_id"): Handling(None, STAFF),
     ("tickets", "assigned_to_id"): Handling(None, STAFF),
+    ("tickets", "escalated_to_id"): Handling(None, STAFF),
     ("payment_events", "resolved_by_id"): Handling(None, STAFF),
     ("readings", "reviewed_by_id"): Handling(None, STAFF),
     ("settlement_lines", "investigated_by_id"): Handling(None, STAFF),

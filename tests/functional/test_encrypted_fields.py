@@ -55,8 +55,8 @@ def test_the_database_holds_tokens_and_the_app_shows_the_text(app, client, compl
         "subject": raw("SELECT subject FROM tickets WHERE id = :id", id=ticket_id),
         "body": raw("SELECT body FROM ticket_messages WHERE ticket_id = :id", id=ticket_id),
     }
-    for value in stored.values():
-        assert "Shanti" not in value and "power" not in value and "12" not in value
+    for value in stored.values():  # a token is URL-safe base64: never the spaces every one of these texts has
+        assert value.startswith("gAAAAA") and " " not in value
     assert current.decrypt(stored["address"].encode()).decode() == ADDRESS
     assert current.decrypt(stored["subject"].encode()).decode() == "No power since 8 am"
     assert current.decrypt(stored["body"].encode()).decode() == COMPLAINT
@@ -78,7 +78,7 @@ def test_a_reply_is_encrypted_in_the_complaint_and_in_the_customers_inbox(client
     db.session.commit()
     stored = [raw("SELECT body FROM ticket_messages WHERE ticket_id = :id ORDER BY id DESC LIMIT 1", id=ticket_id),
               raw("SELECT body FROM notifications WHERE user_id = :id", id=user_id)]
-    assert all("fuse" not in value for value in stored)
+    assert all(value.startswith("gAAAAA") and " " not in value for value in stored)
     assert reply in client.get("/notifications").get_data(as_text=True)
 
 
