@@ -65,6 +65,12 @@ def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
     it revises), not cancelled by a credit note, and released (not of a held run: see billing.release). The one
     definition the pages and the bill runs share. With
     `before_entry`, as the ledger stood before that entry (a receipt names the bills as they were when paid)."""
+    return and_(standing(before_entry), released())
+
+
+def standing(before_entry: int | None = None) -> ColumnElement[bool]:
+    """The condition on `bills` for a bill neither replaced by a revision nor cancelled by a credit note (released
+    or still held): in_force without the release."""
     later, later_posted, note = aliased(Bill), aliased(LedgerEntry), aliased(LedgerEntry)
     revised = exists().where(later.account_id == Bill.account_id, later.cycle == Bill.cycle,
                              later.revision > Bill.revision)
@@ -73,7 +79,7 @@ def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
         revised = revised.where(exists().where(later_posted.bill_id == later.id,
                                                later_posted.kind == LedgerKind.BILL, later_posted.id < before_entry))
         cancelled = cancelled.where(note.id < before_entry)
-    return and_(~revised, ~cancelled, released())
+    return and_(~revised, ~cancelled)
 
 
 def credit_note_of(bill: Bill) -> LedgerEntry | None:
