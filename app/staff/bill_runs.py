@@ -40,7 +40,8 @@ ERRORS_PER_PAGE = 100
 def not_billed_reason(error: BillRunError) -> str:
     """Why a run could not bill a connection, in the reader's language (a row kept before codes: its English)."""
     text = NOT_BILLED.get(error.code) or PROBLEMS.get(error.code)
-    return explained(text, error.params) if text else error.reason
+    said = explained(text, error.params) if text else error.reason
+    return said[:1].upper() + said[1:]  # a sentence on its own line (the texts are clauses in the logs)
 
 
 def _regions() -> list[SelectChoice]:

@@ -137,7 +137,7 @@ def test_why_a_connection_was_not_billed_is_said_in_the_readers_language(client,
     db.session.commit()
     login_as("billing")
     english = client.get(f"/staff/bill-runs/{run.id}").get_data(as_text=True)
-    assert "the period ends on 5 Dec 2024, after the issue date 2 Dec 2024: bill it later" in english
+    assert "The period ends on 5 Dec 2024, after the issue date 2 Dec 2024: bill it later" in english
     client.post("/logout")
     login_as("billing", locale="hi_IN")
     hindi = client.get(f"/staff/bill-runs/{run.id}").get_data(as_text=True)
@@ -147,7 +147,7 @@ def test_why_a_connection_was_not_billed_is_said_in_the_readers_language(client,
         opening = gettext(NOT_BILLED["no_opening_reading"])
     assert expected != NOT_BILLED["period_after_issue"] and "2024-12-05" not in expected
     assert expected in hindi and opening in hindi and opening != NOT_BILLED["no_opening_reading"]
-    assert "an English reason kept before" in hindi  # a row kept before codes is shown as it was written
+    assert "An English reason kept before" in hindi  # a row kept before codes is shown as it was written
 
 
 def test_the_start_form_offers_the_month_just_ended_in_india(client, login_as, clock):
