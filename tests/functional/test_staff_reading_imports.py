@@ -2,6 +2,8 @@
 or discarded as the person chooses, in chunks by the task queue; importing it again changes nothing."""
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -103,6 +105,29 @@ def test_importing_the_good_rows_is_audited_and_starts_once_however_often_it_is_
     assert len(started) == 1
     assert (started[0].actor_id, started[0].object_id, started[0].details) == (
         staff.id, str(checked), {"file": "book.csv", "good": 2, "bad": 7})
+
+
+def test_eight_tabs_pressing_import_at_once_start_it_once(app, client, login_as, meters, monkeypatch):
+    """Each tab its own client, session and database connection (PostgreSQL: row locks; SQLite: one writer)."""
+    queued = []
+    monkeypatch.setattr("app.staff.readings.import_readings", lambda upload_id: queued.append(upload_id))
+    staff = login_as("support")
+    checked = _checked(client, GOOD_AND_BAD)
+    tabs = []
+    for _n in range(8):
+        tab = app.test_client()
+        tab.post("/login", data={"login": staff.email or staff.mobile, "password": factories.PASSWORD})
+        tabs.append(tab)
+    barrier = threading.Barrier(len(tabs))
+
+    def press(tab):
+        barrier.wait()  # all at once
+        return tab.post(f"/staff/readings/imports/{checked}/import").status_code
+
+    with ThreadPoolExecutor(max_workers=len(tabs)) as pool:
+        assert list(pool.map(press, tabs)) == [303] * len(tabs)
+    assert queued == [checked]
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "readings.import_started")) == 1
 
 
 def test_the_report_is_in_the_readers_language_with_its_dates(client, login_as, meters):
