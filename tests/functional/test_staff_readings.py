@@ -56,6 +56,7 @@ def test_a_meter_that_went_past_its_highest_number_shows_the_real_use(client, lo
     assert "25 units in 31 days (past the meter's highest number)" in page  # 9,990 → 9,999 → 0 → 15
     assert "-9,975" not in page and "-100 units" not in page
     assert "the new reading is lower and not marked as a rollover" in page
+    assert "Lower than the last accepted reading" in page and "older than the last reading" not in page
 
 
 def test_an_approved_reading_is_billed(client, login_as, flagged):
