@@ -1,7 +1,8 @@
 """Staff: start a bill run for a month and region (the task queue runs it), watch its progress live, see the
 connections it could not bill and why, and resume a run that was interrupted (it bills only what is left). A run
 started held keeps its bills from the customers until a billing officer or administrator releases it, after
-looking at a sample of its bills and its exceptions on the run's page."""
+looking at a sample of its bills and its exceptions on the run's page. Support staff look up runs (read-only):
+starting, resuming and releasing are the billing staff's."""
 
 from functools import partial
 

@@ -1,7 +1,7 @@
 """Staff: corrections of bills and balances with maker-checker. A billing officer or an administrator proposes
 one from the consumer's page (cancel the latest bill with a credit note, revise it, or a debit or credit note, each
-with the reason the customer is shown); another administrator approves or rejects it at /staff/corrections.
-Staff with an office see and decide their office's connections only."""
+with the reason the customer is shown); another administrator approves or rejects it at /staff/corrections,
+which support staff may read too. Staff with an office see and decide their office's connections only."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
