@@ -10,7 +10,7 @@ from pathlib import Path
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -122,6 +122,15 @@ def indian_date(value: date | datetime | None, style: str = "medium") -> str:
 def month_label(value: date) -> str:
     """Nov 2026 / नव॰ 2026: a billing period named by the month it ends in (never "Oct 26", read as a day)."""
     return format_date(value, "MMM yyyy")
+
+
+def explained(text: str, params: dict | None = None) -> str:
+    """A reason kept as a code's text (marked with N_) and its parameters, in the reader's language: translated
+    when shown, a parameter named day or *_on (an ISO day, as stored in JSON) shown as a date."""
+    shown = {name: indian_date(date.fromisoformat(value)) if (name == "day" or name.endswith("_on")) and value
+             else value
+             for name, value in (params or {}).items()}
+    return gettext(text, **shown)
 
 
 def chart_month_label(value: date) -> str:

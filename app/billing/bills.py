@@ -275,7 +275,7 @@ def revise_bill(bill: Bill, reason: str, actor=None) -> Bill:
     cycle = Cycle.parse(bill.cycle)
     composed, errors = compose_for(cycle, [bill.account_id], today_in_india())
     if errors:
-        raise BillCorrectionError(errors[bill.account_id])
+        raise BillCorrectionError(str(errors[bill.account_id]))
     (account, fresh), = composed
     standing = ledger.balance(bill.account_id)  # after the credit note, before the revised charges
     # The surcharge the original charged stays on its own line (it is in the ledger already: not charged again).

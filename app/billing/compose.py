@@ -12,14 +12,33 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from app.billing import tariff as engine
 from app.billing.estimation import NoBasisForEstimate, PastPeriod, estimate_units, settle_units
-from app.metering.consumption import ConsumptionError, RegisterRead, register_advance
+from app.i18n import N_
+from app.metering.consumption import ConsumptionError, RegisterRead, plain, register_advance
 
 PAISA = Decimal("0.01")
 DEFAULT_READ_DAY = 5
 
 
+# Why a connection cannot be billed, by code: a run keeps the code and parameters, and its page says it in the
+# reader's language (explained()); the English text is the exception's (logs, the command line).
+NOT_BILLED = {
+    "period_backwards": N_("the period would end (%(end_on)s) before it starts (%(start_on)s)"),
+    "period_after_issue": N_("the period ends on %(end_on)s, after the issue date %(issued_on)s: bill it later"),
+    "no_estimate_basis": N_("no reading this period and no past consumption to estimate from"),
+    "anchor_gone": N_("the reading a previous bill ended on (#%(reading)s) is no longer accepted"),
+    "no_opening_reading": N_("no opening reading before this cycle: record the connection's first reading"),
+    "no_tariff": N_("the connection has no tariff"),
+    "no_version": N_("no tariff version in force for the whole period %(first_on)s–%(last_on)s: %(detail)s"),
+    "cannot_price": N_("the tariff could not price this bill: %(detail)s"),
+}
+
+
 class CannotBill(ValueError):
     """Why this connection cannot be billed this cycle (recorded in the run's error list)."""
+
+    def __init__(self, code: str, **params):
+        self.code, self.params, self.catalogue = code, plain(params), NOT_BILLED
+        super().__init__(NOT_BILLED[code] % self.params if params else NOT_BILLED[code])
 
 
 @dataclass(frozen=True)
@@ -133,9 +152,9 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
     period_start = prev.period_end + timedelta(days=1) if prev else anchor.read_on + timedelta(days=1)
     period_end = closing.read_on if closing else inp.cycle.day(prev.period_end.day if prev else DEFAULT_READ_DAY)
     if period_end < period_start:
-        raise CannotBill(f"the period would end ({period_end}) before it starts ({period_start})")
+        raise CannotBill("period_backwards", end_on=period_end, start_on=period_start)
     if period_end > inp.issued_on:
-        raise CannotBill(f"the period ends on {period_end}, after the issue date {inp.issued_on}: bill it later")
+        raise CannotBill("period_after_issue", end_on=period_end, issued_on=inp.issued_on)
     days = (period_end - period_start).days + 1
 
     carried = prev.carried_units if prev else Decimal(0)
@@ -145,8 +164,8 @@ def compose_bill(inp: BillingInputs) -> ComposedBill:
     else:
         try:
             units = estimate_units(days, _recent_actual(inp), _same_period_last_year(inp))
-        except NoBasisForEstimate as problem:
-            raise CannotBill(str(problem)) from None
+        except NoBasisForEstimate:
+            raise CannotBill("no_estimate_basis") from None
 
     parts = _tariff_parts(inp, period_start, period_end)
     lines, current = _priced_lines(inp, parts, units)
@@ -179,10 +198,10 @@ def _anchor_read(inp: BillingInputs, prev: PriorBill | None) -> RegisterRead:
         for read in inp.reads:
             if read.order == anchor_id:
                 return read
-        raise CannotBill(f"the reading a previous bill ended on (#{anchor_id}) is no longer accepted")
+        raise CannotBill("anchor_gone", reading=anchor_id)
     before = [r for r in inp.reads if r.read_on < inp.cycle.first_day]
     if not before:
-        raise CannotBill("no opening reading before this cycle: record the connection's first reading")
+        raise CannotBill("no_opening_reading")
     return before[-1]
 
 
@@ -234,11 +253,11 @@ def _same_period_last_year(inp: BillingInputs) -> PastPeriod | None:
 
 def _tariff_parts(inp: BillingInputs, first: date, last: date) -> list[TariffVersionFacts]:
     if not inp.versions:
-        raise CannotBill("the connection has no tariff")
+        raise CannotBill("no_tariff")
     try:
         parts = engine.split_period([v.tariff for v in inp.versions], first, last)
     except engine.TariffError as error:
-        raise CannotBill(f"no tariff version in force for the whole period {first}–{last}: {error}") from None
+        raise CannotBill("no_version", first_on=first, last_on=last, detail=str(error)[:500]) from None
     by_tariff = {id(v.tariff): v for v in inp.versions}
     return [_PartFacts(by_tariff[id(tariff)].version_id, tariff, start, end) for tariff, start, end in parts]
 
@@ -262,7 +281,7 @@ def _priced_lines(inp: BillingInputs, parts: list["_PartFacts"], units: Decimal)
         quote = engine.quote_split([(p.tariff, p.first, p.last) for p in parts], units, load_kw=inp.load_kw,
                                    phase=inp.phase, flags=inp.flags, params=params)
     except engine.TariffError as error:
-        raise CannotBill(f"the tariff could not price this bill: {error}") from None
+        raise CannotBill("cannot_price", detail=str(error)[:500]) from None
     priced = ([ComposedLine(line.code, line.label, line.amount, [_detail_row(d) for d in line.details])
                for line in quote.lines], quote.total)
     if inp.quotes is not None:

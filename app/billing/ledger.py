@@ -74,14 +74,27 @@ def in_force(before_entry: int | None = None) -> ColumnElement[bool]:
     `before_entry`, as the ledger stood before that entry (a receipt names the bills as they were when paid)."""
     if before_entry is None:
         return _in_force_now()
-    revised = _revised().where(exists().where(_LATER_POSTED.bill_id == _LATER.id, _LATER_POSTED.kind == LedgerKind.BILL,
-                                              _LATER_POSTED.id < before_entry))
-    return and_(~revised, ~_cancelled().where(_NOTE.id < before_entry), released())
+    return and_(standing(before_entry), released())
 
 
 @cache
 def _in_force_now() -> ColumnElement[bool]:
-    return and_(~_revised(), ~_cancelled(), released())
+    return and_(_standing_now(), released())
+
+
+def standing(before_entry: int | None = None) -> ColumnElement[bool]:
+    """The condition on `bills` for a bill neither replaced by a revision nor cancelled by a credit note (released
+    or still held): in_force without the release."""
+    if before_entry is None:
+        return _standing_now()
+    revised = _revised().where(exists().where(_LATER_POSTED.bill_id == _LATER.id, _LATER_POSTED.kind == LedgerKind.BILL,
+                                              _LATER_POSTED.id < before_entry))
+    return and_(~revised, ~_cancelled().where(_NOTE.id < before_entry))
+
+
+@cache
+def _standing_now() -> ColumnElement[bool]:
+    return and_(~_revised(), ~_cancelled())
 
 
 def _revised():

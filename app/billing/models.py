@@ -167,7 +167,9 @@ class BillRunError(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("bill_runs.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # in English; shown only for rows kept before codes (no code)
+    code: Mapped[str | None] = mapped_column(String(40))  # compose.NOT_BILLED or consumption.PROBLEMS
+    params: Mapped[dict | None] = mapped_column(JSON)  # the code's text's parameters (days as ISO text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -115,14 +115,24 @@ class RunResult:
     bills: int
     units: Decimal
     amount: Decimal
+    replaced: int = 0  # the run's bills cancelled or revised since (not counted above)
 
 
 def run_result(run: BillRun) -> RunResult:
-    """What a run has written so far: its bills, their units and current charges."""
-    bills, units, amount = db.session.execute(
-        select(func.count(Bill.id), func.coalesce(func.sum(Bill.units), 0),
-               func.coalesce(func.sum(Bill.current_charges), 0)).where(Bill.bill_run_id == run.id)).one()
-    return RunResult(bills, Decimal(units), Decimal(amount).quantize(Decimal("0.01")))
+    """What a run has written so far and still stands: its bills not cancelled or revised since (held or
+    released), their units and current charges; and how many of its bills were cancelled or revised."""
+    bills, units, amount, written = db.session.execute(
+        select(func.count(Bill.id).filter(ledger.standing()),
+               func.coalesce(func.sum(Bill.units).filter(ledger.standing()), 0),
+               func.coalesce(func.sum(Bill.current_charges).filter(ledger.standing()), 0),
+               func.count(Bill.id)).where(Bill.bill_run_id == run.id)).one()
+    return RunResult(bills, Decimal(units), Decimal(amount).quantize(Decimal("0.01")), written - bills)
+
+
+def due_cycle(today: date) -> Cycle:
+    """The cycle a run is normally started for on `today` (a day in India): the month just ended, the last whose
+    readings are all in (a cycle's bills come from readings taken during its month)."""
+    return Cycle(today.year, today.month).shifted(-1)
 
 
 def mark_interrupted(*which) -> int:
@@ -200,7 +210,7 @@ def _bill_chunk(context, cycle: Cycle, region: str | None, issued_on: date, dry_
         return None
     composed, errors = _compose_chunk(context, ids, issued_on)
     summary.total += len(ids)
-    summary.errors.update(errors)
+    summary.errors.update({account_id: str(problem) for account_id, problem in errors.items()})
     summary.amount += sum((bill.current_charges for _account, bill in composed), Decimal("0.00"))
     if dry_run:  # nothing of a dry run is written
         summary.billed += len(composed)
@@ -227,7 +237,8 @@ class _RunContext:
 
 
 def compose_for(cycle: Cycle, account_ids: list[int], issued_on: date):
-    """Compose (without writing) the bills of these accounts for `cycle`: ([(account, bill)], {account: error})."""
+    """Compose (without writing) the bills of these accounts for `cycle`: ([(account, bill)], {account: why not}),
+    each why a CannotBill or ConsumptionError (its code and parameters)."""
     return _compose_chunk(_RunContext.load(cycle), account_ids, issued_on)
 
 
@@ -244,7 +255,7 @@ def _compose_chunk(context: _RunContext, ids: list[int], issued_on: date):
         money_in[account_id].append((day, amount))
 
     composed: list[tuple[Account, ComposedBill]] = []
-    errors: dict[int, str] = {}
+    errors: dict[int, CannotBill | ConsumptionError] = {}
     for account in accounts:
         bills = prior.get(account.id, [])
         previous = bills[-1] if bills else None
@@ -257,8 +268,10 @@ def _compose_chunk(context: _RunContext, ids: list[int], issued_on: date):
                 phase=account.phase.value, flags=account.flags, prior=bills, reads=reads.get(account.id, []),
                 balance=balances[account.id], paid_by_previous_due_date=paid, quotes=context.quotes,
             ))))
-        except (CannotBill, ConsumptionError, engine.TariffError) as problem:
-            errors[account.id] = str(problem)
+        except (CannotBill, ConsumptionError) as problem:
+            errors[account.id] = problem
+        except engine.TariffError as problem:
+            errors[account.id] = CannotBill("cannot_price", detail=str(problem)[:500])
     return composed, errors
 
 
@@ -342,7 +355,7 @@ def insert_bills(cycle: Cycle, issued_on: date, composed, run_id: int | None = N
     return inserted
 
 
-def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: dict[int, str]) -> int:
+def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: dict) -> int:
     # The progress first: it locks the run's row (PostgreSQL) until this chunk commits, so a release waits for the
     # chunk, and the chunk sees whether the run is still held as it writes.
     withheld = db.session.execute(update(BillRun).where(BillRun.id == run.id).values(
@@ -352,8 +365,8 @@ def _write_chunk(run: BillRun, cycle: Cycle, issued_on: date, composed, errors: 
                               withheld=withheld.hold and withheld.released_at is None))
     if errors:
         db.session.execute(insert_ignore(db.session, BillRunError.__table__),
-                           [{"run_id": run.id, "account_id": a, "reason": r[:1000], "created_at": utcnow()}
-                            for a, r in errors.items()])
+                           [{"run_id": run.id, "account_id": a, "reason": str(why)[:1000], "code": why.code,
+                             "params": why.params, "created_at": utcnow()} for a, why in errors.items()])
     return billed
 
 

@@ -160,12 +160,13 @@ def set_monthly_param(code: str, month: date, name: str, value: Decimal, actor=N
         raise TariffImportError(f"no tariff {code}")
     param = db.session.scalar(select(TariffParam).where(TariffParam.tariff_id == tariff.id,
                                                         TariffParam.month == month, TariffParam.name == name))
+    before = None if param is None else str(param.value)  # the audit keeps what a correction replaced
     if param is None:
         param = TariffParam(tariff_id=tariff.id, month=month, name=name, value=value)
         db.session.add(param)
     else:
         param.value = value
     db.session.flush()
-    audit.record("tariff.param_set", param, {"code": code, "month": str(month), "name": name, "value": str(value)},
-                 actor=actor)
+    audit.record("tariff.param_set", param, {"code": code, "month": str(month), "name": name, "before": before,
+                                             "after": str(value), "value": str(value)}, actor=actor)
     return param

@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.accounts.changes import TariffDoesNotFit, check_tariff_fits
 from app.accounts.models import Account
 from app.db import insert_ignore, today_in_india, utcnow
 from app.extensions import db
+from app.i18n import indian_date
 from app.metering.imports import check_day, record_reading
 from app.metering.models import Meter, MeterVisit, ReaderStatus, Reading, ReadingSource, ReadingStatus
 from app.metering.services import active_meter, last_accepted
@@ -71,6 +73,10 @@ def open_connection(account: Account, new: NewMeter, staff) -> Account:
     if db.session.scalar(select(func.count(Account.id)).where(Account.consumer_number == account.consumer_number)):
         raise MeterRefused("consumer_number", _("Consumer number %(number)s is already in use.",
                                                 number=account.consumer_number))
+    try:
+        check_tariff_fits(account.tariff_id, account.region, account.category)
+    except TariffDoesNotFit as refusal:
+        raise MeterRefused("tariff_id", str(refusal)) from None
     if new.installed_on < account.connected_on:
         raise MeterRefused("installed_on", _("The meter cannot be installed before the connection was made."))
     _check_new_meter(new)
@@ -107,7 +113,7 @@ def install_meter(account: Account, new: NewMeter, staff) -> Meter:
     latest_removal = db.session.scalar(select(func.max(Meter.removed_on)).where(Meter.account_id == account.id))
     if latest_removal is not None and new.installed_on < latest_removal:
         raise MeterRefused("installed_on", _("The last meter was removed on %(day)s: install the new one on or "
-                                             "after that day.", day=latest_removal.isoformat()))
+                                             "after that day.", day=indian_date(latest_removal)))
     _check_new_meter(new)
     meter = _add_meter(account, new, staff)
     audit.record("meter.installed", meter, {"account": account.consumer_number, "after": {
@@ -129,10 +135,10 @@ def replace_meter(account: Account, final_reading: Decimal, removed_on: date, ne
     last = last_accepted(old)
     if last is not None and removed_on < last.read_on:
         raise MeterRefused("removed_on", _("The meter was read on %(day)s: it cannot have been removed before.",
-                                           day=last.read_on.isoformat()))
+                                           day=indian_date(last.read_on)))
     if last is not None and final_reading < last.value:
         raise MeterRefused("final_reading", _("The final reading cannot be below the last accepted one (%(value)s "
-                                              "on %(day)s).", value=last.value, day=last.read_on.isoformat()))
+                                              "on %(day)s).", value=last.value, day=indian_date(last.read_on)))
     if final_reading >= old.rollover_at:
         raise MeterRefused("final_reading", _("A meter of %(digits)s digits cannot show %(value)s.",
                                               digits=old.digits, value=final_reading))

@@ -3,11 +3,32 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+
+from app.i18n import N_
+
+# Why readings describe no possible consumption, by code (the text says it in English; explained() in the reader's
+# language, from the code and parameters kept beside it).
+PROBLEMS = {
+    "below_earlier": N_("meter %(meter)s: reading %(value)s on %(read_on)s is below %(earlier)s on %(earlier_on)s "
+                        "and is not marked as a rollover"),
+    "beyond_register": N_("meter %(meter)s: an advance of %(step)s units is more than the register holds"),
+}
+
+
+def plain(params: dict) -> dict:
+    """Parameters as JSON keeps them: a day as its ISO text, a number as its text."""
+    return {name: value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, Decimal)
+            else value for name, value in params.items()}
 
 
 class ConsumptionError(ValueError):
     """The readings do not describe a possible consumption (a fall with no rollover, say)."""
+
+    def __init__(self, code: str, **params):
+        self.code, self.params, self.catalogue = code, plain(params), PROBLEMS
+        super().__init__(PROBLEMS[code] % self.params)
 
 
 @dataclass(frozen=True)
@@ -42,10 +63,8 @@ def _advance(earlier: RegisterRead, later: RegisterRead) -> Decimal:
     if later.rollover:
         step += later.rollover_at
     if step < 0:
-        raise ConsumptionError(
-            f"meter {later.meter_id}: reading {later.value} on {later.read_on} is below {earlier.value} on "
-            f"{earlier.read_on} and is not marked as a rollover"
-        )
+        raise ConsumptionError("below_earlier", meter=later.meter_id, value=later.value, read_on=later.read_on,
+                               earlier=earlier.value, earlier_on=earlier.read_on)
     if step >= later.rollover_at:
-        raise ConsumptionError(f"meter {later.meter_id}: an advance of {step} units is more than the register holds")
+        raise ConsumptionError("beyond_register", meter=later.meter_id, step=step)
     return step

@@ -14,14 +14,16 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import audit
 from app.accounts.models import Account
 from app.accounts.offices import can_see
 from app.db import INDIA, insert_ignore, today_in_india, utcnow
 from app.extensions import db
+from app.i18n import N_, explained
 from app.metering.checks import LastRead, ReadingRefused, check_reading
+from app.metering.consumption import plain
 from app.metering.models import (
     ImportStatus,
     Meter,
@@ -41,6 +43,39 @@ MAX_PROBLEMS = 1000  # kept and shown; the count says how many there were in all
 CHUNK = 500
 SOURCES = {"": ReadingSource.METER_READER, "meter_reader": ReadingSource.METER_READER, "smart": ReadingSource.SMART}
 OK_CODES = ("", "ok")
+
+
+# What can be wrong with a row, by code. A file's report keeps [line, code, parameters] and says each in the reader's
+# language when shown (explained()); reports kept before codes hold [line, text].
+ROW_PROBLEMS = {
+    "no_meter": N_("No meter %(serial)s."),
+    "not_on_connection": N_("Meter %(serial)s is not on connection %(number)s."),
+    "bad_source": N_("The source must be meter_reader or smart."),
+    "unknown_status": N_("Unknown status code %(code)s."),
+    "status_with_value": N_("A row with a status code has no value."),
+    "future": N_("%(day)s is in the future."),
+    "not_installed": N_("Meter %(serial)s was not installed on %(day)s."),
+    "not_a_date": N_("%(text)s is not a date (2026-11-05 or 05/11/2026)."),
+    "not_a_reading": N_("%(text)s is not a reading this meter can show."),
+    "same_as_line": N_("The same meter and day as line %(line)s."),
+}
+
+
+class RowProblem(ValueError):
+    """What is wrong with a row (or a day or value typed by staff): a code and its parameters, said in the language
+    of whoever reads it (str() in a request: the page's language)."""
+
+    def __init__(self, code: str, /, **params):
+        super().__init__(code)
+        self.code, self.params = code, plain(params)
+
+    def __str__(self) -> str:
+        return explained(ROW_PROBLEMS[self.code], self.params)
+
+
+def problem_text(problem: list) -> str:
+    """A report's problem ([line, code, parameters]; before codes, [line, text]) in the reader's language."""
+    return explained(ROW_PROBLEMS[problem[1]], problem[2]) if len(problem) == 3 else problem[1]
 
 
 class ImportRefused(ValueError):
@@ -66,8 +101,8 @@ def decode(data: bytes) -> str:
         raise ImportRefused(_("The file is not UTF-8 text: save it as CSV (UTF-8).")) from None
 
 
-def check_file(text: str, staff) -> tuple[list[Row], list[tuple[int, str]]]:
-    """The good rows and, for every bad line, its number and what is wrong (in the user's language)."""
+def check_file(text: str, staff) -> tuple[list[Row], list[tuple[int, str, dict]]]:
+    """The good rows and, for every bad line, its number and what is wrong (a ROW_PROBLEMS code, parameters)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
@@ -81,12 +116,12 @@ def check_file(text: str, staff) -> tuple[list[Row], list[tuple[int, str]]]:
     for line, record in records:
         try:
             row = _row(line, record, meters, staff)
-        except ValueError as problem:
-            problems.append((line, str(problem)))
+        except RowProblem as problem:
+            problems.append((line, problem.code, problem.params))
             continue
         key = (row.meter_id, row.read_on, row.status)
         if key in seen:
-            problems.append((line, _("The same meter and day as line %(line)s.", line=seen[key])))
+            problems.append((line, "same_as_line", {"line": seen[key]}))
             continue
         seen[key] = line
         rows.append(row)
@@ -102,33 +137,31 @@ def _meters(serials: set[str]) -> dict[str, tuple[Meter, Account]]:
 def _row(line: int, record: dict[str, str], meters, staff) -> Row:
     serial = record.get("meter_serial", "")
     if serial not in meters:
-        raise ValueError(_("No meter %(serial)s.", serial=serial or "—"))
+        raise RowProblem("no_meter", serial=serial or "—")
     meter, account = meters[serial]
     if account.consumer_number != record.get("consumer_number") or not can_see(staff, account):
-        raise ValueError(_("Meter %(serial)s is not on connection %(number)s.", serial=serial,
-                           number=record.get("consumer_number") or "—"))
+        raise RowProblem("not_on_connection", serial=serial, number=record.get("consumer_number") or "—")
     read_on = _day(record.get("read_at", ""))
     check_day(meter, read_on)
     source = SOURCES.get(record.get("source", "").lower())
     if source is None:
-        raise ValueError(_("The source must be meter_reader or smart."))
+        raise RowProblem("bad_source")
     code, text = record.get("status_code", "").lower(), record.get("value", "")
     if code not in OK_CODES:
         if code not in {status.value for status in ReaderStatus}:
-            raise ValueError(_("Unknown status code %(code)s.", code=code))
+            raise RowProblem("unknown_status", code=code)
         if text:
-            raise ValueError(_("A row with a status code has no value."))
+            raise RowProblem("status_with_value")
         return Row(line, meter.id, read_on, None, source, ReaderStatus(code))
     return Row(line, meter.id, read_on, check_value(text, meter.digits), source, None)
 
 
 def check_day(meter: Meter, read_on: date) -> None:
-    """ValueError unless `meter` could be read on that day (not in the future, while it was installed)."""
+    """RowProblem unless `meter` could be read on that day (not in the future, while it was installed)."""
     if read_on > today_in_india():
-        raise ValueError(_("%(day)s is in the future.", day=read_on.isoformat()))
+        raise RowProblem("future", day=read_on)
     if read_on < meter.installed_on or (meter.removed_on and read_on > meter.removed_on):
-        raise ValueError(_("Meter %(serial)s was not installed on %(day)s.", serial=meter.serial,
-                           day=read_on.isoformat()))
+        raise RowProblem("not_installed", serial=meter.serial, day=read_on)
 
 
 def _day(text: str) -> date:
@@ -142,18 +175,18 @@ def _day(text: str) -> date:
         day, month, year = (int(part) for part in text.replace("-", "/").split("/"))
         return date(year, month, day)
     except ValueError:
-        raise ValueError(_("%(text)s is not a date (2026-11-05 or 05/11/2026).", text=text or "—")) from None
+        raise RowProblem("not_a_date", text=text or "—") from None
 
 
 def check_value(text: str, digits: int) -> Decimal:
-    """The reading typed as `text`, or ValueError when a meter of `digits` digits cannot show it."""
+    """The reading typed as `text`, or RowProblem when a meter of `digits` digits cannot show it."""
     try:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0 or value >= Decimal(10) ** digits \
             or value.as_tuple().exponent < -3:
-        raise ValueError(_("%(text)s is not a reading this meter can show.", text=text or "—"))
+        raise RowProblem("not_a_reading", text=text or "—")
     return value
 
 
@@ -168,6 +201,18 @@ def store_checked(filename: str, text: str, staff) -> ReadingImport:
     audit.record("readings.import_checked", upload, {"file": upload.filename, "good": len(rows),
                                                      "bad": len(problems)}, actor=staff)
     return upload
+
+
+def start(upload: ReadingImport, staff) -> bool:
+    """The person chose "import the good rows": the import starts (the caller queues the task) and is audited, once.
+    One conditional UPDATE: a double click, two tabs or two people at once start it once (False for the others)."""
+    started = db.session.execute(update(ReadingImport).where(
+        ReadingImport.id == upload.id, ReadingImport.status == ImportStatus.CHECKED)
+        .values(status=ImportStatus.IMPORTING)).rowcount
+    if started:
+        audit.record("readings.import_started", upload, {"file": upload.filename, "good": upload.good_rows,
+                                                         "bad": upload.problem_count}, actor=staff)
+    return bool(started)
 
 
 def discard(upload: ReadingImport, staff) -> None:

@@ -12,6 +12,7 @@ from app import audit
 from app.accounts.models import Account
 from app.extensions import db
 from app.i18n import indian_date
+from app.metering.consumption import ConsumptionError, register_advance
 from app.metering.models import Meter, Reading, ReadingSource, ReadingStatus
 from app.metering.services import same_day_reading
 from app.metering.signals import reading_reviewed
@@ -35,6 +36,17 @@ def recent_accepted(meter_id: int, before: date, limit: int = 3) -> list[Reading
         select(Reading).where(Reading.meter_id == meter_id, Reading.status == ReadingStatus.ACCEPTED,
                               Reading.source != ReadingSource.ESTIMATED, Reading.read_on <= before)
         .order_by(Reading.read_on.desc(), Reading.id.desc()).limit(limit)))
+
+
+def units_since(earlier: Reading, reading: Reading) -> Decimal | None:
+    """The units used from an accepted reading to the one under review, as a bill would count them (across a
+    rollover when the reading is marked as one, times the meter's multiplying factor); None when the two describe
+    no possible use (a fall with no rollover)."""
+    meter = db.session.get(Meter, reading.meter_id)
+    try:
+        return register_advance([earlier.register_read(meter), reading.register_read(meter)])
+    except ConsumptionError:
+        return None
 
 
 def approve(reading: Reading, staff, note: str = "") -> None:

@@ -1,28 +1,31 @@
 """Staff: start a bill run for a month and region (the task queue runs it), watch its progress live, see the
 connections it could not bill and why, and resume a run that was interrupted (it bills only what is left). A run
 started held keeps its bills from the customers until a billing officer or administrator releases it, after
-looking at a sample of its bills and its exceptions on the run's page."""
+looking at a sample of its bills and its exceptions on the run's page. Support staff look up runs (read-only):
+starting, resuming and releasing are the billing staff's."""
 
 from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import Account
 from app.accounts.offices import in_office, regions_of, sees, visible_to
-from app.auth.access import billing_staff
+from app.auth.access import billing_staff, may_open, staff_only
 from app.auth.models import User
-from app.billing.compose import Cycle
+from app.billing.compose import NOT_BILLED, Cycle
 from app.billing.forms import BillRunForm
 from app.billing.models import BillRun, BillRunError, BillRunStatus
 from app.billing.release import ReleaseError, estimated_count, release_run, sample
-from app.billing.runs import held_run_before, run_result, running_run, start_run
+from app.billing.runs import due_cycle, held_run_before, run_result, running_run, start_run
 from app.billing.tasks import announce_released_run, bill_run
 from app.db import today_in_india
 from app.extensions import db
+from app.i18n import explained
+from app.metering.consumption import PROBLEMS
 from app.taskqueue import after_commit
 from app.web.pagination import page_of
 from app.web.templating import render
@@ -30,7 +33,16 @@ from app.web.templating import render
 bp = Blueprint("staff_bill_runs", __name__)
 
 ALL = ""  # the region choice "every region" (head office only)
-ERRORS_SHOWN = 200
+ERRORS_SHOWN = 20  # on the run's page, after the sample; every one on the run's "not billed" pages
+ERRORS_PER_PAGE = 100
+
+
+@bp.app_template_global("not_billed_reason")
+def not_billed_reason(error: BillRunError) -> str:
+    """Why a run could not bill a connection, in the reader's language (a row kept before codes: its English)."""
+    text = NOT_BILLED.get(error.code) or PROBLEMS.get(error.code)
+    said = explained(text, error.params) if text else error.reason
+    return said[:1].upper() + said[1:]  # a sentence on its own line (the texts are clauses in the logs)
 
 
 def _regions() -> list[SelectChoice]:
@@ -51,9 +63,9 @@ def _form(**data) -> BillRunForm:
 
 
 @bp.route("/staff/bill-runs")
-@billing_staff
+@staff_only  # support looks (read-only): starting, resuming and releasing are the billing staff's
 def index():
-    form = _form(formdata=None, cycle=str(Cycle(today_in_india().year, today_in_india().month)), hold=True)
+    form = _form(formdata=None, cycle=str(due_cycle(today_in_india())), hold=True)
     return render("staff/bill_runs.html", form=form, shown=page_of(_runs_seen(), 20))
 
 
@@ -85,20 +97,38 @@ def _seen_run(run_id: int) -> BillRun:
     return run
 
 
+def _errors_of(run: BillRun):
+    """The connections the run could not bill (this staff member's office's), by consumer number."""
+    return (select(BillRunError, Account).join(Account, Account.id == BillRunError.account_id)
+            .where(BillRunError.run_id == run.id, visible_to(current_user)).order_by(Account.consumer_number))
+
+
 @bp.route("/staff/bill-runs/<int:run_id>")
-@billing_staff
+@staff_only
 def run(run_id: int):
-    """The run's page; while it runs, htmx fetches its progress block every two seconds (and stops after)."""
+    """The run's page; while it runs, htmx fetches its progress block every two seconds (and stops after). Support
+    sees it read-only (no resume, no release)."""
     run = _seen_run(run_id)
-    errors = db.session.execute(
-        select(BillRunError, Account).join(Account, Account.id == BillRunError.account_id)
-        .where(BillRunError.run_id == run.id, visible_to(current_user)).order_by(Account.consumer_number)
-        .limit(ERRORS_SHOWN)).all()
+    errors = db.session.execute(_errors_of(run).limit(ERRORS_SHOWN)).all()
+    errors_seen = db.session.scalar(select(func.count()).select_from(_errors_of(run).subquery()))
     return render("staff/bill_run.html", fragment="progress", run=run, result=run_result(run), errors=errors,
-                  resumable=run.status in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED),
-                  releasable=run.withheld and run.status is not BillRunStatus.RUNNING,
+                  errors_seen=errors_seen,
+                  resumable=run.status in (BillRunStatus.INTERRUPTED, BillRunStatus.FAILED)
+                  and may_open("staff_bill_runs.resume"),
+                  releasable=run.withheld and run.status is not BillRunStatus.RUNNING
+                  and may_open("staff_bill_runs.release"),
                   sample=sample(run) if run.withheld else {}, estimated=estimated_count(run),
                   released_by=db.session.get(User, run.released_by_id) if run.released_by_id else None)
+
+
+@bp.route("/staff/bill-runs/<int:run_id>/not-billed")
+@staff_only
+def not_billed(run_id: int):
+    """Every connection the run could not bill, with why, a page at a time."""
+    run = _seen_run(run_id)
+    shown = page_of(_errors_of(run), ERRORS_PER_PAGE)  # its items are the errors (a pagination keeps one entity)
+    accounts = db.session.scalars(select(Account).where(Account.id.in_([e.account_id for e in shown.items])))
+    return render("staff/bill_run_errors.html", run=run, shown=shown, accounts={a.id: a for a in accounts})
 
 
 @bp.route("/staff/bill-runs/<int:run_id>/resume", methods=["POST"])

@@ -22,8 +22,10 @@ bp = Blueprint("staff_connections", __name__)
 
 
 def _tariff_choices(form) -> None:
+    """Every tariff after an empty "choose" (nothing preselected that might not fit); the service checks the one
+    chosen against the category and region."""
     tariffs = db.session.scalars(select(Tariff).order_by(Tariff.name)).all()
-    form.tariff_id.choices = [(str(t.id), f"{t.name} ({t.code})") for t in tariffs]
+    form.tariff_id.choices = [("", _("Choose the tariff")), *((str(t.id), f"{t.name} ({t.code})") for t in tariffs)]
 
 
 def _categories() -> list[str]:

@@ -109,6 +109,12 @@ def _newest(model, *conditions, order=None, limit: int = ON_PAGE) -> list:
                                    .limit(limit)))
 
 
+def page_with_correction(account: Account, form, problem: str | None = None):
+    """The consumer's page again with a refused correction form filled in as it was sent (422)."""
+    reading_form = ManualReadingForm(formdata=None, read_on=today_in_india().isoformat())
+    return _page(account, reading_form, 422, correction_form=form, correction_problem=problem)
+
+
 def _seen(account_id: int) -> Account:
     account = db.session.get(Account, account_id)
     if not can_see(current_user, account):
@@ -123,7 +129,10 @@ def consumer(account_id: int):
     return _page(_seen(account_id), form)
 
 
-def _page(account: Account, reading_form: ManualReadingForm, status: int = 200):
+def _page(account: Account, reading_form: ManualReadingForm, status: int = 200, correction_form=None,
+          correction_problem: str | None = None):
+    """The consumer's page; a refused correction comes back in `correction_form` (what was typed, its errors)
+    with `correction_problem` for a refusal that belongs to no one field."""
     meters = _newest(Meter, Meter.account_id == account.id, order=(Meter.installed_on.desc(), Meter.id.desc()),
                      limit=50)
     meter_ids = [m.id for m in meters]
@@ -146,6 +155,7 @@ def _page(account: Account, reading_form: ManualReadingForm, status: int = 200):
         notifications=_newest(Notification, Notification.account_id == account.id),
         corrections=corrections.of_account(account.id, limit=ON_PAGE),
         bill_key=corrections.new_idempotency_key(), note_key=corrections.new_idempotency_key(),
+        correction_form=correction_form, correction_problem=correction_problem,
     ), status
 
 

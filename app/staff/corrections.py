@@ -1,7 +1,7 @@
 """Staff: corrections of bills and balances with maker-checker. A billing officer or an administrator proposes
 one from the consumer's page (cancel the latest bill with a credit note, revise it, or a debit or credit note, each
-with the reason the customer is shown); another administrator approves or rejects it at /staff/corrections.
-Staff with an office see and decide their office's connections only."""
+with the reason the customer is shown); another administrator approves or rejects it at /staff/corrections,
+which support staff may read too. Staff with an office see and decide their office's connections only."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
@@ -11,16 +11,18 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.models import Account
 from app.accounts.offices import can_see, visible_to
-from app.auth.access import admin_only, billing_staff
+from app.auth.access import admin_only, billing_staff, staff_only
 from app.auth.maker_checker import ApprovalState
 from app.auth.models import User
 from app.billing import corrections
 from app.billing.forms import CorrectionForm, DecisionForm
 from app.billing.models import Bill, BillCorrection, CorrectionAction
 from app.extensions import db
+from app.staff.consumers import page_with_correction
 from app.web.templating import render
 
 bp = Blueprint("staff_corrections", __name__)
+FIELDS_SHOWN = {"reason", "amount"}  # the fields of the consumer page's correction forms (refusal codes too)
 
 
 def refusal_text(refusal: corrections.CorrectionRefused) -> str:
@@ -34,15 +36,15 @@ def _back_to(account_id: int):
 @bp.route("/staff/consumers/<int:account_id>/corrections", methods=["POST"])
 @billing_staff
 def propose(account_id: int):
-    if not can_see(current_user, db.session.get(Account, account_id)):
+    account = db.session.get(Account, account_id)
+    if not can_see(current_user, account):
         abort(404)
     form = CorrectionForm()
     if not form.validate_on_submit():
-        problems = [str(e) for name, errors in form.errors.items() for e in errors if name != "csrf_token"]
         if "csrf_token" in form.errors:
             abort(400)
-        flash(" ".join(problems) or _("Please correct the marked fields."), "error")
-        return _back_to(account_id)
+        return page_with_correction(account, form, None if set(form.errors) & FIELDS_SHOWN
+                                    else _("Please correct the marked fields."))
     try:
         correction = corrections.propose(
             CorrectionAction(form.action.data), account_id, form.reason.data, current_user,
@@ -50,14 +52,16 @@ def propose(account_id: int):
             amount=form.rupees)
     except corrections.CorrectionRefused as refusal:
         db.session.rollback()
-        flash(refusal_text(refusal), "error")
-        return _back_to(account_id)
+        if refusal.code in FIELDS_SHOWN:  # said at the field, with everything typed kept
+            getattr(form, refusal.code).errors = [refusal_text(refusal)]
+            return page_with_correction(account, form)
+        return page_with_correction(account, form, refusal_text(refusal))
     flash(_("Proposed: it takes effect when another administrator approves it (see Corrections)."), "info")
     return _back_to(correction.account_id)
 
 
 @bp.route("/staff/corrections")
-@billing_staff
+@staff_only  # support looks up what waits (read-only); proposing is the billing staff's, deciding the admins'
 def index():
     """What waits for a decision, oldest first, with what a checker needs beside it."""
     proposer = aliased(User)

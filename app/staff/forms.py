@@ -92,7 +92,7 @@ class TermsFields(FlaskForm):
 
     holder_name = _text(_l("Holder's name"), 120)
     category = _text(_l("Category"), 60, list="categories")
-    tariff_id = SelectField(_l("Tariff"), choices=[], validate_choice=True)
+    tariff_id = SelectField(_l("Tariff"), choices=[], validate_choice=True, validators=[required()])
     sanctioned_load_kw = StringField(_l("Sanctioned load (kW)"), validators=[required(), positive],
                                      render_kw=DECIMAL)
     registered_mobile = StringField(_l("Registered mobile (optional)"), validators=[optional_mobile],

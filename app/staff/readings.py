@@ -7,7 +7,7 @@ from functools import partial
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.accounts.offices import can_see, in_office, sees, visible_to
@@ -28,6 +28,7 @@ from app.web.templating import render
 bp = Blueprint("staff_readings", __name__)
 
 PER_PAGE = 10
+bp.add_app_template_global(imports.problem_text, "import_problem")
 
 
 @bp.route("/staff/readings")
@@ -38,8 +39,9 @@ def queue():
     for reading in shown.items:
         account = db.session.get(Account, account_id_of(reading))
         usual = usual_daily_use(account.id)
-        items.append((reading, account, review.recent_accepted(reading.meter_id, reading.read_on),
-                      None if usual is None else usual.quantize(Decimal("0.1"))))
+        recent = review.recent_accepted(reading.meter_id, reading.read_on)
+        since = review.units_since(recent[0], reading) if recent and recent[0].read_on < reading.read_on else None
+        items.append((reading, account, recent, since, None if usual is None else usual.quantize(Decimal("0.1"))))
     return render("staff/readings.html", shown=shown, items=items, form=ReviewForm(formdata=None))
 
 
@@ -126,11 +128,7 @@ def upload_report(upload_id: int):
 @staff_only
 def start_import(upload_id: int):
     upload = _seen_upload(upload_id)
-    # One conditional UPDATE: a double click, or two people at once, start the import once.
-    started = db.session.execute(update(ReadingImport).where(
-        ReadingImport.id == upload.id, ReadingImport.status == ImportStatus.CHECKED)
-        .values(status=ImportStatus.IMPORTING)).rowcount
-    if started:
+    if imports.start(upload, current_user):  # once, however many times it is asked
         after_commit(partial(import_readings, upload.id))
         flash(_("Importing %(count)s rows.", count=upload.good_rows), "success")
     return redirect(url_for("staff_readings.upload_report", upload_id=upload.id), 303)

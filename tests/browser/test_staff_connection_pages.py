@@ -14,7 +14,7 @@ from tests.browser.test_staff_pages import DESKTOP, SUPERVISOR_PHONE, staff_sign
 
 
 def test_a_connection_is_opened_and_its_meter_replaced_at_the_desk(browser, live_server, csrf_on, screenshot):
-    factories.make_tariff()
+    tariff = factories.make_tariff()
     db.session.commit()
     context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
     page = context.new_page()
@@ -28,6 +28,7 @@ def test_a_connection_is_opened_and_its_meter_replaced_at_the_desk(browser, live
         page.get_by_label("Region (office)").fill("Pune")
         page.get_by_label("Connected on").fill("2026-11-02")
         page.get_by_label("Category", exact=True).fill("LT-I(B) Residential")
+        page.get_by_label("Tariff").select_option(str(tariff.id))  # chosen: nothing is preselected
         page.get_by_label("Sanctioned load (kW)").fill("3")
         page.get_by_label("Meter serial").fill("MSE-7001")
         page.get_by_label("Installed on").fill("2026-11-02")

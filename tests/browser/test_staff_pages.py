@@ -76,9 +76,30 @@ def test_the_consumer_page_fits_a_supervisors_phone(browser, live_server, csrf_o
         expect(page.get_by_role("heading", name="Ledger")).to_be_visible()
         assert no_horizontal_scroll(page)
         nav = page.get_by_role("navigation", name="Main")
-        for name in ("Staff home", "Consumers", "Payments", "Counter"):
-            expect(nav.get_by_role("link", name=name)).to_be_in_viewport()  # the menu is never cut off
+        assert nav.bounding_box()["height"] <= 56  # one line ("Menu"), not five rows of links
         screenshot(page, "staff-consumer-390")
+        nav.get_by_text("Menu").click()  # a <details>: opens without JavaScript
+        names = ("Staff home", "Consumers", "Readings", "Bill runs", "Payments", "Counter", "Corrections",
+                 "Password")
+        for name in names:
+            expect(nav.get_by_role("link", name=name)).to_be_in_viewport()  # the menu is never cut off
+        assert no_horizontal_scroll(page)
+        screenshot(page, "staff-menu-open-390")
+    finally:
+        context.close()
+
+
+def test_the_staff_menu_is_one_row_on_a_desktop(browser, live_server, csrf_on, screenshot):
+    context = new_context(browser, live_server, viewport=DESKTOP, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "admin")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_text("Menu", exact=True)).to_be_hidden()  # the disclosure is the phone's
+        for name in ("Staff home", "Consumers", "Bill runs", "System", "Password"):
+            expect(nav.get_by_role("link", name=name)).to_be_in_viewport()
+        assert nav.get_by_role("link").count() == 20  # each link once in the accessibility tree
+        screenshot(page, "staff-home-1366")
     finally:
         context.close()
 

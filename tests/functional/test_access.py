@@ -71,3 +71,20 @@ def test_staff_pages_are_listed_for_each_role(client, login_as):
     login_as("support")
     assert client.get("/styleguide").status_code == 200
     assert client.get("/").headers["Location"] == "/staff"
+
+
+# The rule that a decorator alone does not say: support looks up everything, bill runs and corrections
+# included, but never starts, resumes or releases a run, nor proposes or decides a correction.
+SUPPORT_LOOKS_AT = ("staff_bill_runs.index", "staff_bill_runs.run", "staff_bill_runs.not_billed",
+                    "staff_corrections.index")
+SUPPORT_NEVER_DOES = ("staff_bill_runs.start", "staff_bill_runs.resume", "staff_bill_runs.release",
+                      "staff_corrections.propose", "staff_corrections.approve", "staff_corrections.reject")
+
+
+def test_support_looks_at_bill_runs_and_corrections_read_only():
+    def policy(endpoint):
+        return _listing_app.view_functions[endpoint].access_policy
+
+    assert [e for e in SUPPORT_LOOKS_AT if Role.SUPPORT not in policy(e)] == []
+    assert [e for e in SUPPORT_NEVER_DOES if Role.SUPPORT in policy(e)] == []
+    assert all(Role.BILLING in policy(e) for e in SUPPORT_LOOKS_AT + SUPPORT_NEVER_DOES[:4])

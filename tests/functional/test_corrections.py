@@ -272,9 +272,8 @@ def test_staff_pages_propose_list_and_approve(app, client, login_as):
 def test_the_pages_refuse_the_proposer_missing_reasons_and_support(app, client, login_as):
     account, bill, _customer = billed_connection()
     login_as("admin")
-    no_reason = client.post(f"/staff/consumers/{account.id}/corrections", data=propose_form(bill, reason=""),
-                            follow_redirects=True)
-    assert "Please fill this in." in no_reason.get_data(as_text=True)
+    no_reason = client.post(f"/staff/consumers/{account.id}/corrections", data=propose_form(bill, reason=""))
+    assert 'id="bill-reason-errors"><li>Please fill this in.' in no_reason.get_data(as_text=True)
     bad_amount = client.post(f"/staff/consumers/{account.id}/corrections",
                              data=propose_form(action="debit_note", amount="12.345"), follow_redirects=True)
     assert "Enter an amount from" in bad_amount.get_data(as_text=True)
@@ -289,8 +288,30 @@ def test_the_pages_refuse_the_proposer_missing_reasons_and_support(app, client, 
     client.post("/logout")
     login_as("support")
     assert client.post(f"/staff/consumers/{account.id}/corrections", data=propose_form(bill)).status_code == 403
-    assert client.get("/staff/corrections").status_code == 403
+    listing = client.get("/staff/corrections")  # support looks it up, read-only
+    assert listing.status_code == 200 and "billed in error" in listing.get_data(as_text=True)
+    assert f"/staff/corrections/{proposal.id}/approve" not in listing.get_data(as_text=True)
+    assert client.post(f"/staff/corrections/{proposal.id}/approve").status_code == 403
     assert "Debit/credit note" not in client.get(f"/staff/consumers/{account.id}").get_data(as_text=True)
+
+
+def test_a_note_refused_for_its_reason_keeps_what_was_typed_with_the_error_at_the_field(app, client, login_as):
+    account, _bill, _customer = billed_connection()
+    login_as("admin")
+    typed = propose_form(action="debit_note", amount="1,234.50", reason="")
+    response = client.post(f"/staff/consumers/{account.id}/corrections", data=typed)
+    assert response.status_code == 422  # the page again, not a redirect that loses what was typed
+    page = response.get_data(as_text=True)
+    assert 'id="note-amount" name="amount" type="text" value="1,234.50"' in page
+    assert 'value="debit_note" checked' in page and typed["idempotency_key"] in page
+    assert '<ul class="errors" id="note-reason-errors"><li>Please fill this in.</li></ul>' in page
+    assert count(BillCorrection) == 0
+    # A refusal of the service (an amount it cannot take) comes back the same way, at the amount.
+    refused = client.post(f"/staff/consumers/{account.id}/corrections",
+                          data=propose_form(action="credit_note", amount="12.345", reason="meter misread"))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'value="meter misread"' in page
+    assert 'id="note-amount-errors"><li>Enter an amount from' in page
 
 
 def test_the_pages_reject_with_a_note(app, client, login_as):

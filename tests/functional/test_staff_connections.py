@@ -135,6 +135,53 @@ def test_support_staff_may_not_open_change_or_re_meter_a_connection(client, logi
     assert count(Account) == 1
 
 
+def test_the_tariff_is_chosen_not_preselected_and_must_fit_the_category_and_region(client, login_as, tariff):
+    kseb = factories.make_tariff("kseb-lt1a-2023-11.json")
+    factories.make_account(tariff, region="Pune", category="LT-I(B) Residential")
+    factories.make_account(kseb, region="Kochi", category="LT-1A Domestic")
+    db.session.commit()
+    login_as("billing")
+    form = page_of(client.get("/staff/consumers/new"))
+    select_tag = form[form.index('<select id="tariff_id"'):form.index("</select>", form.index('id="tariff_id"'))]
+    assert '<option value="">Choose the tariff</option>' in select_tag  # first: nothing that might not fit
+    assert "selected" not in select_tag
+
+    for category in ("LT-I(B) Residential", "LT-II(A) Commercial"):  # a category new to Pune: Pune's tariffs
+        refused = client.post("/staff/consumers/new", data=new_connection(kseb, category=category))
+        page = page_of(refused)
+        assert refused.status_code == 422 and count(Account) == 2
+        assert (f'<ul class="errors" id="tariff_id-errors"><li>{category} connections in Pune are on '
+                f'{tariff.code}, not {kseb.code}: choose a tariff that fits') in page
+        assert 'value="Sunita Kale"' in page and 'value="MSE9001"' in page  # nothing typed is lost
+    unchosen = client.post("/staff/consumers/new", data=new_connection(tariff, tariff_id=""))
+    assert unchosen.status_code == 422 and 'id="tariff_id-errors"><li>Please fill this in.' in page_of(unchosen)
+    assert client.post("/staff/consumers/new", data=new_connection(tariff)).status_code == 303
+    kochi = new_connection(kseb, region="Kochi", category="LT-1A Domestic", consumer_number="115512345678",
+                           serial="KSE 9001")
+    assert client.post("/staff/consumers/new", data=kochi).status_code == 303
+
+
+def test_a_change_of_category_or_tariff_must_leave_a_tariff_that_fits(client, login_as, tariff):
+    kseb = factories.make_tariff("kseb-lt1a-2023-11.json")
+    factories.make_account(tariff, category="LT-I(B) Residential")
+    factories.make_account(kseb, category="LT-II(A) Commercial")  # a Pune category on its own tariff
+    account = factories.make_account(tariff, category="LT-I(B) Residential")
+    db.session.commit()
+    login_as("billing")
+    wrong_tariff = client.post(f"/staff/consumers/{account.id}/change", data=change_of(account, tariff_id=str(kseb.id)))
+    assert wrong_tariff.status_code == 422 and (
+        f'id="tariff_id-errors"><li>LT-I(B) Residential connections in Pune are on {tariff.code}, not {kseb.code}'
+        in page_of(wrong_tariff))
+    wrong_category = client.post(f"/staff/consumers/{account.id}/change",
+                                 data=change_of(account, category="LT-II(A) Commercial"))
+    assert wrong_category.status_code == 422 and f"are on {kseb.code}, not {tariff.code}" in page_of(wrong_category)
+    assert count(ConnectionChange) == 0
+    both = client.post(f"/staff/consumers/{account.id}/change",
+                       data=change_of(account, category="LT-II(A) Commercial", tariff_id=str(kseb.id)))
+    assert both.status_code == 303
+    assert db.session.get(Account, account.id).tariff_id == kseb.id
+
+
 # --- Changing a connection -------------------------------------------------------------------------------------
 
 
@@ -362,7 +409,7 @@ def test_a_readers_status_code_is_a_visit_and_the_bill_is_estimated(client, logi
     ({"read_on": "2024-12-05", "value": "", "status": ""}, "Type the reading, or choose the reader's status."),
     ({"read_on": "2024-12-05", "value": "12", "status": "meter_faulty"}, "With a status code, leave the reading"),
     ({"read_on": "2026-11-19", "value": "1300"}, "The day cannot be in the future."),
-    ({"read_on": "2019-12-31", "value": "1300"}, "was not installed on 2019-12-31."),
+    ({"read_on": "2019-12-31", "value": "1300"}, "was not installed on 31 Dec 2019."),
     ({"read_on": "2024-12-05", "value": "-4"}, "Type the number on the meter's display"),
     ({"read_on": "2024-12-05", "value": "100000"}, "A meter of 5 digits cannot show 100000."),
     ({"read_on": "2024-12-05", "status": "asleep"}, "Not a valid choice."),

@@ -2,13 +2,18 @@
 or discarded as the person chooses, in chunks by the task queue; importing it again changes nothing."""
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
+from app.audit.models import AuditLog
 from app.extensions import db
+from app.i18n import indian_date
 from app.metering import imports
 from app.metering.models import ImportStatus, MeterVisit, ReaderStatus, Reading, ReadingImport, ReadingStatus
 from app.metering.tasks import import_readings
@@ -57,7 +62,7 @@ def test_the_report_names_every_bad_line_and_nothing_is_written_before_the_choic
     report = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Import the 2 good rows" in report
     for line, reason in ((4, "No meter MSE-9."), (5, "Meter MSE-2 is not on connection 170000000001."),
-                         (6, "2026-12-05 is in the future."), (7, "2026-11-31 is not a date"),
+                         (6, "5 Dec 2026 is in the future."), (7, "2026-11-31 is not a date"),
                          (8, "abc is not a reading this meter can show."),
                          (9, "The same meter and day as line 2."), (10, "Unknown status code asleep.")):
         assert f"<th scope=\"row\">{line}</th><td class=\"text-left\">{reason}" in report, line
@@ -81,6 +86,66 @@ def test_the_good_rows_are_imported_and_a_second_import_changes_nothing(client, 
     assert db.session.get(ReadingImport, again).recorded == 0
     assert db.session.scalar(select(func.count(Reading.id))) == 4
     assert db.session.scalar(select(func.count(MeterVisit.id))) == 1
+
+
+def test_importing_the_good_rows_is_audited_and_starts_once_however_often_it_is_asked(client, login_as, meters,
+                                                                                      monkeypatch):
+    queued = []
+    monkeypatch.setattr("app.staff.readings.import_readings", lambda upload_id: queued.append(upload_id))
+    staff = login_as("support")
+    checked = _checked(client, GOOD_AND_BAD)
+    stale = db.session.get(ReadingImport, checked)  # a second tab, opened while the file waited
+    for _click in range(2):  # a double click: the second finds it started
+        assert client.post(f"/staff/readings/imports/{checked}/import").status_code == 303
+    assert queued == [checked]
+    db.session.expire_all()
+    assert db.session.get(ReadingImport, checked).status is ImportStatus.IMPORTING
+    assert imports.start(stale, staff) is False  # the other tab: nothing starts again
+    started = db.session.scalars(select(AuditLog).where(AuditLog.action == "readings.import_started")).all()
+    assert len(started) == 1
+    assert (started[0].actor_id, started[0].object_id, started[0].details) == (
+        staff.id, str(checked), {"file": "book.csv", "good": 2, "bad": 7})
+
+
+def test_eight_tabs_pressing_import_at_once_start_it_once(app, client, login_as, meters, monkeypatch):
+    """Each tab its own client, session and database connection (PostgreSQL: row locks; SQLite: one writer)."""
+    queued = []
+    monkeypatch.setattr("app.staff.readings.import_readings", lambda upload_id: queued.append(upload_id))
+    staff = login_as("support")
+    checked = _checked(client, GOOD_AND_BAD)
+    tabs = []
+    for _n in range(8):
+        tab = app.test_client()
+        tab.post("/login", data={"login": staff.email or staff.mobile, "password": factories.PASSWORD})
+        tabs.append(tab)
+    barrier = threading.Barrier(len(tabs))
+
+    def press(tab):
+        barrier.wait()  # all at once
+        return tab.post(f"/staff/readings/imports/{checked}/import").status_code
+
+    with ThreadPoolExecutor(max_workers=len(tabs)) as pool:
+        assert list(pool.map(press, tabs)) == [303] * len(tabs)
+    assert queued == [checked]
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "readings.import_started")) == 1
+
+
+def test_the_report_is_in_the_readers_language_with_its_dates(client, login_as, meters):
+    login_as("support")  # checked by an English-speaking colleague, read by a Hindi-speaking one
+    checked = _checked(client, GOOD_AND_BAD)
+    upload_row = db.session.get(ReadingImport, checked)
+    upload_row.problems = [*upload_row.problems, [11, "A reason kept before codes."]]  # an older report's row
+    db.session.commit()
+    client.post("/logout")
+    login_as("support", locale="hi_IN")
+    report = client.get(f"/staff/readings/imports/{checked}").get_data(as_text=True)
+    with force_locale("hi_IN"):
+        future = gettext(imports.ROW_PROBLEMS["future"], day=indian_date(date(2026, 12, 5)))
+        no_meter = gettext(imports.ROW_PROBLEMS["no_meter"], serial="MSE-9")
+    assert "2026-12-05" not in future and no_meter != "No meter MSE-9."
+    assert f'<th scope="row">6</th><td class="text-left">{future}' in report
+    assert f'<th scope="row">4</th><td class="text-left">{no_meter}' in report
+    assert '<th scope="row">11</th><td class="text-left">A reason kept before codes.' in report
 
 
 def test_a_file_can_be_discarded_whole(client, login_as, meters):
@@ -119,7 +184,7 @@ def test_an_office_imports_its_own_connections_only(client, login_as, meters):
                                         "1100,,\n")
     upload_row = db.session.get(ReadingImport, checked)
     assert (upload_row.good_rows, upload_row.problem_count) == (1, 1)
-    assert upload_row.problems == [[2, "Meter MSE-1 is not on connection 170000000001."]]
+    assert upload_row.problems == [[2, "not_on_connection", {"serial": "MSE-1", "number": "170000000001"}]]
 
 
 def test_a_large_file_is_written_in_chunks_with_progress(app, meters, monkeypatch):

@@ -40,6 +40,25 @@ def test_the_queue_shows_the_reading_with_its_photo_the_last_reading_and_why(cli
     assert "221 units in 31 days" in page  # against the last accepted reading
 
 
+def test_a_meter_that_went_past_its_highest_number_shows_the_real_use(client, login_as):
+    account = factories.make_account(factories.make_tariff(), holder_name="Rollover Four")
+    meter = factories.make_meter(account, digits=4)
+    factories.make_reading(meter, date(2024, 10, 5), "9990")
+    factories.make_reading(meter, date(2024, 11, 5), "15", status=ReadingStatus.NEEDS_REVIEW, rollover=True,
+                           review_note="the meter rolled over")
+    fallen = factories.make_meter(factories.make_account(factories.make_tariff(), holder_name="Fallen Five"))
+    factories.make_reading(fallen, date(2024, 10, 5), "500")
+    factories.make_reading(fallen, date(2024, 11, 5), "400", status=ReadingStatus.NEEDS_REVIEW,
+                           review_note="older than the last reading")
+    db.session.commit()
+    login_as("support")
+    page = client.get("/staff/readings").get_data(as_text=True)
+    assert "25 units in 31 days (past the meter's highest number)" in page  # 9,990 → 9,999 → 0 → 15
+    assert "-9,975" not in page and "-100 units" not in page
+    assert "the new reading is lower and not marked as a rollover" in page
+    assert "Lower than the last accepted reading" in page and "older than the last reading" not in page
+
+
 def test_an_approved_reading_is_billed(client, login_as, flagged):
     reviewer = login_as("support")
     response = client.post(f"/staff/readings/{flagged.id}/approve", data={"note": ""}, follow_redirects=True)

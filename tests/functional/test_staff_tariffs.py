@@ -87,10 +87,17 @@ def test_a_monthly_parameter_is_set_and_audited(client, login_as):
     param = db.session.scalar(select(TariffParam))
     assert (param.month, param.value) == (date(2026, 11, 1), Decimal("0.35"))
     assert db.session.scalar(select(AuditLog.actor_id).where(AuditLog.action == "tariff.param_set")) == officer.id
+    client.post(f"/staff/tariffs/versions/{version.id}/params",  # corrected: the audit keeps the value it replaced
+                data={"cycle": "2026-11", "name": "fac_rate", "value": "0.4"})
+    details = [row.details for row in db.session.scalars(select(AuditLog).where(
+        AuditLog.action == "tariff.param_set").order_by(AuditLog.id))]
+    assert [(d["before"] and Decimal(d["before"]), d["after"]) for d in details] == [(None, "0.35"),
+                                                                                      (Decimal("0.35"), "0.4")]
     refused = client.post(f"/staff/tariffs/versions/{version.id}/params",
                           data={"cycle": "2026-11", "name": "made_up", "value": "x"}, follow_redirects=True)
     assert "Not a valid choice" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count(TariffParam.id))) == 1
+    assert db.session.scalar(select(TariffParam.value)) == Decimal("0.4")
 
 
 def test_a_version_imported_on_the_page_waits_for_a_second_person(client, login_as, kseb):
