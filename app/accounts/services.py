@@ -20,7 +20,7 @@ from app.accounts.models import Account, AccountLink, LinkFactor, LinkRequest, L
 from app.accounts.offices import can_see, visible_to
 from app.accounts.signals import account_linked, first_answer, latest_bill_amount
 from app.auth import codes, throttle
-from app.auth.codes import Outcome, Purpose
+from app.auth.codes import Purpose
 from app.auth.models import User
 from app.auth.throttle import Limit
 from app.db import utcnow
@@ -114,12 +114,8 @@ def confirm_link(user: User, account: Account, typed_code: str, ip: str) -> Acco
     except codes.TooSoon as wait:
         raise LinkThrottled(_("Too many wrong codes. Try again after %(time)s.",
                               time=indian_time(wait.retry_at))) from None
-    if outcome is Outcome.WRONG:
-        raise LinkError(_("That code is not right. Check the SMS and try again."))
-    if outcome is Outcome.SPENT:
-        raise LinkError(_("That code is not right, and it was the last try for it. Ask for a new code."))
-    if outcome is Outcome.EXPIRED:
-        raise LinkError(_("This code has expired. Ask for a new code."))
+    if message := codes.refusal(outcome):
+        raise LinkError(message)
     return _create_link(user, account, LinkFactor.MOBILE, actor=user)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.auth import throttle
@@ -39,6 +40,15 @@ class Outcome(StrEnum):
     WRONG = "wrong"  # try again
     SPENT = "spent"  # that was the last try for this code: ask for a new one
     EXPIRED = "expired"  # no code that works (expired, used, replaced, never sent): ask for a new one
+
+
+def refusal(outcome: Outcome) -> str | None:
+    """What the person is told when their code was not accepted (None when it was), wherever a code is typed."""
+    return {
+        Outcome.WRONG: _("That code is not right. Check the SMS and try again."),
+        Outcome.SPENT: _("That code is not right, and it was the last try for it. Ask for a new code."),
+        Outcome.EXPIRED: _("This code has expired. Ask for a new code."),
+    }.get(outcome)
 
 
 @dataclass

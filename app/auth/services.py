@@ -193,12 +193,8 @@ def complete_sign_up(pending_id: int, typed_code: str, ip: str) -> User:
 
 
 def _refuse_unless_accepted(outcome: Outcome) -> None:
-    if outcome is Outcome.WRONG:
-        raise AuthError(_("That code is not right. Check the message and try again."))
-    if outcome is Outcome.SPENT:
-        raise AuthError(_("That code is not right, and it was the last try for it. Ask for a new code."))
-    if outcome is Outcome.EXPIRED:
-        raise AuthError(_("This code has expired. Ask for a new code."))
+    if message := codes.refusal(outcome):
+        raise AuthError(message)
 
 
 def _contact_kind(user: User) -> str:
