@@ -26,7 +26,7 @@ RUN python -m app.web.static_files --quiet && pybabel -q compile -d app/translat
 
 # Not root: the app writes only to its instance directory (uploads, the SQLite task queue, metrics files).
 RUN useradd --system --uid 10001 --home-dir /var/lib/dtech dtech \
-    && mkdir -p /var/lib/dtech && chown dtech:dtech /var/lib/dtech
+    && mkdir -p /var/lib/dtech/uploads && chown -R dtech:dtech /var/lib/dtech
 USER dtech
 
 EXPOSE 8000

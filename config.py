@@ -162,6 +162,10 @@ class Config:
     CODE_SENDS_PER_USER = (5, timedelta(hours=1))
     CODE_WRONG_PER_USER = (10, timedelta(hours=1))
     CODE_WRONG_PER_IP = (100, timedelta(minutes=15))
+    # Writes a signed-in customer makes (auth.access.limited): enough for any real use, not for a script.
+    READINGS_LIMIT_PER_USER = (20, timedelta(hours=1))
+    COMPLAINTS_LIMIT_PER_USER = (20, timedelta(hours=1))  # new complaints, comments and reopenings together
+    PUSH_LIMIT_PER_USER = (60, timedelta(hours=1))
     RESET_LIMIT_PER_IP = (10, timedelta(hours=1))
     RESET_LIMIT_PER_USER = (3, timedelta(hours=1))
 

@@ -19,6 +19,7 @@ import requests
 
 from app.demo.seed import DEMO_PASSWORD
 from bench.common import bench_database
+from config import new_data_key
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -100,7 +101,7 @@ def _environment(database_url: str, workdir: Path) -> dict[str, str]:
             "DTECH_WORKERS": "2", "DTECH_THREADS": "4", "SECRET_KEY": secrets.token_urlsafe(48),
             "DTECH_ALLOW_SQLITE": "1", "DTECH_UPI_VPA": "bench@upi", "DTECH_ALLOW_CONSOLE_SENDER": "1",
             "DTECH_ALLOW_SANDBOX_GATEWAY": "1", "DTECH_PAYMENT_GATEWAY": "sandbox", "FLASK_APP": "wsgi",
-            "DTECH_PUBLIC_URL": "https://bills.bench.example"}
+            "DTECH_PUBLIC_URL": "https://bills.bench.example", "DTECH_DATA_KEYS": new_data_key()}
 
 
 def _serve(env: dict[str, str], workdir: Path) -> subprocess.Popen:

@@ -16,11 +16,12 @@ except from the views marked @privacy_not_needed (accepting it, signing out, dow
 """
 
 import logging
+from functools import wraps
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from app.auth import privacy
+from app.auth import privacy, throttle
 from app.auth.models import Role
 
 log = logging.getLogger(__name__)
@@ -101,3 +102,21 @@ def enforce_access():
     if not getattr(view, "privacy_not_needed", False) and not privacy.has_accepted_current(current_user):
         return redirect(url_for("auth.accept_privacy"))
     return None
+
+
+def limited(scope: str, setting: str):
+    """Each signed-in user's writes to this view counted (one atomic statement, so across workers and hosts) and
+    refused with 429 beyond the configured (attempts, window); reading the page is not counted."""
+
+    def decorate(view):
+        @wraps(view)
+        def counted(*args, **kwargs):
+            if request.method not in ("GET", "HEAD") and current_user.is_authenticated:
+                limit = throttle.Limit.from_config(current_app.config[setting])
+                if throttle.attempt([(scope, str(current_user.id), limit)]):
+                    abort(429)
+            return view(*args, **kwargs)
+
+        return counted
+
+    return decorate

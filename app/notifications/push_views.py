@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, request, session
 from flask_login import current_user
 
-from app.auth.access import customer_only
+from app.auth.access import customer_only, limited
 from app.notifications.push import has_subscription, remove_subscription, save_subscription, vapid_public_key
 
 bp = Blueprint("push", __name__, url_prefix="/push")
@@ -73,6 +73,7 @@ def _parse(data) -> tuple[str, str, str]:
 
 @bp.route("/subscription", methods=["POST"])
 @customer_only
+@limited("push", "PUSH_LIMIT_PER_USER")
 def subscribe():
     try:
         endpoint, p256dh, auth = _parse(request.get_json(silent=True))
@@ -85,6 +86,7 @@ def subscribe():
 
 @bp.route("/subscription", methods=["DELETE"])
 @customer_only
+@limited("push", "PUSH_LIMIT_PER_USER")
 def unsubscribe():
     data = request.get_json(silent=True)
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
@@ -97,6 +99,7 @@ def unsubscribe():
 
 @bp.route("/subscription/state", methods=["POST"])
 @customer_only
+@limited("push", "PUSH_LIMIT_PER_USER")
 def state():
     """Whether this browser's subscription is this customer's (POST: the endpoint is a secret, kept out of URLs)."""
     data = request.get_json(silent=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -61,11 +62,30 @@ def receive_webhook(raw_body: bytes, signature: str | None, event_id: str | None
     event_id = (event_id or "").strip()[:100] or "sha256:" + hashlib.sha256(raw_body).hexdigest()
     db.session.execute(insert_ignore(db.session, PaymentEvent.__table__, ["gateway", "event_id"]).values(
         {"gateway": gateway.name, "event_id": event_id, "event_type": event.type[:60],
-         "payload": raw_body.decode("utf-8", "replace")}))
+         "payload": kept_payload(raw_body)}))
     stored = _locked(PaymentEvent, PaymentEvent.gateway == gateway.name, PaymentEvent.event_id == event_id)
     if stored.processed_at is not None:
         return WebhookResult(200, "already processed")
     return _process_event(stored, event)
+
+
+# What an event's entities keep when stored: what matching and reconciling read. A gateway also sends the payer's
+# email, phone, UPI id and card details; those are not ours to keep (they would sit in plain text for ever).
+KEPT_FIELDS = frozenset({
+    "id", "entity", "amount", "currency", "status", "order_id", "invoice_id", "method", "captured", "notes",
+    "created_at", "payment_id", "receipt", "amount_paid", "amount_due", "amount_refunded", "refund_status",
+    "error_code", "error_description", "error_reason", "error_source", "error_step", "fee", "tax", "speed_processed",
+})
+
+
+def kept_payload(raw_body: bytes) -> str:
+    """The webhook body as stored: every entity (payment, refund, order) without the payer's personal details."""
+    body = json.loads(raw_body)
+    for item in (body.get("payload") or {}).values():
+        entity = item.get("entity") if isinstance(item, dict) else None
+        if isinstance(entity, dict):
+            item["entity"] = {key: value for key, value in entity.items() if key in KEPT_FIELDS}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _process_event(stored: PaymentEvent, event: WebhookEvent) -> WebhookResult:

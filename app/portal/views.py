@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.accounts import services as accounts
 from app.accounts.models import Account
 from app.accounts.selection import selected_account, viewable
-from app.auth.access import customer_only, privacy_not_needed, signed_in
+from app.auth.access import customer_only, limited, privacy_not_needed, signed_in
 from app.billing.bills import latest_bills, usual_daily_use
 from app.billing.forecast import current_projection
 from app.db import parse_id
@@ -49,6 +49,7 @@ def wants_json() -> bool:
 
 @bp.route("/readings/new", methods=["GET", "POST"])
 @customer_only
+@limited("reading", "READINGS_LIMIT_PER_USER")
 @upload_limit(PHOTO_REQUEST_LIMIT)  # a photo larger than we keep is refused at its field, the reading kept
 def new_reading():
     form = ReadingForm()

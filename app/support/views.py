@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import services as accounts
 from app.accounts.offices import regions
 from app.accounts.selection import selected_account
-from app.auth.access import customer_only, signed_in
+from app.auth.access import customer_only, limited, signed_in
 from app.db import utcnow
 from app.extensions import db
 from app.metering.photos import PHOTO_REQUEST_LIMIT, PhotoError
@@ -38,6 +38,7 @@ def complaints():
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
 @customer_only
+@limited("complaint", "COMPLAINTS_LIMIT_PER_USER")
 @upload_limit(PHOTO_REQUEST_LIMIT)  # a photo larger than we keep is refused at its field, the form kept
 def new_complaint():
     linked = accounts.linked_accounts(current_user)
@@ -94,6 +95,7 @@ def complaint(ticket_id: int):
 
 @bp.route("/complaints/<int:ticket_id>/comment", methods=["POST"])
 @customer_only
+@limited("complaint", "COMPLAINTS_LIMIT_PER_USER")
 def comment(ticket_id: int):
     ticket = _own(ticket_id)
     form = CommentForm()
@@ -110,6 +112,7 @@ def comment(ticket_id: int):
 
 @bp.route("/complaints/<int:ticket_id>/reopen", methods=["POST"])
 @customer_only
+@limited("complaint", "COMPLAINTS_LIMIT_PER_USER")
 def reopen(ticket_id: int):
     ticket = _own(ticket_id)
     form = ReopenForm()
