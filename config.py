@@ -103,7 +103,8 @@ class Config:
 
     DEFAULT_PAYMENT_GATEWAY = "sandbox"
 
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error (logged, sent to Sentry) names its statement, never the values in it.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -171,7 +172,7 @@ class Config:
 
     def __init__(self) -> None:
         self._read_session_settings()
-        # Fields never searched (addresses, complaint texts) are encrypted with these (app/crypto.py); each
+        # Fields never searched (addresses, complaint texts) are encrypted with these (app/crypto/); each
         # environment below says where they come from when DTECH_DATA_KEYS is not set.
         self.DATA_KEYS = parse_data_keys(os.environ.get("DTECH_DATA_KEYS", ""))
         url = os.environ.get("DATABASE_URL")

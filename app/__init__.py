@@ -143,7 +143,7 @@ def register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.backup import backup_command, restore_command
     from app.billing.cli import bills_cli, tariff_cli
-    from app.crypto import rotate_data_keys_command
+    from app.crypto.cli import rotate_data_keys_command
     from app.demo.cli import demo_cli
     from app.jobs import jobs_cli
     from app.notifications.cli import announcements_cli, notifications_cli

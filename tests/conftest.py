@@ -23,7 +23,7 @@ from app.web.static_files import build_if_stale
 from config import TestingConfig, new_data_key, normalise_database_url, sqlite_url
 from tests import factories
 
-# One data key (app/crypto.py) for the whole run, in the environment: the processes a test starts (a consumer, a
+# One data key (app/crypto/) for the whole run, in the environment: the processes a test starts (a consumer, a
 # command) read what the test wrote, and the test reads what they wrote.
 os.environ.setdefault("DTECH_DATA_KEYS", new_data_key())
 # Production settings need the site's address; the testing settings ignore it (links carry the client's host).

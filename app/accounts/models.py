@@ -40,7 +40,7 @@ class Account(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer_number: Mapped[str] = mapped_column(String(20), unique=True)
     holder_name: Mapped[str] = mapped_column(String(120))
-    address: Mapped[str] = mapped_column(EncryptedText)  # never searched: encrypted at rest (app/crypto.py)
+    address: Mapped[str] = mapped_column(EncryptedText)  # never searched: encrypted at rest (app/crypto/)
     region: Mapped[str] = mapped_column(String(40), index=True)
     category: Mapped[str] = mapped_column(String(60))
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), index=True)

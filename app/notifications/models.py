@@ -53,7 +53,7 @@ class Notification(db.Model):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[NotificationKind] = mapped_column(enum_type(NotificationKind))
     title: Mapped[str] = mapped_column(String(120))
-    # A complaint's reply is copied here word for word; never searched: encrypted at rest (app/crypto.py).
+    # A complaint's reply is copied here word for word; never searched: encrypted at rest (app/crypto/).
     body: Mapped[str] = mapped_column(EncryptedText)
     url: Mapped[str | None] = mapped_column(String(255))
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)

@@ -57,7 +57,7 @@ class Ticket(db.Model):
     # Where, for a complaint without a connection: the address or locality the customer gave.
     locality: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[TicketCategory] = mapped_column(enum_type(TicketCategory, length=40))
-    # What the customer wrote (the subject is its first line) is never searched: encrypted at rest (app/crypto.py).
+    # What the customer wrote (the subject is its first line) is never searched: encrypted at rest (app/crypto/).
     subject: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[TicketStatus] = mapped_column(enum_type(TicketStatus), default=TicketStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

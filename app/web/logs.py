@@ -19,11 +19,29 @@ from app.web.log_format import JsonFormatter
 # in the middle; never inside a longer word or number (a consumer number, a payment reference).
 MOBILE = re.compile(r"(?<![\w+])(?:\+91[\s-]?|91[\s-]?|0)?[6-9]\d{4}[\s-]?\d{5}(?!\w)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+UPI_ID = re.compile(r"(?<![\w.+-])[\w.-]+@[A-Za-z]{2,}(?![\w.@-])")  # asha.patil@okicici: a name, @, a bank's handle
+# A payment card's number: 13 to 19 digits, in groups or not, that pass the Luhn check (consumer numbers, which
+# have 12 at most, and other long numbers do not).
+CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+
+
+def _luhn(digits: str) -> bool:
+    total = sum(int(d) if i % 2 == 0 else (2 * int(d) - 9 if int(d) > 4 else 2 * int(d))
+                for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "XXXX" + digits[-4:] if _luhn(digits) else match.group(0)
 
 
 def mask_personal_data(text: str) -> str:
-    """Mobile numbers keep their last two digits (enough to tell two apart in a log), emails their domain."""
+    """Mobile numbers keep their last two digits (enough to tell two apart in a log), emails and UPI ids their
+    domain or bank handle, card numbers their last four."""
     text = EMAIL.sub(lambda m: "…@" + m.group(0).rsplit("@", 1)[1], text)
+    text = UPI_ID.sub(lambda m: "…@" + m.group(0).rsplit("@", 1)[1], text)
+    text = CARD.sub(_mask_card, text)
     return MOBILE.sub(lambda m: "XXXXXXXX" + re.sub(r"\D", "", m.group(0))[-2:], text)
 
 

@@ -95,6 +95,10 @@ def test_query_strings_lose_tokens_and_codes_only():
     ("mobile 9876543210", "mobile XXXXXXXX10"),
     ("919876543210", "XXXXXXXX10"),
     ("to asha.patil+bills@example.co.in now", "to …@example.co.in now"),
+    ("paid by asha.patil@okicici today", "paid by …@okicici today"),
+    ("card 4111 1111 1111 1111 declined", "card XXXX1111 declined"),
+    ("card 4111111111111111.", "card XXXX1111."),
+    ("consumer 170000000001 and reference 1234567890123456", None),  # 12 digits; 16 that fail the Luhn check
     # Not mobile numbers: consumer numbers, references, amounts, times.
     ("consumer 1700000001, receipt RCP000000123, payment DT7K9Q2M4X8B1C3D", None),
     ("₹98,765.43 at 2026-11-18T05:00:00", None),

@@ -10,7 +10,8 @@ compared, searched, sorted or indexed. What staff search (names, numbers, mobile
 protected by the database's encrypted volume.
 """
 
-import click
+from collections.abc import Iterator
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask, current_app
 from sqlalchemy import Table, Text, select, type_coerce, update
@@ -69,23 +70,23 @@ def encrypted_columns() -> list[tuple[Table, str]]:
             if isinstance(column.type, EncryptedText)]
 
 
-def rotate_column(table: Table, name: str, batch: int = ROTATE_BATCH) -> int:
-    """Re-encrypt one column's values under the current key, `batch` rows per transaction; returns how many were
-    rewritten. Idempotent: a value already under the current key is left as it is, so a second run (or one after
-    an interrupted run) rewrites only what is left."""
+def rotate_column(table: Table, name: str, batch: int = ROTATE_BATCH) -> Iterator[int]:
+    """Re-encrypt one column's values under the current key, `batch` rows at a time, yielding how many of each
+    batch were rewritten (the caller commits each batch). Idempotent: a value already under the current key is
+    left as it is, so a second run (or one after an interrupted run) rewrites only what is left."""
     (key,) = table.primary_key.columns
     column = table.c[name]
     stored = type_coerce(column, Text)  # the token as stored, not decrypted
     current = Fernet(current_app.config["DATA_KEYS"][0])
     # Setting a column with an onupdate (tickets.updated_at) to itself: a new key is not a change to the row.
     unchanged = {c.name: c for c in table.columns if c.onupdate is not None}
-    rewritten, last = 0, None
+    last = None
     while True:
         query = select(key, stored).where(column.is_not(None)).order_by(key).limit(batch)
         rows = db.session.execute(query if last is None else query.where(key > last)).all()
         if not rows:
-            return rewritten
-        last = rows[-1][0]
+            return
+        last, rewritten = rows[-1][0], 0
         for row_id, token in rows:
             if _under_key(current, token):
                 continue
@@ -97,7 +98,7 @@ def rotate_column(table: Table, name: str, batch: int = ROTATE_BATCH) -> int:
             # Only if the value is still the one read: one the site wrote meanwhile is under the new key already.
             rewritten += db.session.execute(update(table).where(key == row_id, stored == type_coerce(token, Text))
                                             .values({name: type_coerce(new_token, Text), **unchanged})).rowcount
-        db.session.commit()
+        yield rewritten
 
 
 def _under_key(fernet: Fernet, token: str) -> bool:
@@ -106,17 +107,3 @@ def _under_key(fernet: Fernet, token: str) -> bool:
         return True
     except InvalidToken:
         return False
-
-
-@click.command("rotate-data-keys")
-@click.option("--batch", default=ROTATE_BATCH, show_default=True, help="Rows re-encrypted per transaction.")
-def rotate_data_keys_command(batch: int) -> None:
-    """Re-encrypt every encrypted field under the first key of DTECH_DATA_KEYS (run after putting a new key
-    first; then the old ones can be removed). Safe to run again or after an interruption."""
-    for table, name in encrypted_columns():
-        try:
-            count = rotate_column(table, name, batch)
-        except DataKeyError as error:  # what was done is kept; the message says where it stopped and why
-            raise click.ClickException(str(error)) from None
-        click.echo(f"{table.name}.{name}: {count} re-encrypted")
-    click.echo("Every encrypted field is under the current key; older keys may now be removed.")
