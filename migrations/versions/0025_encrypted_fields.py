@@ -17,7 +17,7 @@ down_revision = '0024'
 branch_labels = None
 depends_on = None
 
-# (table, column) of the fields encrypted here; app/crypto.py's EncryptedText reads and writes them afterwards.
+# (table, column) of the fields encrypted here; app/crypto's EncryptedText reads and writes them afterwards.
 FIELDS = (('accounts', 'address'), ('tickets', 'subject'), ('ticket_messages', 'body'), ('notifications', 'body'))
 BATCH = 1000
 
