@@ -342,6 +342,7 @@ DEFAULT_KEEP_DAYS = {
     "complaint_photos": 365,
     "pending_sign_ups": 1,
     "one_time_codes": 1,
+    "audit_addresses": 180,  # the network address of each audit row (the row itself stays)
 }
 
 

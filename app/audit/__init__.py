@@ -1,7 +1,10 @@
 """The audit log: services call record() next to the write they audit, in the same transaction."""
 
+from datetime import datetime
+
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import update
 
 from app.audit.models import AuditLog
 from app.extensions import db
@@ -23,3 +26,15 @@ def record(action: str, obj, details: dict | None = None, actor=None) -> AuditLo
     )
     db.session.add(entry)
     return entry
+
+
+def forget_addresses(older_than: datetime | None = None, actor_id: int | None = None) -> int:
+    """Blank the network address of audit rows written before `older_than`, or of everything `actor_id` did (an
+    erased customer). What was done, by whom and when stays: only where from goes, as personal data kept no
+    longer than configured (KEEP["audit_addresses"])."""
+    query = update(AuditLog).where(AuditLog.ip.is_not(None))
+    if older_than is not None:
+        query = query.where(AuditLog.created_at < older_than)
+    if actor_id is not None:
+        query = query.where(AuditLog.actor_id == actor_id)
+    return db.session.execute(query.values(ip=None)).rowcount

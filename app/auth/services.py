@@ -409,6 +409,8 @@ def erase_user(user: User, password: str) -> None:
         db.session.execute(delete(PendingSignUp).where(PendingSignUp.mobile == user.mobile))
     # The consents stay (privacy.py): the proof that the data was processed with consent, naming nobody now.
     audit.record("user.erased", user, {}, actor=user)
+    db.session.flush()
+    audit.forget_addresses(actor_id=user.id)  # where they acted from (this too): the actions themselves stay
     user.name = "Erased user"
     user.mobile = None
     user.email = f"erased-{user.id}@erased.invalid"  # a contact is required; this one reaches nobody

@@ -6,6 +6,7 @@ from flask import current_app
 from huey import crontab
 from sqlalchemy import delete
 
+from app import audit
 from app.auth import services, sign_ins, throttle
 from app.auth.models import OneTimeCode, PasswordResetToken, PendingSignUp
 from app.db import utcnow
@@ -16,7 +17,8 @@ from app.taskqueue import periodic_task, task
 @periodic_task(crontab(minute="7"), retries=2, retry_delay=60)
 def prune_security_records() -> str:
     """Drop throttle counters whose window began over a day ago, reset tokens a day past expiry, and, as long as
-    configured (KEEP, docs/deployment.md), sign-ins, one-time codes and sign-ups past expiry (idempotent)."""
+    configured (KEEP, docs/deployment.md), sign-ins, one-time codes and sign-ups past expiry, and the network
+    addresses in the audit log (idempotent)."""
     keep = current_app.config["KEEP"]
     now = utcnow()
     events = throttle.prune(older_than=timedelta(days=1))
@@ -27,8 +29,9 @@ def prune_security_records() -> str:
     sign_ups = db.session.execute(delete(PendingSignUp)
                                   .where(PendingSignUp.expires_at < now - keep["pending_sign_ups"])).rowcount
     history = sign_ins.prune()
+    addresses = audit.forget_addresses(older_than=now - keep["audit_addresses"])
     return (f"{events} throttle counters, {tokens} reset tokens, {history} sign-ins, {sign_ups} sign-ups, "
-            f"{codes} one-time codes removed")
+            f"{codes} one-time codes removed; {addresses} audit addresses blanked")
 
 
 @task(retries=3, retry_delay=30)

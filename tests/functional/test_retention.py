@@ -99,3 +99,30 @@ def test_the_periods_come_from_the_configuration(app, clock):
     finally:
         app.config["KEEP"] = {**app.config["KEEP"], "sign_ins": timedelta(days=90)}
     assert count(SignIn) == 0
+
+
+def test_audit_rows_keep_what_was_done_but_not_where_from_past_the_period(app, clock):
+    """An audit row's network address is personal data: blanked after KEEP["audit_addresses"] (the row stays),
+    and at once for everything an erased customer did."""
+    from app import audit
+    from app.audit.models import AuditLog
+    from app.auth.services import erase_user
+
+    staff, customer = factories.make_user(role="support"), factories.make_user()
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+        old = audit.record("user.locked", customer, {}, actor=staff)
+    db.session.commit()
+    clock.move_to(utcnow() + app.config["KEEP"]["audit_addresses"] + timedelta(days=1))
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.8"}):
+        recent = audit.record("user.unlocked", customer, {}, actor=staff)
+        mine = audit.record("profile.changed", customer, {}, actor=customer)
+    db.session.commit()
+    prune_security_records.call_local()
+    assert [db.session.get(AuditLog, row.id).ip for row in (old, recent, mine)] == [None, "203.0.113.8", "203.0.113.8"]
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.9"}):
+        erase_user(customer, factories.PASSWORD)
+    db.session.commit()
+    assert db.session.get(AuditLog, mine.id).ip is None and db.session.get(AuditLog, recent.id).ip == "203.0.113.8"
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.actor_id == customer.id,
+                                                                   AuditLog.ip.is_not(None))) == 0
+    assert db.session.get(AuditLog, old.id).action == "user.locked"  # what was done stays
