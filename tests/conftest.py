@@ -1,9 +1,12 @@
 """Fixtures: a fixed clock, an app on SQLite (default) or on PostgreSQL (TEST_DATABASE_URL), a clean database
 per test, a test client, `login_as(role)`, and the message outbox."""
 
+import logging
 import os
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,11 +20,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
+from app.demo.seed import DEMO_PASSWORD
 from app.extensions import db
 from app.i18n import TRANSLATIONS_DIR
+from app.web.logs import log_handler
 from app.web.static_files import build_if_stale
 from config import TestingConfig, new_data_key, normalise_database_url, sqlite_url
 from tests import factories
+
+RUN_LOG = pytest.StashKey[tuple]()
 
 # One data key (app/crypto/) for the whole run, in the environment: the processes a test starts (a consumer, a
 # command) read what the test wrote, and the test reads what they wrote.
@@ -68,6 +75,39 @@ def compile_stale_catalogues() -> None:
 def pytest_configure(config) -> None:
     compile_stale_catalogues()  # before any app reads (and caches) its translations
     build_if_stale()  # the static build (hashed names, .br, .gz) that `make` writes, for a bare `pytest` too
+
+
+# The whole run's log as production writes it (JSON, the request's context, personal data masked), kept in a file
+# and searched at the end: the demo's mobile numbers and every password the tests type must be in no line.
+NEVER_LOGGED = ("9876500001", "9876500002", "9876500003", "98765 00001", DEMO_PASSWORD, factories.PASSWORD,
+                "monsoon-meter-42", "kharif-harvest-77", "a-long-new-password")
+
+
+def pytest_sessionstart(session) -> None:
+    cache = getattr(session.config, "cache", None)  # None with -p no:cacheprovider
+    path = Path(cache.mkdir("logs") if cache else tempfile.mkdtemp(prefix="dtech-run-log-")) / "run.log"
+    handler = log_handler("json", path.open("w", encoding="utf-8"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+    session.config.stash[RUN_LOG] = (handler, path)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    handler, path = session.config.stash.get(RUN_LOG, (None, None))
+    if handler is None:
+        return
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    leaks = [(number, line[:200]) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             for secret in NEVER_LOGGED if secret in line]
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"The run's log ({path}) holds a mobile number or password:", red=True)
+        for number, line in leaks[:10]:
+            reporter.write_line(f"  line {number}: {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def ensure_postgres_database(url: str) -> None:
