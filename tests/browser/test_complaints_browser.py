@@ -31,6 +31,11 @@ def test_a_customer_raises_a_complaint_and_staff_answer_it(page, browser, live_s
     page.fill("#login", customer.mobile)
     page.fill("#password", factories.PASSWORD)
     page.click("button[type=submit]")
+    menu = page.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link", name="Complaints")).to_be_visible()
+    links = [menu.locator("a").nth(i).bounding_box() for i in range(menu.locator("a").count())]
+    assert len({box["y"] for box in links}) == 1 and max(b["x"] + b["width"] for b in links) <= 360  # one row
+    screenshot(page, "customer-menu-360")
     page.get_by_role("link", name="A problem with your supply, meter or bill? Raise a complaint").click()
     page.get_by_role("link", name="Raise a complaint").click()
     page.get_by_label("No supply (power cut at my premises)").check()

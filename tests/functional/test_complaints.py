@@ -5,6 +5,7 @@ reply and the resolution, reopens it once and is then shown the grievance forum;
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from PIL import Image
@@ -413,3 +414,40 @@ def test_a_hindi_speaking_customer_raises_and_is_told_in_hindi(app, client, cust
     db.session.commit()
     [told] = ticket_notifications(user)
     assert told.title == "शिकायत CMP-2611-000001 सुलझा दी गई"
+
+
+def test_a_reopened_complaint_keeps_its_escalation_on_the_pages_and_in_the_report(app, client, customer, clock):
+    """Escalated, resolved, then reopened with a fresh time limit and resolved within it: the pages still say it
+    was escalated and reopened, and the report does not count it as resolved in time."""
+    from app.reports import figures
+    from app.reports.months import MonthRange
+
+    user, account = customer
+    ticket = services.raise_complaint(user, account, TicketCategory.NO_SUPPLY, "No power.")
+    db.session.commit()
+    clock.move_to(SUITE_NOW + timedelta(hours=5), tick=False)
+    assert services.escalate_overdue() == 1
+    staff = staff_member()
+    services.resolve(ticket, staff, "Line repaired.")
+    db.session.commit()
+    assert client.post(f"/complaints/{ticket.id}/reopen", data={"reason": "Off again."}).status_code == 303
+    services.resolve(db.session.get(Ticket, ticket.id), staff, "Transformer fuse replaced.")  # within the new limit
+    db.session.commit()
+
+    page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
+    assert "Escalated to a senior officer" in page and "Reopened" in page and account.consumer_number in page
+    desk = app.test_client()
+    sign_in(desk, staff)
+    assert "Escalated" in desk.get(f"/staff/complaints/{ticket.id}").get_data(as_text=True)
+    month = SUITE_NOW.date().replace(day=1)
+    rows = {row[0]: row[1:] for row in figures.complaints(MonthRange(month, month), None).rows}
+    raised, resolved, in_time = rows["No supply (power cut at my premises)"][:3]
+    assert (raised, resolved, in_time) == (1, 1, Decimal("0.0"))
+
+
+def test_a_complaint_never_escalated_is_not_shown_as_escalated(client, customer):
+    user, account = customer
+    ticket = services.raise_complaint(user, account, TicketCategory.OTHER, "Pole leaning.")
+    db.session.commit()
+    page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
+    assert "Escalated to a senior officer" not in page and "Reopened</dt>" not in page
