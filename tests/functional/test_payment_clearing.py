@@ -234,7 +234,8 @@ def test_a_card_payment_at_the_counter(client, login_as):
     assert (payment.method.value, payment.state, payment.instrument_number, payment.card_last4) == (
         "card", PaymentState.CAPTURED, "A1B2C3", "4242")
     book = client.get("/staff/cash-book").get_data(as_text=True)
-    assert "Cards (settled by the acquirer, not deposited)" in book and "card ending 4242, approval A1B2C3" in book
+    assert "Cards (settled by the acquirer, not deposited)" in book and "Card ending 4242, approval A1B2C3" in book
+    assert "Card card" not in book  # the method is named once
     assert payment.recorded_by_id == cashier.id
 
 
