@@ -5,11 +5,12 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import exists, select
 
 from app.accounts.models import Account, AccountLink
 from app.auth.models import Role, SignIn, User
-from app.db import INDIA
+from app.db import INDIA, utcnow
 from app.extensions import db
 from app.notifications.models import PushSubscription
 from app.reports.months import MonthRange, first_of
@@ -32,7 +33,9 @@ def _customers_in(regions):
 
 def active_users(period: MonthRange, regions) -> list[tuple]:
     """Per month: (month, customers who signed in, the average and the highest number signing in on one day).
-    Days are Indian days. Sign-ins are kept 90 days (config KEEP["sign_ins"]), so older months count none."""
+    Days are Indian days. Sign-ins are kept KEEP["sign_ins"] days (configured): a month that began before the
+    oldest kept sign-in has no data, (month, None, None, None), never a count of 0."""
+    kept_from = utcnow() - current_app.config["KEEP"]["sign_ins"]
     rows = db.session.execute(
         select(SignIn.user_id, SignIn.created_at).join(User, User.id == SignIn.user_id)
         .where(SignIn.created_at >= _start(period.first), SignIn.created_at < _start(period.end),
@@ -44,6 +47,9 @@ def active_users(period: MonthRange, regions) -> list[tuple]:
         daily[day].add(user_id)
     result = []
     for month in period.months:
+        if _start(month) < kept_from:
+            result.append((month, None, None, None))
+            continue
         days = [len(users) for day, users in daily.items() if first_of(day) == month]
         days_in_month = ((month.replace(day=28) + timedelta(days=4)).replace(day=1) - month).days
         average = (Decimal(sum(days)) / days_in_month).quantize(Decimal("0.1")) if days else Decimal(0)
