@@ -232,7 +232,10 @@ def test_staff_filter_assign_and_set_status_each_audited(app, client, customer):
 
     page = desk.get("/staff/complaints?category=voltage").get_data(as_text=True)
     assert voltage_ticket.number in page and billing_ticket.number not in page
-    assert desk.get("/staff/complaints?category=nonsense").status_code == 404
+    for bad in ("category=nonsense", "status=nonsense"):
+        response = desk.get(f"/staff/complaints?{bad}")
+        assert response.status_code == 400 and "is not one of the choices" in response.get_data(as_text=True)
+        assert voltage_ticket.number in response.get_data(as_text=True)  # the usual queue
 
     form = desk.get(f"/staff/complaints/{billing_ticket.id}").get_data(as_text=True)
     assert "Hemant Head" in form and "Pooja Pune (you)" in form and "Nisha Nashik" not in form
