@@ -247,7 +247,7 @@ def test_every_report_renders_its_table_and_loads_plotly_after_paint(client, log
     response = client.get(f"/staff/reports/{slug}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="report-data"' in page and 'class="data-table report-table"' in page
+    assert 'id="report-data"' in page and 'class="data-table report-table stacked"' in page
     assert '<script src="/static/js/plotly' not in page  # reports.js loads it once the page has painted
     assert 'data-plotly="/static/js/plotly-basic-4.1.1.min.' in page
     assert f'href="/staff/reports/{slug}/csv' in page
@@ -347,7 +347,7 @@ def test_active_customers_before_the_kept_sign_ins_are_no_data_not_zero(app, cli
     login_as("admin")
     page = client.get("/staff/reports/active-users?from=2026-07&to=2026-11").get_data(as_text=True)
     assert "Sign-ins are kept for 90 days" in page
-    assert '<th scope="row" class="text-left">Jul 2026</th><td>—</td>' in page.replace("\n", "")
+    assert '<th scope="row" class="text-left">Jul 2026</th><td data-label="Monthly active customers">—</td>' in page.replace("\n", "")
     assert '"y": [null, null, ' in page  # a gap in the chart
     table = _csv(client.get("/staff/reports/active-users/csv?from=2026-07&to=2026-11"))
     assert table[1] == ["2026-07", "", "", "", ""] and table[5][1] == "2"
