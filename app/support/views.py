@@ -69,7 +69,8 @@ def new_complaint():
             flash(_("Complaint %(number)s registered. Keep this number to follow it up.", number=ticket.number),
                   "success")
             return redirect(url_for("support.complaint", ticket_id=ticket.id), code=303)
-    return render("support/new_complaint.html", form=form, linked=linked), 422 if form.errors else 200
+    return render("support/new_complaint.html", form=form, linked=linked, no_connection=NO_CONNECTION), \
+        422 if form.errors else 200
 
 
 def _own(ticket_id: int) -> Ticket:

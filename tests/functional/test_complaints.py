@@ -454,3 +454,10 @@ def test_a_complaint_never_escalated_is_not_shown_as_escalated(client, customer)
     db.session.commit()
     page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
     assert "Escalated to a senior officer" not in page and "Reopened</dt>" not in page
+
+
+def test_the_fields_without_a_connection_say_when_they_apply(client, customer):
+    """Without JavaScript they are shown with a hint; app.js hides them unless "No connection yet" is chosen."""
+    page = client.get("/complaints/new").get_data(as_text=True)
+    assert 'data-shown-when="account_id="' in page and "Only if you chose “No connection yet” above." in page
+    assert '<option value="">No connection yet' in page  # the value the group is shown for
