@@ -44,6 +44,11 @@ LABELS = {
     "bill_paid": N_("Bill %(number)s (%(start)s – %(end)s)"),
     "advance": N_("Advance: no bill was due"),
     "balance_after": N_("Balance after this payment"),
+    # A returned cheque or draft: its receipt says so, and its balance is no longer the account's.
+    "received_on": N_("Received on"),
+    "returned_cheque": N_("Cheque returned unpaid"),
+    "returned_draft": N_("Demand draft returned unpaid"),
+    "balance_before_return": N_("Balance after this payment, before it was returned"),
     "still_due": N_("%(amount)s still due"),
     "in_credit": N_("%(amount)s in credit"),
     "nothing_due": N_("Nothing due"),
@@ -116,12 +121,23 @@ def _header(pdf, receipt: ReceiptView, language: str) -> None:
     key_x, value_x = MARGIN + 106, MARGIN + 136
     value_w = PAGE_W - MARGIN - value_x
     for row, (key, value) in enumerate(((label("receipt_number", language), receipt.receipt_number),
-                                        (label("paid_on", language), when(receipt.paid_at, language)))):
+                                        (label(_paid_on_key(receipt), language),
+                                         when(receipt.paid_at, language)))):
         use_font(pdf, 8, colour=HEADER_MUTED)
         put(pdf, key_x, 8 + row * 7, value_x - key_x, 6, key)
         pdf.set_text_color(255, 255, 255)
         shrink_to_fit(pdf, value, value_w, 9, bold=True)
         put(pdf, value_x, 8 + row * 7, value_w, 6, value, align="R")
+
+
+def _paid_on_key(receipt: ReceiptView) -> str:
+    return "received_on" if receipt.state == "bounced" else "paid_on"
+
+
+def _payment_title_key(receipt: ReceiptView) -> str:
+    if receipt.state != "bounced":
+        return "payment"
+    return "returned_draft" if receipt.method == "demand_draft" else "returned_cheque"
 
 
 def _rows(pdf, rows: list[tuple[str, str]], y: float, key_w: float = 50) -> float:
@@ -142,7 +158,7 @@ def _received_from(pdf, receipt: ReceiptView, language: str, y: float) -> float:
 
 
 def _payment(pdf, receipt: ReceiptView, language: str, y: float) -> None:
-    y = section_title(pdf, MARGIN, y, CONTENT_W, label("payment", language))
+    y = section_title(pdf, MARGIN, y, CONTENT_W, label(_payment_title_key(receipt), language))
     use_font(pdf, 9, colour=MUTED)
     put(pdf, MARGIN, y, 50, 9, label("amount", language))
     use_font(pdf, 20, bold=True, colour=BRAND)
@@ -185,7 +201,8 @@ def _payment_rows(receipt: ReceiptView, language: str) -> list[tuple[str, str]]:
     if receipt.rebate:
         rows.append((label("rebate", language, bill=receipt.rebate_bill or ""), money(receipt.rebate, language)))
     if receipt.balance_after is not None:
-        rows.append((label("balance_after", language), balance_words(receipt.balance_after, language)))
+        key = "balance_before_return" if receipt.state == "bounced" else "balance_after"
+        rows.append((label(key, language), balance_words(receipt.balance_after, language)))
     if receipt.refunded:
         rows.append((label("refunded", language), money(receipt.refunded, language)))
     return rows

@@ -47,9 +47,14 @@ def queue():
     status = request.args.get("status", "active")
     office = request.args.get("office", "")
     offices = _office_filters()
-    if ((category and category not in {c.value for c in TicketCategory}) or status not in STATUS_FILTERS
-            or (office and office not in offices)):
-        abort(404)
+    # A filter value not among the choices (an edited or old address) is left out, and the page says so.
+    bad_filter = False
+    if category and category not in {c.value for c in TicketCategory}:
+        category, bad_filter = "", True
+    if status not in STATUS_FILTERS:
+        status, bad_filter = "active", True
+    if office and office not in offices:
+        office, bad_filter = "", True
     shown = page_of(services.staff_queue(current_user, TicketCategory(category) if category else None,
                                          STATUS_FILTERS[status], office or None), PER_PAGE)
     accounts = {a.id: a for a in db.session.scalars(
@@ -58,7 +63,8 @@ def queue():
         db.select(User).where(User.id.in_({t.assigned_to_id for t in shown.items if t.assigned_to_id})))}
     return render("staff/complaints.html", shown=shown, accounts=accounts, assignees=assignees, now=utcnow(),
                   category=category, status=status, office=office, offices=offices, categories=CATEGORY_LABELS,
-                  statuses=STATUS_LABELS, escalated_to_me=services.escalated_to(current_user))
+                  statuses=STATUS_LABELS, escalated_to_me=services.escalated_to(current_user),
+                  bad_filter=bad_filter), 400 if bad_filter else 200
 
 
 def _seen(ticket_id: int) -> Ticket:

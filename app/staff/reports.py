@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -184,7 +184,8 @@ def report(slug: str):
     bands = arrears.BAND_CODES if slug == "arrears" else None
     return render("staff/reports/report.html", slug=slug, kind=kind, filters=filters, report=built, rows=rows,
                   bands=bands, chart=chart_json(built), regions=regions() if current_user.office is None else [],
-                  built_at=summaries.last_built() if kind.summarised else None, today=today_in_india()), \
+                  built_at=summaries.last_built() if kind.summarised else None, today=today_in_india(),
+                  keep_sign_ins_days=current_app.config["KEEP"]["sign_ins"].days), \
         400 if filters.error else 200
 
 

@@ -135,12 +135,13 @@ def may_reopen(ticket: Ticket) -> bool:
 
 def reopen(ticket: Ticket, user: User, reason: str) -> None:
     """Not satisfied: the complaint is open again, once (a conditional UPDATE: a double tap reopens it once), with
-    a fresh time limit."""
+    a fresh time limit. An escalation stays recorded: the pages still show it and the report never counts an
+    escalated complaint as resolved in time."""
     now = utcnow()
     reopened = db.session.execute(
         update(Ticket).where(Ticket.id == ticket.id, Ticket.status == TicketStatus.RESOLVED,
                              Ticket.reopened_at.is_(None))
-        .values(status=TicketStatus.OPEN, reopened_at=now, resolved_at=None, escalated_at=None,
+        .values(status=TicketStatus.OPEN, reopened_at=now, resolved_at=None,
                 due_at=now + time_limit(ticket.category), updated_at=now)).rowcount
     db.session.refresh(ticket)
     if not reopened:

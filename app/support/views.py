@@ -7,6 +7,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services as accounts
+from app.accounts.models import Account
 from app.accounts.offices import regions
 from app.accounts.selection import selected_account
 from app.auth.access import customer_only, limited, signed_in
@@ -69,7 +70,8 @@ def new_complaint():
             flash(_("Complaint %(number)s registered. Keep this number to follow it up.", number=ticket.number),
                   "success")
             return redirect(url_for("support.complaint", ticket_id=ticket.id), code=303)
-    return render("support/new_complaint.html", form=form, linked=linked), 422 if form.errors else 200
+    return render("support/new_complaint.html", form=form, linked=linked, no_connection=NO_CONNECTION), \
+        422 if form.errors else 200
 
 
 def _own(ticket_id: int) -> Ticket:
@@ -81,7 +83,8 @@ def _own(ticket_id: int) -> Ticket:
 
 def _page(ticket: Ticket, comment: CommentForm | None = None, reopen: ReopenForm | None = None, status: int = 200):
     config = current_app.config
-    return render("support/complaint.html", ticket=ticket, now=utcnow(),
+    account = db.session.get(Account, ticket.account_id) if ticket.account_id else None
+    return render("support/complaint.html", ticket=ticket, now=utcnow(), account=account,
                   comment_form=comment or CommentForm(formdata=None), reopen_form=reopen or ReopenForm(formdata=None),
                   may_reopen=services.may_reopen(ticket), forum_name=config["GRIEVANCE_FORUM_NAME"],
                   forum_address=config["GRIEVANCE_FORUM_ADDRESS"], **labels()), status

@@ -56,7 +56,7 @@ def test_a_cashier_closes_the_day_and_a_supervisor_accepts_it(browser, live_serv
         page.get_by_role("link", name="Deposit slip").click()
         expect(page.locator(".deposit-slip")).to_contain_text("SBI KOTHRUD")
         expect(page.locator(".deposit-slip")).not_to_contain_text("A1B2C3")  # a card is not deposited
-        expect(page.get_by_text("Not in this deposit: 1 card payments of ₹250.00")).to_be_visible()
+        expect(page.get_by_text("Not in this deposit: 1 card payment of ₹250.00")).to_be_visible()
         expect(page.locator(".deposit-slip tfoot")).to_contain_text("₹3,500.00")
         screenshot(page, "deposit-slip-1366")
         page.goto("/staff/payments/counter")

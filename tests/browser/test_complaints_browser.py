@@ -31,8 +31,19 @@ def test_a_customer_raises_a_complaint_and_staff_answer_it(page, browser, live_s
     page.fill("#login", customer.mobile)
     page.fill("#password", factories.PASSWORD)
     page.click("button[type=submit]")
+    menu = page.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link", name="Complaints")).to_be_visible()
+    links = [menu.locator("a").nth(i).bounding_box() for i in range(menu.locator("a").count())]
+    assert len({box["y"] for box in links}) == 1 and max(b["x"] + b["width"] for b in links) <= 360  # one row
+    screenshot(page, "customer-menu-360")
     page.get_by_role("link", name="A problem with your supply, meter or bill? Raise a complaint").click()
     page.get_by_role("link", name="Raise a complaint").click()
+    without = page.locator("#without-connection")
+    expect(without).to_be_hidden()  # the connection is chosen: no locality or office to give
+    page.locator("#account_id").select_option(label="No connection yet (a new connection, or something else)")
+    expect(without).to_be_visible()
+    page.locator("#account_id").select_option(index=0)
+    expect(without).to_be_hidden()
     page.get_by_label("No supply (power cut at my premises)").check()
     page.get_by_label("Describe the problem").fill("No power since 8 am. The service wire near the pole is loose.")
     page.set_input_files("#photo", str(picture))

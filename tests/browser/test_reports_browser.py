@@ -26,6 +26,9 @@ def test_a_report_draws_its_chart_after_the_table(browser, live_server, csrf_on,
     refresh_recent_report_summaries.call_local()
     context = new_context(browser, live_server, viewport=viewport, service_workers="block")
     page = context.new_page()
+    refused = []  # what the browser's CSP refused (Plotly's own <style> was, before its stylesheet was linked)
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text or "strict CSP" in message.text else None)
     try:
         staff_sign_in(page, "billing")
         page.goto("/staff/reports")
@@ -34,6 +37,9 @@ def test_a_report_draws_its_chart_after_the_table(browser, live_server, csrf_on,
         expect(page.locator("#report-plot .main-svg").first).to_be_visible()  # Plotly has drawn
         expect(page.locator("#report-plot .legendtext", has_text="Collected")).to_be_visible()
         assert no_horizontal_scroll(page)
+        assert refused == [] and page.locator("head style").count() == 0
+        assert page.evaluate("getComputedStyle(document.querySelector('#report-plot .main-svg')).position")\
+            == "absolute"  # Plotly's rules apply, from its stylesheet
         screenshot(page, f"staff-report-collection-{viewport['width']}")
     finally:
         context.close()

@@ -1,6 +1,6 @@
 """Staff tables on a phone (issue 12 review): at 390 px each row of the payments search, the complaints queue, the
 cash books, reconciliation, users, the audit log and the system page is a block of "label: value" lines that fits
-the screen (nothing scrolls sideways inside its card); at 1366 px they stay tables."""
+the screen (nothing scrolls sideways inside its card); at 1366 px they stay tables. So do the report tables."""
 
 from decimal import Decimal
 
@@ -20,7 +20,8 @@ from tests.functional.test_payment_helpers import billed_account
 
 PAGES = {"payments": "/staff/payments?date_from=2026-11-01", "complaints": "/staff/complaints",
          "cash-books": "/staff/cash-books", "reconciliation": "/staff/reconciliation", "users": "/staff/users",
-         "audit": "/staff/audit", "system": "/staff/system"}
+         "audit": "/staff/audit", "system": "/staff/system", "arrears-report": "/staff/reports/arrears",
+         "complaints-report": "/staff/reports/complaints"}
 
 KEYS = ("stacked-table-key-0001", "stacked-table-key-0002")
 EMPTY_HERE = {"reconciliation"}  # nothing to reconcile in this office: its tables show "none" only

@@ -5,6 +5,7 @@ reply and the resolution, reopens it once and is then shown the grievance forum;
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from PIL import Image
@@ -231,7 +232,10 @@ def test_staff_filter_assign_and_set_status_each_audited(app, client, customer):
 
     page = desk.get("/staff/complaints?category=voltage").get_data(as_text=True)
     assert voltage_ticket.number in page and billing_ticket.number not in page
-    assert desk.get("/staff/complaints?category=nonsense").status_code == 404
+    for bad in ("category=nonsense", "status=nonsense"):
+        response = desk.get(f"/staff/complaints?{bad}")
+        assert response.status_code == 400 and "is not one of the choices" in response.get_data(as_text=True)
+        assert voltage_ticket.number in response.get_data(as_text=True)  # the usual queue
 
     form = desk.get(f"/staff/complaints/{billing_ticket.id}").get_data(as_text=True)
     assert "Hemant Head" in form and "Pooja Pune (you)" in form and "Nisha Nashik" not in form
@@ -413,3 +417,47 @@ def test_a_hindi_speaking_customer_raises_and_is_told_in_hindi(app, client, cust
     db.session.commit()
     [told] = ticket_notifications(user)
     assert told.title == "शिकायत CMP-2611-000001 सुलझा दी गई"
+
+
+def test_a_reopened_complaint_keeps_its_escalation_on_the_pages_and_in_the_report(app, client, customer, clock):
+    """Escalated, resolved, then reopened with a fresh time limit and resolved within it: the pages still say it
+    was escalated and reopened, and the report does not count it as resolved in time."""
+    from app.reports import figures
+    from app.reports.months import MonthRange
+
+    user, account = customer
+    ticket = services.raise_complaint(user, account, TicketCategory.NO_SUPPLY, "No power.")
+    db.session.commit()
+    clock.move_to(SUITE_NOW + timedelta(hours=5), tick=False)
+    assert services.escalate_overdue() == 1
+    staff = staff_member()
+    services.resolve(ticket, staff, "Line repaired.")
+    db.session.commit()
+    assert client.post(f"/complaints/{ticket.id}/reopen", data={"reason": "Off again."}).status_code == 303
+    services.resolve(db.session.get(Ticket, ticket.id), staff, "Transformer fuse replaced.")  # within the new limit
+    db.session.commit()
+
+    page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
+    assert "Escalated to a senior officer" in page and "Reopened" in page and account.consumer_number in page
+    desk = app.test_client()
+    sign_in(desk, staff)
+    assert "Escalated" in desk.get(f"/staff/complaints/{ticket.id}").get_data(as_text=True)
+    month = SUITE_NOW.date().replace(day=1)
+    rows = {row[0]: row[1:] for row in figures.complaints(MonthRange(month, month), None).rows}
+    raised, resolved, in_time = rows["No supply (power cut at my premises)"][:3]
+    assert (raised, resolved, in_time) == (1, 1, Decimal("0.0"))
+
+
+def test_a_complaint_never_escalated_is_not_shown_as_escalated(client, customer):
+    user, account = customer
+    ticket = services.raise_complaint(user, account, TicketCategory.OTHER, "Pole leaning.")
+    db.session.commit()
+    page = client.get(f"/complaints/{ticket.id}").get_data(as_text=True)
+    assert "Escalated to a senior officer" not in page and "Reopened</dt>" not in page
+
+
+def test_the_fields_without_a_connection_say_when_they_apply(client, customer):
+    """Without JavaScript they are shown with a hint; app.js hides them unless "No connection yet" is chosen."""
+    page = client.get("/complaints/new").get_data(as_text=True)
+    assert 'data-shown-when="account_id="' in page and "Only if you chose “No connection yet” above." in page
+    assert '<option value="">No connection yet' in page  # the value the group is shown for

@@ -234,7 +234,8 @@ def test_a_card_payment_at_the_counter(client, login_as):
     assert (payment.method.value, payment.state, payment.instrument_number, payment.card_last4) == (
         "card", PaymentState.CAPTURED, "A1B2C3", "4242")
     book = client.get("/staff/cash-book").get_data(as_text=True)
-    assert "Cards (settled by the acquirer, not deposited)" in book and "card ending 4242, approval A1B2C3" in book
+    assert "Cards (settled by the acquirer, not deposited)" in book and "Card ending 4242, approval A1B2C3" in book
+    assert "Card card" not in book  # the method is named once
     assert payment.recorded_by_id == cashier.id
 
 
@@ -247,3 +248,24 @@ def test_a_full_card_number_is_refused_and_not_sent_back(client, login_as):
     assert refused.status_code == 422 and "Never type the full card number" in html
     assert "4111" not in html and "A1B2C3" not in html  # neither field comes back filled
     assert db.session.scalars(select(Payment)).all() == []
+
+
+def test_a_returned_cheques_receipt_says_returned_unpaid_not_payment_received(client, cheque_paid):
+    customer, _account, _bill, payment, cashier = cheque_paid
+    services.bounce_instrument(payment.id, "Funds insufficient", cashier)
+    db.session.commit()
+    page = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    assert "Cheque returned unpaid" in page and "Payment received" not in page
+    assert "Received on" in page and "Paid on" not in page
+    assert "before it was returned" in page
+    pdf = pdf_text(client.get(f"/payments/{payment.id}/receipt.pdf").data)
+    assert "Cheque returned unpaid" in pdf and "before it was returned" in pdf and "Paid on" not in pdf
+    customer.locale = "hi_IN"
+    db.session.commit()
+    assert "चेक बिना भुगतान लौटा" in client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+
+
+def test_a_cleared_cheques_receipt_still_says_payment_received(client, cheque_paid):
+    _customer, _account, _bill, payment, _cashier = cheque_paid
+    page = client.get(f"/payments/{payment.id}/receipt").get_data(as_text=True)
+    assert "Payment received" in page and "Paid on" in page and "returned unpaid" not in page

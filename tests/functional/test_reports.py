@@ -247,7 +247,7 @@ def test_every_report_renders_its_table_and_loads_plotly_after_paint(client, log
     response = client.get(f"/staff/reports/{slug}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="report-data"' in page and 'class="data-table report-table"' in page
+    assert 'id="report-data"' in page and 'class="data-table report-table stacked"' in page
     assert '<script src="/static/js/plotly' not in page  # reports.js loads it once the page has painted
     assert 'data-plotly="/static/js/plotly-basic-4.1.1.min.' in page
     assert f'href="/staff/reports/{slug}/csv' in page
@@ -337,3 +337,25 @@ def test_a_bill_not_yet_due_is_not_counted_late(known):
     summaries.rebuild_month(NOV)
     assert _rows(figures.on_time_rate(PERIOD, None))[2] == (NOV, 0, 0, None)
     assert figures.on_time_rate(PERIOD, None, live=True).rows[2] == (NOV, 0, 0, None)
+
+
+def test_active_customers_before_the_kept_sign_ins_are_no_data_not_zero(app, client, login_as, known):
+    """Sign-ins are kept 90 days (today 18 Nov 2026): July and August began before the oldest kept one."""
+    rows = figures.active_users(MonthRange(date(2026, 7, 1), NOV), None).rows
+    assert [row[1:] for row in rows[:2]] == [(None, None, None, None)] * 2
+    assert rows[4][1] == 2  # November still counted
+    login_as("admin")
+    page = client.get("/staff/reports/active-users?from=2026-07&to=2026-11").get_data(as_text=True)
+    assert "Sign-ins are kept for 90 days" in page
+    july = '<th scope="row" class="text-left">Jul 2026</th><td data-label="Monthly active customers">—</td>'
+    assert july in page.replace("\n", "")
+    assert '"y": [null, null, ' in page  # a gap in the chart
+    table = _csv(client.get("/staff/reports/active-users/csv?from=2026-07&to=2026-11"))
+    assert table[1] == ["2026-07", "", "", "", ""] and table[5][1] == "2"
+    kept = app.config["KEEP"]
+    app.config["KEEP"] = {**kept, "sign_ins": timedelta(days=400)}
+    try:
+        assert "Sign-ins are kept for 400 days" in client.get("/staff/reports/active-users").get_data(as_text=True)
+        assert figures.active_users(MonthRange(date(2026, 7, 1), NOV), None).rows[0][1] == 0
+    finally:
+        app.config["KEEP"] = kept
