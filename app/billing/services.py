@@ -27,7 +27,8 @@ class TariffImportError(Exception):
 
 
 class TariffApprovalRefused(Exception):
-    """`code`: approval_not_admin, approval_missing, approval_own or approval_decided (app.auth.maker_checker)."""
+    """`code`: approval_not_admin, approval_missing, approval_own or approval_decided (app.auth.maker_checker), or
+    reason_required (a rejection without its reason)."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -128,6 +129,8 @@ def reject_tariff(version_id: int, note: str, actor) -> TariffVersion:
     """A second billing officer or administrator rejects it: it is never used, and frees its dates."""
     note = (note or "").strip()[:200]
     version = _decidable_version(version_id, actor)
+    if not note:  # the importer has to learn what to correct
+        raise TariffApprovalRefused("reason_required")
     _claim_version(version, ApprovalState.REJECTED, actor, note or None)
     audit.record("tariff.rejected", version, {
         "code": version.tariff.code, "from": str(version.effective_from), "note": note,

@@ -135,6 +135,7 @@ def set_param(version_id: int):
 _REFUSED = {
     "approval_not_admin": N_("Only a billing officer or an administrator can approve or reject a tariff version."),
     "approval_own": N_("You imported this version yourself; another billing officer or administrator decides it."),
+    "reason_required": N_("Give the reason this version is rejected: its importer needs to know what to correct."),
     "approval_decided": N_("This proposal was already decided."),
 }
 

@@ -147,6 +147,11 @@ def test_a_version_rejected_on_the_page_is_never_in_force(client, login_as, kseb
     version_id = db.session.scalar(select(func.max(TariffVersion.id)))
     client.post("/logout")
     login_as("admin")
+    unexplained = client.post(f"/staff/tariffs/versions/{version_id}/reject", data={"note": "  "},
+                              follow_redirects=True).get_data(as_text=True)
+    assert "Give the reason this version is rejected" in unexplained
+    db.session.expire_all()
+    assert db.session.get(TariffVersion, version_id).state == ApprovalState.PENDING
     assert client.post(f"/staff/tariffs/versions/{version_id}/reject", data={"note": "typo"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(TariffVersion, version_id).state == ApprovalState.REJECTED

@@ -199,6 +199,8 @@ def test_a_rejected_version_is_never_used_and_frees_its_dates(app, tmp_path):
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     assert propose(app, tmp_path / "newer.json").exit_code == 0
     version_id = db.session.scalar(select(func.max(TariffVersion.id)))
+    unexplained = cli(app, "tariff", "reject", str(version_id), *factories.staff_cli_args("admin"))
+    assert unexplained.exit_code != 0 and "give the reason it is rejected" in unexplained.output
     rejected = cli(app, "tariff", "reject", str(version_id), "--note", "wrong rates",
                    *factories.staff_cli_args("admin"))
     assert rejected.exit_code == 0, rejected.output
