@@ -125,6 +125,8 @@ def test_monthly_parameters(app):
     values = dict(db.session.execute(select(TariffParam.name, TariffParam.value)).all())
     assert values == {"ppac_percent": Decimal("9.1"), "pension_percent": Decimal("3.8")}
     assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1", *staff).exit_code != 0
+    absurd = cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=-99", *staff)
+    assert absurd.exit_code != 0 and "ppac_percent cannot be below -10: -99 is refused." in absurd.output
     audited = db.session.scalars(select(AuditLog).where(AuditLog.action == "tariff.param_set")).all()
     assert len(audited) == 3 and {row.actor_id for row in audited} == {db.session.scalar(
         select(User.id).where(User.email == staff[1]))}  # each write names the person who made it
