@@ -251,8 +251,9 @@ def bill_view(bill: Bill, today: date | None = None) -> BillView:
     today = today or today_in_india()
     earlier = latest_bills(bill.account_id, limit=COMPARED_BILLS, up_to=bill.period_start)
     balance, following = ledger.balance(bill.account_id), next_bill(bill)
-    return BillView(_statement(bill, today, earlier, balance, following), bill_status(bill, balance, today, following),
-                    balance, comparisons(bill, earlier))
+    statement = _statement(bill, today, earlier, balance, following)
+    status = BillStatus.CANCELLED if statement.cancelled else bill_status(bill, balance, today, following)
+    return BillView(statement, status, balance, comparisons(bill, earlier))
 
 
 def cancel_bill(bill: Bill, reason: str, actor=None) -> LedgerEntry:

@@ -256,7 +256,8 @@ def _decide_tariff(decide, version_id: int) -> None:
 _TARIFF_REFUSALS = {"approval_not_admin": "only a billing officer or an administrator decides",
                     "approval_missing": "no such version",
                     "approval_own": "you imported it yourself; another billing officer or administrator decides",
-                    "approval_decided": "already decided"}
+                    "approval_decided": "already decided",
+                    "reason_required": "give the reason it is rejected (--note)"}
 
 
 @tariff_cli.command("approve")

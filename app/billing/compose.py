@@ -116,6 +116,7 @@ class BillingInputs:
     # A run's memo of quotes: connections with the same tariff, period, units and load get the same lines,
     # so the engine prices each distinct case once (units are whole numbers on most bills).
     quotes: dict | None = field(default=None, compare=False)
+    connected_on: date | None = None  # when the connection started: its installation reading may open its first bill
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,8 @@ class ComposedBill:
 def compose_bill(inp: BillingInputs) -> ComposedBill:
     prev = inp.prior[-1] if inp.prior else None
     anchor = _anchor_read(inp, prev)
-    closing = _closing_read(inp, prev)
-    period_start = prev.period_end + timedelta(days=1) if prev else anchor.read_on + timedelta(days=1)
+    closing = _closing_read(inp, prev, anchor)
+    period_start = prev.period_end + timedelta(days=1) if prev else _first_period_start(inp, anchor)
     period_end = closing.read_on if closing else inp.cycle.day(prev.period_end.day if prev else DEFAULT_READ_DAY)
     if period_end < period_start:
         raise CannotBill("period_backwards", end_on=period_end, start_on=period_start)
@@ -200,14 +201,33 @@ def _anchor_read(inp: BillingInputs, prev: PriorBill | None) -> RegisterRead:
                 return read
         raise CannotBill("anchor_gone", reading=anchor_id)
     before = [r for r in inp.reads if r.read_on < inp.cycle.first_day]
-    if not before:
+    if before:
+        return before[-1]
+    installation = _installation_read(inp)
+    if installation is None:
         raise CannotBill("no_opening_reading")
-    return before[-1]
+    return installation
 
 
-def _closing_read(inp: BillingInputs, prev: PriorBill | None) -> RegisterRead | None:
+def _installation_read(inp: BillingInputs) -> RegisterRead | None:
+    """For a connection that started during this cycle, the meter's first reading (taken at installation), if
+    a later reading in the cycle closes the period: the units between them are this first bill's."""
+    if inp.connected_on is None or inp.connected_on < inp.cycle.first_day:
+        return None  # an older connection without an earlier reading: its history is missing, not new
+    in_cycle = [r for r in inp.reads if inp.cycle.first_day <= r.read_on <= inp.cycle.last_day]
+    return in_cycle[0] if len(in_cycle) > 1 else None
+
+
+def _first_period_start(inp: BillingInputs, anchor: RegisterRead) -> date:
+    """A first bill runs from the day after the reading before the cycle, or from the installation reading's
+    day for a connection that started in the cycle (that day's use is after the reading)."""
+    return anchor.read_on if anchor.read_on >= inp.cycle.first_day else anchor.read_on + timedelta(days=1)
+
+
+def _closing_read(inp: BillingInputs, prev: PriorBill | None, anchor: RegisterRead) -> RegisterRead | None:
     after = prev.period_end if prev else inp.cycle.first_day - timedelta(days=1)
-    in_cycle = [r for r in inp.reads if after < r.read_on <= inp.cycle.last_day and r.read_on >= inp.cycle.first_day]
+    in_cycle = [r for r in inp.reads if after < r.read_on <= inp.cycle.last_day and r.read_on >= inp.cycle.first_day
+                and (r.read_on, r.order) > (anchor.read_on, anchor.order)]
     return in_cycle[-1] if in_cycle else None
 
 

@@ -92,6 +92,7 @@ class BillStatus(StrEnum):
     OVERDUE = "overdue"
     CARRIED = "carried"  # its unpaid amount moved onto the next bill
     CLEARING = "clearing"  # settled only by a cheque or draft the bank has not cleared yet
+    CANCELLED = "cancelled"  # withdrawn by a credit note: it asks nothing, and was not paid
 
 
 class BillRunStatus(StrEnum):

@@ -267,6 +267,7 @@ def _compose_chunk(context: _RunContext, ids: list[int], issued_on: date):
                 params=params.get(account.tariff_id, {}), load_kw=account.sanctioned_load_kw,
                 phase=account.phase.value, flags=account.flags, prior=bills, reads=reads.get(account.id, []),
                 balance=balances[account.id], paid_by_previous_due_date=paid, quotes=context.quotes,
+                connected_on=account.connected_on,
             ))))
         except (CannotBill, ConsumptionError) as problem:
             errors[account.id] = problem

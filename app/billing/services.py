@@ -12,8 +12,9 @@ from app.auth import maker_checker
 from app.auth.maker_checker import ApprovalState
 from app.auth.models import Role
 from app.billing import tariff as engine
-from app.billing.models import Tariff, TariffParam, TariffVersion
+from app.billing.models import Bill, Tariff, TariffParam, TariffVersion
 from app.extensions import db
+from app.i18n import N_
 
 BUNDLED_TARIFFS = Path(__file__).with_name("tariffs")
 
@@ -27,7 +28,8 @@ class TariffImportError(Exception):
 
 
 class TariffApprovalRefused(Exception):
-    """`code`: approval_not_admin, approval_missing, approval_own or approval_decided (app.auth.maker_checker)."""
+    """`code`: approval_not_admin, approval_missing, approval_own or approval_decided (app.auth.maker_checker), or
+    reason_required (a rejection without its reason)."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -128,6 +130,8 @@ def reject_tariff(version_id: int, note: str, actor) -> TariffVersion:
     """A second billing officer or administrator rejects it: it is never used, and frees its dates."""
     note = (note or "").strip()[:200]
     version = _decidable_version(version_id, actor)
+    if not note:  # the importer has to learn what to correct
+        raise TariffApprovalRefused("reason_required")
     _claim_version(version, ApprovalState.REJECTED, actor, note or None)
     audit.record("tariff.rejected", version, {
         "code": version.tariff.code, "from": str(version.effective_from), "note": note,
@@ -153,11 +157,35 @@ def monthly_params(tariff_id: int, month: date) -> dict[str, Decimal]:
                                    .where(TariffParam.tariff_id == tariff_id, TariffParam.month == month)).all())
 
 
+# The format declares no bounds for parameters: a value below this floor (₹ −10 a unit, −10 %) is a typo.
+PARAM_FLOOR = Decimal("-10")
+
+PARAM_REFUSALS = {
+    "param_below_floor": N_("%(name)s cannot be below %(floor)s: %(value)s is refused."),
+    "param_month_billed": N_("%(month)s is already billed with this tariff: its parameters can no longer change."),
+}
+
+
+class ParamRefused(ValueError):
+    """Why a monthly parameter was not set: `code` (PARAM_REFUSALS) and its parameters."""
+
+    def __init__(self, code: str, **params):
+        self.code, self.params = code, params
+        super().__init__(PARAM_REFUSALS[code] % params)
+
+
 def set_monthly_param(code: str, month: date, name: str, value: Decimal, actor=None) -> TariffParam:
-    """Set (or correct) a tariff's parameter for one month. Bills already issued keep the amounts they had."""
+    """Set (or correct) a tariff's parameter for one month not billed yet: bills issued with the month's values
+    would no longer match them."""
     tariff = db.session.scalar(select(Tariff).where(Tariff.code == code))
     if tariff is None:
         raise TariffImportError(f"no tariff {code}")
+    if value < PARAM_FLOOR:
+        raise ParamRefused("param_below_floor", name=name, floor=str(PARAM_FLOOR), value=str(value))
+    cycle = f"{month.year:04d}-{month.month:02d}"
+    if db.session.scalar(select(Bill.id).join(TariffVersion, TariffVersion.id == Bill.tariff_version_id)
+                         .where(TariffVersion.tariff_id == tariff.id, Bill.cycle == cycle).limit(1)) is not None:
+        raise ParamRefused("param_month_billed", month=cycle)
     param = db.session.scalar(select(TariffParam).where(TariffParam.tariff_id == tariff.id,
                                                         TariffParam.month == month, TariffParam.name == name))
     before = None if param is None else str(param.value)  # the audit keeps what a correction replaced

@@ -77,6 +77,9 @@ def start():
         cycle, region = form.cycle.cycle, form.region.data or None
         if cycle.first_day > today_in_india():
             form.cycle.errors.append(_("%(month)s has not begun yet: it cannot be billed.", month=str(cycle)))
+        elif cycle.last_day >= today_in_india():  # readings may still come in: bill a month once it has ended
+            form.cycle.errors.append(_("%(month)s has not ended yet: it can be billed from the 1st of next month.",
+                                       month=str(cycle)))
         elif running_run(cycle, region) is not None:
             form.cycle.errors.append(_("A run for %(month)s is already running.", month=str(cycle)))
         elif (held := held_run_before(cycle, region)) is not None:

@@ -16,6 +16,8 @@ from app.billing import tariff as engine
 from app.billing.forms import DecisionForm, QuoteForm, TariffImportForm, TariffParamForm
 from app.billing.models import Tariff, TariffParam, TariffVersion
 from app.billing.services import (
+    PARAM_REFUSALS,
+    ParamRefused,
     TariffApprovalRefused,
     TariffImportError,
     approve_tariff,
@@ -122,10 +124,15 @@ def set_param(version_id: int):
     form.name.choices = _param_choices(parsed)
     if form.validate_on_submit():
         value: Decimal = form.value.decimal
-        set_monthly_param(version.tariff.code, form.cycle.cycle.first_day, form.name.data, value,
-                          actor=current_user)
-        flash(_("%(name)s for %(month)s is now %(value)s.", name=form.name.data, month=str(form.cycle.cycle),
-                value=value), "success")
+        try:
+            set_monthly_param(version.tariff.code, form.cycle.cycle.first_day, form.name.data, value,
+                              actor=current_user)
+        except ParamRefused as refusal:
+            db.session.rollback()
+            flash(_(PARAM_REFUSALS[refusal.code], **refusal.params), "error")
+        else:
+            flash(_("%(name)s for %(month)s is now %(value)s.", name=form.name.data, month=str(form.cycle.cycle),
+                    value=value), "success")
     else:
         flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
     return redirect(url_for("staff_tariffs.version", version_id=version.id) + "#params", 303)
@@ -135,6 +142,7 @@ def set_param(version_id: int):
 _REFUSED = {
     "approval_not_admin": N_("Only a billing officer or an administrator can approve or reject a tariff version."),
     "approval_own": N_("You imported this version yourself; another billing officer or administrator decides it."),
+    "reason_required": N_("Give the reason this version is rejected: its importer needs to know what to correct."),
     "approval_decided": N_("This proposal was already decided."),
 }
 

@@ -77,3 +77,27 @@ def test_a_reading_is_typed_on_the_consumers_page_from_a_phone(browser, live_ser
         screenshot(page, "staff-consumer-reading-390")
     finally:
         context.close()
+
+
+def test_the_readings_queue_fits_a_phone_with_a_rollover_explained(browser, live_server, screenshot):
+    """At 390 px the "(past the meter's highest number)" note wraps instead of widening the page."""
+    from datetime import date
+
+    from app.metering.models import ReadingStatus
+
+    account = factories.make_account(factories.make_tariff(), holder_name="Rollover Phone")
+    meter = factories.make_meter(account, digits=4)
+    factories.make_reading(meter, date(2024, 10, 5), "9990")
+    factories.make_reading(meter, date(2024, 11, 5), "15", status=ReadingStatus.NEEDS_REVIEW, rollover=True,
+                           review_note="the meter rolled over")
+    db.session.commit()
+    context = new_context(browser, live_server, viewport=SUPERVISOR_PHONE, service_workers="block")
+    page = context.new_page()
+    try:
+        staff_sign_in(page, "support")
+        page.goto("/staff/readings")
+        expect(page.get_by_text("25 units in 31 days (past the meter's highest number)")).to_be_visible()
+        screenshot(page, "staff-readings-rollover-390")
+        assert no_horizontal_scroll(page)
+    finally:
+        context.close()

@@ -179,3 +179,21 @@ def test_an_estimated_bill_shows_its_meter_and_the_reading_it_estimated_from(cli
     text = page_text(client.get(f"/bills/{november.id}.pdf").data)
     assert meter.serial in text and "5 Oct 2024" in text and "1,000" in text
     assert "Estimated — no reading this period" in text
+
+
+def test_a_cancelled_bills_chip_says_cancelled_not_paid(client, login_as):
+    from app.billing.bills import cancel_bill
+
+    user = login_as("customer")
+    account, bill = billed_connection()
+    factories.link(user, account)
+    cancel_bill(bill, "billed in error")  # the credit note settles the account: it would otherwise show "Paid"
+    db.session.commit()
+    page = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    assert '<span class="chip chip-cancelled">Cancelled</span>' in page and "chip-paid" not in page
+    client.post("/logout")
+    hindi_user = login_as("customer", locale="hi_IN")
+    factories.link(hindi_user, account)
+    db.session.commit()
+    hindi = client.get(f"/bills/{bill.id}").get_data(as_text=True)
+    assert '<span class="chip chip-cancelled">रद्द</span>' in hindi and "chip-paid" not in hindi

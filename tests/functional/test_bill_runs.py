@@ -362,3 +362,29 @@ def test_only_the_latest_bill_can_be_revised_and_the_revision_keeps_its_arrears(
                                 "--password", "not-the-password"])
     assert wrong.exit_code != 0 and "password is not right" in wrong.output
     assert not ledger.is_cancelled(revised)
+
+
+def test_a_new_connections_first_month_is_billed_from_its_installation_reading(app):
+    """Connected 1 Nov 2024 with an installation reading of 100 and read 250 on 30 Nov: November charges the 150
+    units, December starts from 250; a connection read before the cycle is billed as before."""
+    tariff = factories.make_tariff()
+    ordinary = connection(tariff)
+    new = factories.make_account(tariff, connected_on=date(2024, 11, 1))
+    meter = factories.make_meter(new, installed_on=date(2024, 11, 1))
+    factories.make_reading(meter, date(2024, 11, 1), "100")
+    factories.make_reading(meter, date(2024, 11, 30), "250")
+    db.session.commit()
+    run_bills(NOV, issued_on=date(2024, 12, 2))
+    assert count(BillRunError) == 0
+    november = db.session.scalar(select(Bill).where(Bill.account_id == new.id))
+    assert (november.period_start, november.period_end, november.units) == (date(2024, 11, 1), date(2024, 11, 30),
+                                                                             Decimal("150"))
+    assert isinstance(november.current_charges, Decimal) and november.current_charges > 0
+    assert db.session.scalar(select(Bill.units).where(Bill.account_id == ordinary.id)) == Decimal("221")
+
+    factories.make_reading(meter, date(2024, 12, 30), "400")
+    db.session.commit()
+    run_bills(Cycle(2024, 12), issued_on=date(2025, 1, 2))
+    december = db.session.scalar(select(Bill).where(Bill.account_id == new.id, Bill.cycle == "2024-12"))
+    assert (december.period_start, december.units) == (date(2024, 12, 1), Decimal("150"))
+    assert december.opening_reading_id == november.closing_reading_id

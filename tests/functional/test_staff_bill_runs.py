@@ -68,6 +68,7 @@ def test_a_running_run_is_polled_by_htmx_until_it_ends(client, login_as):
     ("Nov", "Give the month as YYYY-MM, like 2026-11."),
     ("", "Please fill this in."),
     ("2026-12", "2026-12 has not begun yet: it cannot be billed."),  # today is 18 Nov 2026
+    ("2026-11", "2026-11 has not ended yet: it can be billed from the 1st of next month."),
 ])
 def test_a_wrong_month_is_refused_with_a_reason(client, login_as, cycle, message):
     login_as("billing")
@@ -192,7 +193,19 @@ def test_a_held_runs_sample_and_release_come_before_a_long_list_of_exceptions(cl
 def test_a_run_on_the_first_of_a_month_bills_the_month_that_ended(client, login_as, month, clock):
     clock.move_to(datetime(2024, 12, 1, 0, 5, tzinfo=INDIA))  # five minutes into December in India
     login_as("billing")
-    assert start(client, "2024-12").status_code == 303  # December has begun: nothing due yet, but allowed
+    assert start(client, "2024-12").status_code == 422  # December has begun but not ended: refused
     assert start(client, "2024-11").status_code == 303
     assert db.session.scalar(select(func.count(Bill.id))) == 2
     assert date(2024, 12, 1) == db.session.scalar(select(func.min(Bill.issued_on)))
+
+
+def test_a_month_is_billed_only_once_it_has_ended_in_india(client, login_as, clock):
+    clock.move_to(datetime(2026, 11, 30, 23, 30, tzinfo=INDIA), tick=False)  # the last evening of November
+    login_as("billing")
+    refused = start(client, "2026-11")
+    assert refused.status_code == 422
+    assert "2026-11 has not ended yet: it can be billed from the 1st of next month." in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(BillRun.id))) == 0
+    clock.move_to(datetime(2026, 12, 1, 0, 30, tzinfo=INDIA), tick=False)  # still 30 Nov in UTC
+    assert start(client, "2026-11").status_code == 303
+    assert db.session.scalar(select(BillRun.cycle)) == "2026-11"

@@ -59,6 +59,21 @@ def test_a_meter_that_went_past_its_highest_number_shows_the_real_use(client, lo
     assert "Lower than the last accepted reading" in page and "older than the last reading" not in page
 
 
+def test_a_reading_one_day_after_the_last_says_one_day_in_english_and_hindi(client, login_as):
+    account = factories.make_account(factories.make_tariff(), holder_name="Next Day")
+    meter = factories.make_meter(account)
+    factories.make_reading(meter, date(2024, 11, 4), "1000")
+    factories.make_reading(meter, date(2024, 11, 5), "1090", status=ReadingStatus.NEEDS_REVIEW,
+                           review_note="much higher use than usual")
+    db.session.commit()
+    login_as("support")
+    page = client.get("/staff/readings").get_data(as_text=True)
+    assert "90 units in 1 day" in page and "1 days" not in page
+    client.post("/logout")
+    login_as("support", locale="hi_IN")
+    assert "1 दिन में 90 यूनिट" in client.get("/staff/readings").get_data(as_text=True)
+
+
 def test_an_approved_reading_is_billed(client, login_as, flagged):
     reviewer = login_as("support")
     response = client.post(f"/staff/readings/{flagged.id}/approve", data={"note": ""}, follow_redirects=True)

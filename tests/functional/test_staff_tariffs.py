@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditLog
-from app.billing.models import TariffParam, TariffVersion
+from app.billing.compose import Cycle
+from app.billing.models import Tariff, TariffParam, TariffVersion
+from app.billing.runs import run_bills
 from app.billing.services import BUNDLED_TARIFFS, import_tariff
 from app.extensions import db
+from tests import factories
 
 
 @pytest.fixture
@@ -100,6 +103,24 @@ def test_a_monthly_parameter_is_set_and_audited(client, login_as):
     assert db.session.scalar(select(TariffParam.value)) == Decimal("0.4")
 
 
+def test_an_absurd_parameter_or_a_billed_months_is_refused(client, login_as):
+    """fac_rate −99 ₹/unit is a typo; November 2024, already billed with the tariff, keeps its values."""
+    version = import_tariff((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text())
+    factories.make_read_connection(db.session.get(Tariff, version.tariff_id))
+    db.session.commit()
+    run_bills(Cycle(2024, 11), issued_on=date(2024, 11, 12))
+    login_as("billing")
+    url = f"/staff/tariffs/versions/{version.id}/params"
+    absurd = client.post(url, data={"cycle": "2026-11", "name": "fac_rate", "value": "-99"}, follow_redirects=True)
+    assert "fac_rate cannot be below -10: -99 is refused." in absurd.get_data(as_text=True)
+    billed = client.post(url, data={"cycle": "2024-11", "name": "fac_rate", "value": "0.5"}, follow_redirects=True)
+    assert ("2024-11 is already billed with this tariff: its parameters can no longer change."
+            in billed.get_data(as_text=True))
+    assert db.session.scalar(select(func.count(TariffParam.id))) == 0
+    allowed = client.post(url, data={"cycle": "2024-12", "name": "fac_rate", "value": "-0.25"}, follow_redirects=True)
+    assert "fac_rate for 2024-12 is now -0.25." in allowed.get_data(as_text=True)
+
+
 def test_a_version_imported_on_the_page_waits_for_a_second_person(client, login_as, kseb):
     from app.auth.maker_checker import ApprovalState
     from app.billing.services import find_version
@@ -147,6 +168,11 @@ def test_a_version_rejected_on_the_page_is_never_in_force(client, login_as, kseb
     version_id = db.session.scalar(select(func.max(TariffVersion.id)))
     client.post("/logout")
     login_as("admin")
+    unexplained = client.post(f"/staff/tariffs/versions/{version_id}/reject", data={"note": "  "},
+                              follow_redirects=True).get_data(as_text=True)
+    assert "Give the reason this version is rejected" in unexplained
+    db.session.expire_all()
+    assert db.session.get(TariffVersion, version_id).state == ApprovalState.PENDING
     assert client.post(f"/staff/tariffs/versions/{version_id}/reject", data={"note": "typo"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(TariffVersion, version_id).state == ApprovalState.REJECTED

@@ -125,6 +125,8 @@ def test_monthly_parameters(app):
     values = dict(db.session.execute(select(TariffParam.name, TariffParam.value)).all())
     assert values == {"ppac_percent": Decimal("9.1"), "pension_percent": Decimal("3.8")}
     assert cli(app, "tariff", "set-param", "NOPE", "--month", "2026-10", "x=1", *staff).exit_code != 0
+    absurd = cli(app, "tariff", "set-param", "DL-DERC-DOMESTIC", "--month", "2026-10", "ppac_percent=-99", *staff)
+    assert absurd.exit_code != 0 and "ppac_percent cannot be below -10: -99 is refused." in absurd.output
     audited = db.session.scalars(select(AuditLog).where(AuditLog.action == "tariff.param_set")).all()
     assert len(audited) == 3 and {row.actor_id for row in audited} == {db.session.scalar(
         select(User.id).where(User.email == staff[1]))}  # each write names the person who made it
@@ -199,6 +201,8 @@ def test_a_rejected_version_is_never_used_and_frees_its_dates(app, tmp_path):
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     assert propose(app, tmp_path / "newer.json").exit_code == 0
     version_id = db.session.scalar(select(func.max(TariffVersion.id)))
+    unexplained = cli(app, "tariff", "reject", str(version_id), *factories.staff_cli_args("admin"))
+    assert unexplained.exit_code != 0 and "give the reason it is rejected" in unexplained.output
     rejected = cli(app, "tariff", "reject", str(version_id), "--note", "wrong rates",
                    *factories.staff_cli_args("admin"))
     assert rejected.exit_code == 0, rejected.output

@@ -161,3 +161,27 @@ def test_late_fee_counts_each_started_month():
                        date(2024, 10, 12), date(2024, 9, 28), D("1000.00"), D("1000.00"))]
     bill = compose_bill(inputs(versions=[version(late_terms)], prior=prior, balance=D("1000.00")))
     assert bill.late_fee == D("20.00")  # due 28 Sep, billed 12 Nov: 45 days, two started months
+
+
+def test_a_connection_started_in_the_cycle_is_billed_from_its_installation_reading():
+    """Connected 1 Nov with an installation reading of 100, read 250 on 30 Nov: November bills 150 units from
+    1 Nov, and December runs on from the 250 reading."""
+    installed = reads((date(2024, 11, 1), "100"), (date(2024, 11, 30), "250"))
+    november = compose_bill(inputs(reads=installed, connected_on=date(2024, 11, 1), issued_on=date(2024, 12, 2)))
+    assert (november.period_start, november.period_end) == (date(2024, 11, 1), date(2024, 11, 30))
+    assert november.units == D("150") and not november.estimated
+    assert (november.opening_reading_id, november.closing_reading_id) == (1, 2)
+    assert isinstance(november.current_charges, D) and november.current_charges > 0
+
+    december = compose_bill(inputs(cycle=Cycle(2024, 12), issued_on=date(2025, 1, 2), connected_on=date(2024, 11, 1),
+                                   reads=[*installed, RegisterRead(1, date(2024, 12, 30), 3, D("400"))],
+                                   prior=[bill_from(november, issued_on=date(2024, 12, 2))]))
+    assert (december.period_start, december.opening_reading_id, december.units) == (date(2024, 12, 1), 2, D("150"))
+
+
+def test_an_older_connection_without_an_earlier_reading_is_still_refused():
+    in_cycle_only = reads((date(2024, 11, 1), "100"), (date(2024, 11, 30), "250"))
+    with pytest.raises(CannotBill, match="no opening reading"):
+        compose_bill(inputs(reads=in_cycle_only, connected_on=date(2015, 1, 1), issued_on=date(2024, 12, 2)))
+    with pytest.raises(CannotBill, match="no opening reading"):  # only the installation reading: nothing to close on
+        compose_bill(inputs(reads=reads((date(2024, 11, 1), "100")), connected_on=date(2024, 11, 1)))

@@ -545,3 +545,13 @@ def test_split_period_closes_an_open_version_at_the_next_one() -> None:
         (date(2024, 1, 1), date(2024, 3, 30), date(2024, 3, 31)),
         (date(2024, 4, 1), date(2024, 4, 1), date(2024, 4, 2)),
     ]
+
+
+def test_a_negative_minimum_is_refused_where_it_is_written() -> None:
+    """A minimum charge below zero means nothing; a negative per-unit rate, percent or fixed rebate is allowed by
+    the format (subsidies and rebates)."""
+    with pytest.raises(TariffError, match=r"components\[1\]\.amount: must not be negative: -50"):
+        tariff(slabs((None, "4")), minimum("-50", "energy"))
+    subsidised = tariff(slabs((None, "4")), slabs(("100", "-3.60"), (None, "0"), code="subsidy"),
+                        percent("-10", "energy"))
+    assert bill(subsidised, "100").total == D("0.00")

@@ -247,7 +247,7 @@ def _percent(raw: dict[str, Any], path: str, common: dict[str, Any], earlier: fr
 def _minimum(raw: dict[str, Any], path: str, common: dict[str, Any], earlier: frozenset[str]) -> Minimum:
     return Minimum(
         **common,
-        amount=_decimal(raw["amount"], f"{path}.amount"),
+        amount=_non_negative(raw["amount"], f"{path}.amount"),
         of=_of(raw["of"], f"{path}.of", earlier),
         scaled=_boolean(raw.get("scaled", True), f"{path}.scaled"),
     )
