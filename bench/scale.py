@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.auth.passwords import hash_password  # noqa: E402
 from app.billing.compose import Cycle  # noqa: E402
-from app.db import today_in_india  # noqa: E402
+from app.db import today_in_india, utcnow  # noqa: E402
 from app.demo.seed import STAFF, DemoCalendar, _ensure_user  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.reports import figures, summaries  # noqa: E402
@@ -98,7 +98,7 @@ def seed(app, args, name: str) -> dict:
     started = time.perf_counter()
     with app.app_context():
         db.create_all()
-        seeder = Seeder(db.engine, args.connections, today, log)
+        seeder = Seeder(db.engine, args.connections, utcnow(), log)
         tariff_ids = seeder.tariffs()
         schema = seeder.deferred_schema()
         seeder.helpers(tariff_ids)
@@ -342,12 +342,15 @@ def forget_runs(cycle: str) -> None:
     Foreign-key triggers are off meanwhile (replica role): every row that points at these goes too, and checking
     each deleted bill against unindexed referencing columns (bills.revises_id) would take minutes."""
     db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    # Every condition on an indexed column, or one scan: the planner, whose statistics know no bill of this cycle,
+    # would otherwise scan a big table once per bill.
+    runs = "(SELECT min(started_at) FROM bill_runs WHERE cycle = :cycle)"
     for statement in (
             "DELETE FROM notification_deliveries WHERE notification_id IN (SELECT id FROM notifications "
-            "WHERE kind = 'bill_issued' AND url IN (SELECT '/bills/' || id FROM bills WHERE cycle = :cycle))",
-            "DELETE FROM notifications WHERE kind = 'bill_issued' AND url IN "
-            "(SELECT '/bills/' || id FROM bills WHERE cycle = :cycle)",
-            "DELETE FROM ledger_entries WHERE bill_id IN (SELECT id FROM bills WHERE cycle = :cycle)",
+            f"WHERE kind = 'bill_issued' AND created_at >= {runs})",
+            f"DELETE FROM notifications WHERE kind = 'bill_issued' AND created_at >= {runs}",
+            "DELETE FROM ledger_entries WHERE kind IN ('bill', 'late_fee') AND bill_id IN "
+            "(SELECT id FROM bills WHERE cycle = :cycle)",
             "DELETE FROM bill_lines WHERE bill_id IN (SELECT id FROM bills WHERE cycle = :cycle)",
             "DELETE FROM bills WHERE cycle = :cycle",
             "DELETE FROM bill_run_errors WHERE run_id IN (SELECT id FROM bill_runs WHERE cycle = :cycle)",

@@ -25,13 +25,14 @@ keeping them up to date row by row; foreign keys come back NOT VALID and are the
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.billing.compose import Cycle
 from app.billing.services import find_version, import_bundled_tariffs
+from app.db import INDIA
 from app.demo.seed import (
     DEMO_PASSWORD,
     FIRST_NAMES,
@@ -73,7 +74,7 @@ def months(calendar: DemoCalendar) -> list[dict]:
         cum10 += (10 + SUMMER[cycle.month]) if k else 0
         rows.append({"k": k, "cycle": str(cycle), "yymm": f"{cycle.year % 100:02d}{cycle.month:02d}",
                      "month": cycle.month, "read_base": cycle.day(calendar.first_read_day),
-                     "issued": cycle.day(calendar.first_read_day + 8) + timedelta(days=0), "cum10": cum10})
+                     "issued": cycle.day(calendar.first_read_day + 8), "cum10": cum10})
     return rows
 
 
@@ -81,9 +82,10 @@ class Seeder:
     """Runs the seed's statements, two at a time where they do not depend on each other (two cores), and keeps
     how long each step took."""
 
-    def __init__(self, engine: Engine, n: int, today: date, log: Callable[[str], None]):
-        self.engine, self.n, self.today, self.log = engine, n, today, log
-        self.calendar = DemoCalendar(today)
+    def __init__(self, engine: Engine, n: int, now: datetime, log: Callable[[str], None]):
+        """`now`: the moment the history ends (timestamps and payments are before it; the calendar is its day)."""
+        self.engine, self.n, self.now, self.log = engine, n, now, log
+        self.calendar = DemoCalendar(now.astimezone(INDIA).date())
         self.steps: list[tuple[str, float]] = []
         self.params: dict = {}  # bound in every statement that names them (:hash)
 
@@ -192,11 +194,11 @@ class Seeder:
     # --- the bulk rows -----------------------------------------------------------------------------------------
 
     def load(self, password_hash: str) -> None:
-        self.params = {"hash": password_hash}
+        self.params = {"hash": password_hash, "now": self.now}
         first = "(ARRAY[" + ",".join(f"'{name}'" for name in FIRST_NAMES) + "])"
         last = "(ARRAY[" + ",".join(f"'{name}'" for name in LAST_NAMES) + "])"
         holder = f"{first}[1 + (f.id * 7) % {len(FIRST_NAMES)}] || ' ' || {last}[1 + (f.id * 11) % {len(LAST_NAMES)}]"
-        now = "now()"
+        now = "CAST(:now AS timestamptz)"
         people = [
             ("accounts", [f"""
                 INSERT INTO accounts (id, consumer_number, holder_name, address, region, category, tariff_id,
@@ -319,7 +321,7 @@ class Seeder:
                     (CASE WHEN b.id * 37 % 100 < 10 THEN b.due_date + 1 + b.id % 10 ELSE b.issued_on + 1 + b.id % 14
                      END)::timestamp AT TIME ZONE 'Asia/Kolkata' + make_interval(hours => 8 + b.id % 12) AS at
                 FROM bills b JOIN scale_facts f ON f.id = b.account_id WHERE b.cycle < f.stop_cycle
-            ) p WHERE p.at <= now()"""]),
+            ) p WHERE p.at <= CAST(:now AS timestamptz)"""]),
                     ("ledger entries of payments", ["""
             INSERT INTO ledger_entries (id, account_id, kind, amount, effective_on, posted_at, payment_id, description)
             SELECT p.id * 2, p.account_id, 'payment', -p.amount, (p.captured_at AT TIME ZONE 'Asia/Kolkata')::date,
