@@ -248,6 +248,9 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_account_posted", "account_id", "posted_at"),
+        # What an account paid between two days (reports' on-time figures, per bill): its few payment entries, not
+        # every entry of its history (bench/scale.py).
+        Index("ix_ledger_entries_account_kind_effective", "account_id", "kind", "effective_on"),
         UniqueConstraint("kind", "bill_id"),  # a bill is posted once, and credited once
         UniqueConstraint("kind", "payment_id"),  # a payment is posted once
     )

@@ -8,16 +8,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.billing.compose import Cycle
 from app.billing.models import Bill
 from app.billing.runs import run_bills
-from app.db import INDIA
+from app.db import INDIA, utcnow
 from app.extensions import db
 from app.i18n import rupees
 from app.notifications.models import Channel, DeliveryStatus, Notification, NotificationDelivery, NotificationKind
-from app.notifications.reminders import reminder_stage, send_due_reminders
+from app.notifications.reminders import bills_to_remind, reminder_stage, send_due_reminders
 from app.notifications.services import set_preference
 from app.notifications.tasks import remind_due_bills, sweep_deliveries
 from app.payments import services as payments
@@ -335,3 +335,29 @@ def test_reminder_sms_before_and_on_the_due_date_say_is_due_and_after_it_was_due
     assert [(m.kind, m.params) for m in outbox] == [
         (kind, {"number": account.consumer_number, "amount": "1,450.00", "due": DUE.strftime("%d-%m-%Y")})
         for kind in ("due_reminder", "due_reminder", "overdue_reminder")]
+
+
+def test_the_bills_to_remind_of_a_week_with_more_bills_than_one_statement_takes_parameters():
+    """At a million connections a week's due bills are hundreds of thousands: more than a PostgreSQL statement takes
+    parameters (65,535). The reminders still find each connection's latest one. (PostgreSQL only, which such a
+    utility runs.)"""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a utility with 66,000 bills due in a week runs PostgreSQL")
+    n, today = 66_000, date(2026, 11, 18)
+    factories.make_tariff()
+    version_id = db.session.scalar(text("SELECT min(id) FROM tariff_versions"))
+    for statement in (
+            "INSERT INTO accounts (id, consumer_number, holder_name, address, region, category, sanctioned_load_kw, "
+            "phase, billing_cycle, cycle_offset, subsidy_opted, bpl, paperless, status, connected_on, created_at) "
+            "SELECT i, '88' || lpad(i::text, 10, '0'), 'Holder', 'Pune', 'Pune', 'LT-I(B) Residential', 3, "
+            "'single', 'monthly', 0, false, false, false, 'active', '2015-01-01', :now FROM generate_series(1, :n) i",
+            # Each connection: an older bill and, due tomorrow, its latest.
+            "INSERT INTO bills (id, number, account_id, cycle, period_start, period_end, revision, tariff_version_id, "
+            "issued_on, due_date, units, estimated, carried_units, current_charges, previous_balance, payments_since, "
+            "late_fee, total_due, created_at) SELECT i * 2 - m, 'B-' || i || '-' || m, i, '2026-1' || m, "
+            "make_date(2026, 10 + m, 1), make_date(2026, 10 + m, 28), 0, :version, make_date(2026, 10 + m, 4), "
+            "make_date(2026, 10 + m, 19), 10, false, 0, 100, 0, 0, 0, 100, :now "
+            "FROM generate_series(1, :n) i CROSS JOIN generate_series(0, 1) m"):
+        db.session.execute(text(statement), {"n": n, "version": version_id, "now": utcnow()})
+    db.session.commit()
+    assert sorted(bills_to_remind(today)) == list(range(1, 2 * n, 2))  # the November bills, due tomorrow

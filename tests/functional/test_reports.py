@@ -8,15 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import SignIn
 from app.billing.models import LedgerEntry, LedgerKind
+from app.billing.services import BUNDLED_TARIFFS, import_tariff
+from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import PushSubscription
 from app.payments.models import Payment, PaymentMethod, PaymentState
-from app.reports import figures, summaries
+from app.reports import arrears, figures, summaries
 from app.reports.models import MonthlyBilling, MonthlyCollection
 from app.reports.months import BadRange, MonthRange, month_range
 from app.reports.tasks import rebuild_report_summaries, refresh_recent_report_summaries
@@ -359,3 +361,28 @@ def test_active_customers_before_the_kept_sign_ins_are_no_data_not_zero(app, cli
         assert figures.active_users(MonthRange(date(2026, 7, 1), NOV), None).rows[0][1] == 0
     finally:
         app.config["KEEP"] = kept
+
+
+def test_arrears_with_more_debtors_than_one_statement_takes_parameters():
+    """More connections in arrears than a PostgreSQL statement may carry parameters (65,535): the report reads the
+    debtors' bills and connections a batch at a time, and finds every one of them. (PostgreSQL only: a site with
+    that many debtors runs it, and SQLite's clean-up of 66,000 bills would take minutes.)"""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a utility with 66,000 connections in arrears runs PostgreSQL")
+    n = 66_000
+    version_id = import_tariff((BUNDLED_TARIFFS / "msedcl-lt1b-2024-25.json").read_text()).id
+    for statement in (
+            "INSERT INTO accounts (id, consumer_number, holder_name, address, region, category, sanctioned_load_kw, "
+            "phase, billing_cycle, cycle_offset, subsidy_opted, bpl, paperless, status, connected_on, created_at) "
+            "SELECT i, '88' || lpad(i::text, 10, '0'), 'Debtor', 'Pune', 'Pune', 'LT-I(B) Residential', 3, "
+            "'single', 'monthly', 0, false, false, false, 'active', '2015-01-01', :now FROM generate_series(1, :n) i",
+            "INSERT INTO bills (id, number, account_id, cycle, period_start, period_end, revision, tariff_version_id, "
+            "issued_on, due_date, units, estimated, carried_units, current_charges, previous_balance, payments_since, "
+            "late_fee, total_due, created_at) SELECT i, 'B-' || i, i, '2026-09', '2026-08-01', '2026-08-31', 0, "
+            ":version, '2026-09-05', '2026-09-20', 10, false, 0, 100, 0, 0, 0, 100, :now FROM generate_series(1, :n) i",
+            "INSERT INTO ledger_entries (account_id, kind, amount, effective_on, bill_id, description, posted_at) "
+            "SELECT i, 'bill', 100, '2026-09-05', i, 'Bill', :now FROM generate_series(1, :n) i"):
+        db.session.execute(text(statement), {"n": n, "version": version_id, "now": utcnow()})
+    db.session.commit()
+    found = arrears.debtors(None, date(2026, 11, 18))
+    assert len(found) == n and {d.band for d in found} == {"31-60"}
