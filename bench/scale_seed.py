@@ -27,11 +27,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.billing.compose import Cycle
 from app.billing.services import find_version, import_bundled_tariffs
+from app.crypto import encrypt
 from app.db import INDIA
 from app.demo.seed import (
     DEMO_PASSWORD,
@@ -194,7 +196,9 @@ class Seeder:
     # --- the bulk rows -----------------------------------------------------------------------------------------
 
     def load(self, password_hash: str) -> None:
-        self.params = {"hash": password_hash, "now": self.now}
+        # Addresses are encrypted at rest (app/crypto): one token, made with the current key, stands for every row's.
+        self.params = {"hash": password_hash, "now": self.now, "address": encrypt("Shanti Nagar"),
+                       "privacy": current_app.config["PRIVACY_NOTICE_VERSION"]}
         first = "(ARRAY[" + ",".join(f"'{name}'" for name in FIRST_NAMES) + "])"
         last = "(ARRAY[" + ",".join(f"'{name}'" for name in LAST_NAMES) + "])"
         holder = f"{first}[1 + (f.id * 7) % {len(FIRST_NAMES)}] || ' ' || {last}[1 + (f.id * 11) % {len(LAST_NAMES)}]"
@@ -204,10 +208,7 @@ class Seeder:
                 INSERT INTO accounts (id, consumer_number, holder_name, address, region, category, tariff_id,
                     sanctioned_load_kw, phase, billing_cycle, cycle_offset, registered_mobile, subsidy_opted, bpl,
                     paperless, status, connected_on, created_at)
-                SELECT f.id, f.prefix || lpad(f.id::text, 8, '0'), {holder},
-                    (1 + f.id % 250) || ', ' || (ARRAY['Shanti','Ganga','Lotus','Sai'])[1 + f.id % 4] || ' '
-                        || (ARRAY['Apartments','Nagar','Residency','Colony'])[1 + (f.id / 4) % 4] || ', ' || r.name,
-                    r.name, r.category, f.tariff_id,
+                SELECT f.id, f.prefix || lpad(f.id::text, 8, '0'), {holder}, :address, r.name, r.category, f.tariff_id,
                     (ARRAY[1, 2, 3, 3, 4, 5, 7.5])[1 + f.id % 7], CASE WHEN f.id % 7 = 6 THEN 'three' ELSE 'single' END,
                     CASE WHEN f.step = 2 THEN 'bimonthly' ELSE 'monthly' END, f.cycle_offset,
                     CASE WHEN f.id % 5 = 4 THEN NULL ELSE '+91' || (7000000000 + f.id)::text END,
@@ -225,6 +226,9 @@ class Seeder:
                     CASE WHEN f.id % 5 = 0 THEN 'hi_IN' ELSE 'en_IN' END, true, 1, {now} - interval '400 days',
                     {now} - interval '400 days'
                 FROM scale_facts f WHERE f.id % 7 = 1"""]),
+            ("privacy consents (every customer accepted the current notice at sign-up)", [f"""
+                INSERT INTO privacy_consents (user_id, version, accepted_at)
+                SELECT f.id, :privacy, {now} - interval '400 days' FROM scale_facts f WHERE f.id % 7 = 1"""]),
             ("account links (one in three customers has two connections)", [f"""
                 INSERT INTO account_links (id, user_id, account_id, linked_by, created_at)
                 SELECT f.id, f.id, f.id, 'mobile', {now} - interval '400 days' FROM scale_facts f WHERE f.id % 7 = 1

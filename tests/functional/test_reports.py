@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import SignIn
 from app.billing.models import LedgerEntry, LedgerKind
 from app.billing.services import BUNDLED_TARIFFS, import_tariff
+from app.crypto import encrypt
 from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import PushSubscription
@@ -374,7 +375,7 @@ def test_arrears_with_more_debtors_than_one_statement_takes_parameters():
     for statement in (
             "INSERT INTO accounts (id, consumer_number, holder_name, address, region, category, sanctioned_load_kw, "
             "phase, billing_cycle, cycle_offset, subsidy_opted, bpl, paperless, status, connected_on, created_at) "
-            "SELECT i, '88' || lpad(i::text, 10, '0'), 'Debtor', 'Pune', 'Pune', 'LT-I(B) Residential', 3, "
+            "SELECT i, '88' || lpad(i::text, 10, '0'), 'Debtor', :address, 'Pune', 'LT-I(B) Residential', 3, "
             "'single', 'monthly', 0, false, false, false, 'active', '2015-01-01', :now FROM generate_series(1, :n) i",
             "INSERT INTO bills (id, number, account_id, cycle, period_start, period_end, revision, tariff_version_id, "
             "issued_on, due_date, units, estimated, carried_units, current_charges, previous_balance, payments_since, "
@@ -382,7 +383,8 @@ def test_arrears_with_more_debtors_than_one_statement_takes_parameters():
             ":version, '2026-09-05', '2026-09-20', 10, false, 0, 100, 0, 0, 0, 100, :now FROM generate_series(1, :n) i",
             "INSERT INTO ledger_entries (account_id, kind, amount, effective_on, bill_id, description, posted_at) "
             "SELECT i, 'bill', 100, '2026-09-05', i, 'Bill', :now FROM generate_series(1, :n) i"):
-        db.session.execute(text(statement), {"n": n, "version": version_id, "now": utcnow()})
+        db.session.execute(text(statement),
+                           {"n": n, "version": version_id, "now": utcnow(), "address": encrypt("Pune")})
     db.session.commit()
     found = arrears.debtors(None, date(2026, 11, 18))
     assert len(found) == n and {d.band for d in found} == {"31-60"}
