@@ -33,6 +33,7 @@ from huey.api import TaskWrapper
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage, SqliteStorage
 from prometheus_client import Counter, Histogram
+from redis import ConnectionPool
 from sqlalchemy import String, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -107,7 +108,10 @@ def init_huey(app: Flask) -> None:
     config = app.config
     huey.name = config["TASK_QUEUE_NAME"]
     if config.get("REDIS_URL"):
-        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": config["REDIS_URL"]}
+        # Bounded waits: a Redis that stops answering must not hold a request (an enqueue, /readyz) for ever. The
+        # consumer's blocking read returns every second (huey's read_timeout), well inside the socket's limit.
+        pool = ConnectionPool.from_url(config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10)
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"connection_pool": pool}
     else:
         path = Path(config["TASK_QUEUE_FILE"])
         if not config.get("TASKS_IMMEDIATE"):

@@ -8,9 +8,11 @@ only failures stay counted where only failures should (a right password, a right
 """
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,8 +36,10 @@ Guard = tuple[str, str, Limit]  # (scope, key, limit): e.g. ("login_ip", "203.0.
 
 
 def _key_hash(scope: str, key: str) -> str:
-    # Hashed so the table holds no phone numbers or addresses, only what it needs to count.
-    return hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()
+    # Hashed so the table holds no phone numbers or addresses, only what it needs to count; keyed with the app's
+    # secret, because a plain hash of a ten-digit number is undone by trying them all.
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{scope}:{key}".encode(), hashlib.sha256).hexdigest()
 
 
 def attempt(guards: list[Guard]) -> datetime | None:

@@ -1,7 +1,7 @@
 """/healthz: the process answers (no database: a load balancer restarts only what is really stuck).
-/readyz: the database answers, its schema is at the migrations' head (or ahead of them, during an upgrade), and
-the task queue's storage answers; a load balancer sends traffic only while it says 200. /metrics: Prometheus's,
-only with the bearer token.
+/readyz: the database answers, its schema is at the migrations' head (or ahead of them, during an upgrade), the
+data keys read what is stored, and the task queue's storage answers; a load balancer sends traffic only while it
+says 200. /metrics: Prometheus's, only with the bearer token.
 
 All three are never cached and say nothing about the system beyond ok or not (no versions, hosts or errors)."""
 
@@ -18,6 +18,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth.access import public
+from app.crypto import DataKeyError, decrypt
 from app.extensions import db
 from app.ops.collector import DomainCollector
 from app.taskqueue import queue_reachable
@@ -37,15 +38,16 @@ def healthz():
 @bp.get("/readyz")
 @public
 def readyz():
-    checks = {"database": "ok", "migrations": "ok", "queue": "ok"}
+    checks = {"database": "ok", "migrations": "ok", "data_keys": "ok", "queue": "ok"}
     try:
         with db.engine.connect() as connection:
             applied = applied_revisions(connection)
+            checks["migrations"] = schema_state(applied, current_app.extensions["migrate"].directory)
+            if checks["migrations"] in READY:
+                checks["data_keys"] = data_keys_state(connection)
     except SQLAlchemyError as error:
         log.warning("readiness: the database does not answer (%s)", type(error).__name__)
-        checks.update(database="unavailable", migrations="unknown")
-    else:
-        checks["migrations"] = schema_state(applied, current_app.extensions["migrate"].directory)
+        checks.update(database="unavailable", migrations="unknown", data_keys="unknown")
     if not queue_reachable():
         checks["queue"] = "unavailable"
     ready = all(value in READY for value in checks.values())
@@ -57,6 +59,19 @@ def applied_revisions(connection) -> frozenset[str]:
     if not inspect(connection).has_table("alembic_version"):
         return frozenset()
     return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def data_keys_state(connection) -> str:
+    """Whether the configured keys read what is stored: one encrypted value, decrypted (a host started with a wrong
+    DTECH_DATA_KEYS would fail on every page that shows an address)."""
+    token = connection.execute(text("SELECT address FROM accounts WHERE address IS NOT NULL LIMIT 1")).scalar()
+    if token is not None:
+        try:
+            decrypt(token)
+        except DataKeyError:
+            log.error("readiness: the stored data cannot be decrypted with DTECH_DATA_KEYS")
+            return "wrong"
+    return "ok"
 
 
 # "ahead": a newer release has migrated the database while this one still serves (a rolling upgrade; migrations

@@ -83,7 +83,8 @@ def test_readyz_is_ready_when_the_database_is_at_the_migrations_head(client, sta
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"status": "ready",
-                                   "checks": {"database": "ok", "migrations": "ok", "queue": "ok"}}
+                                   "checks": {"database": "ok", "migrations": "ok", "data_keys": "ok",
+                                              "queue": "ok"}}
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -91,7 +92,8 @@ def test_readyz_is_not_ready_while_migrations_are_behind(client, stamp):
     stamp("0001")
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "migrations": "not_at_head", "queue": "ok"}
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "not_at_head", "data_keys": "ok",
+                                                 "queue": "ok"}
     assert "0001" not in response.get_data(as_text=True)  # revisions are not told
 
 
@@ -101,6 +103,23 @@ def test_readyz_stays_ready_while_a_newer_release_has_migrated_the_database(clie
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["checks"]["migrations"] == "ahead"
+
+
+def test_readyz_is_not_ready_when_the_data_keys_do_not_read_what_is_stored(app, client, stamp, monkeypatch):
+    """A host started with a wrong DTECH_DATA_KEYS would fail every page that shows an address: it takes no traffic."""
+    from cryptography.fernet import Fernet
+
+    from app.crypto import init_data_keys
+
+    stamp(migration_head())
+    factories.make_account(address="12, Shanti Nagar, Pune")
+    db.session.commit()
+    assert client.get("/readyz").status_code == 200
+    monkeypatch.setitem(app.extensions, "data_keys", app.extensions["data_keys"])
+    monkeypatch.setitem(app.config, "DATA_KEYS", (Fernet.generate_key().decode(),))
+    init_data_keys(app)
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.get_json()["checks"]["data_keys"] == "wrong"
 
 
 def test_readyz_is_not_ready_on_a_database_never_migrated(client):
@@ -113,7 +132,8 @@ def test_readyz_is_not_ready_when_the_database_is_down_and_says_no_more(client, 
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "not_ready",
-                                   "checks": {"database": "unavailable", "migrations": "unknown", "queue": "ok"}}
+                                   "checks": {"database": "unavailable", "migrations": "unknown",
+                                              "data_keys": "unknown", "queue": "ok"}}
     assert response.headers["Cache-Control"] == "no-store"
     assert "sqlite" not in response.get_data(as_text=True).lower()
 
@@ -124,7 +144,8 @@ def test_readyz_is_not_ready_when_the_queues_redis_does_not_answer(client, stamp
     monkeypatch.setattr(huey, "storage", RedisStorage(name="dtech-test", url="redis://127.0.0.1:1/0"))
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok", "queue": "unavailable"}
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok", "data_keys": "ok",
+                                                 "queue": "unavailable"}
 
 
 def test_readyz_checks_the_queues_sqlite_file(client, stamp, monkeypatch, tmp_path):
