@@ -29,6 +29,8 @@ class BackupError(Exception):
 def backup_to(path: Path) -> str:
     """Copy the live SQLite database to `path` (replaced if it exists). Returns the schema revision it holds."""
     partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    partial.touch(mode=0o600)  # everyone's personal data: readable by the app's user only, whatever the umask
     try:
         with closing(_live_connection()) as live, closing(sqlite3.connect(partial)) as copy:
             live.backup(copy)

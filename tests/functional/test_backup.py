@@ -40,6 +40,7 @@ def test_a_restore_brings_back_the_data_as_they_were_at_the_backup(site, tmp_pat
     result = cli.invoke(args=["backup", str(backup)])
     assert result.exit_code == 0, result.output
     assert f"backed up to {backup}" in result.output and list(backup.parent.iterdir()) == [backup]  # one file
+    assert backup.stat().st_mode & 0o777 == 0o600  # personal data: the app's user only
 
     db.session.execute(User.__table__.update().values(name="Changed"))
     factories.make_user(name="Ravi Kumar")
