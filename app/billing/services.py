@@ -174,9 +174,10 @@ class ParamRefused(ValueError):
         super().__init__(PARAM_REFUSALS[code] % params)
 
 
-def set_monthly_param(code: str, month: date, name: str, value: Decimal, actor=None) -> TariffParam:
+def set_monthly_param(code: str, month: date, name: str, value: Decimal | str, actor=None) -> TariffParam:
     """Set (or correct) a tariff's parameter for one month not billed yet: bills issued with the month's values
     would no longer match them."""
+    value = Decimal(value)
     tariff = db.session.scalar(select(Tariff).where(Tariff.code == code))
     if tariff is None:
         raise TariffImportError(f"no tariff {code}")

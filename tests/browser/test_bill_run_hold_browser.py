@@ -1,7 +1,7 @@
 """A supervisor holds a month's bill run, looks at its sample and its exceptions, and releases it: at an office
 desktop (1366 px) and on a phone (390 px), in English and Hindi."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from playwright.sync_api import expect
@@ -37,7 +37,8 @@ def speaks(user, locale: str) -> None:
     db.session.commit()
 
 
-def test_a_supervisor_holds_a_run_looks_at_it_and_releases_it(browser, live_server, csrf_on, screenshot):
+def test_a_supervisor_holds_a_run_looks_at_it_and_releases_it(browser, live_server, csrf_on, screenshot, clock):
+    clock.move_to(datetime(2026, 12, 2, 4, 30, tzinfo=UTC))  # 10:00 in India: November has ended, it may be billed
     november_2026()
     officer = factories.make_user(role="billing", email="supervisor@example.com", name="Meera Supervisor")
     db.session.commit()
