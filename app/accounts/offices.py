@@ -1,7 +1,7 @@
 """Offices: a staff member with an office (one of the accounts' regions) sees and acts on that office's
 connections only; head-office staff (no office) on all. Every staff query for connections goes through here."""
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 
 from app.accounts.models import Account
 from app.extensions import db
@@ -27,8 +27,13 @@ def can_see(staff, account: Account | None) -> bool:
 
 
 def regions() -> list[str]:
-    """Every region (office) that has connections, in order."""
-    return list(db.session.scalars(select(Account.region).distinct().order_by(Account.region)))
+    """Every region (office) that has connections, in order. Walked along the region index one region at a time
+    (the next is the smallest one after the last), so it costs a probe per region; SELECT DISTINCT read every
+    connection (440 ms at a million, on every report page: bench/scale.py)."""
+    walk = select(func.min(Account.region).label("region")).cte("walk", recursive=True)
+    following = select(func.min(Account.region)).where(Account.region > walk.c.region).scalar_subquery()
+    walk = walk.union_all(select(following).where(walk.c.region.is_not(None)))
+    return list(db.session.scalars(select(walk.c.region).where(walk.c.region.is_not(None)).order_by(walk.c.region)))
 
 
 def regions_of(staff) -> list[str]:
