@@ -19,7 +19,8 @@ from app.web.log_format import JsonFormatter
 # in the middle; never inside a longer word or number (a consumer number, a payment reference).
 MOBILE = re.compile(r"(?<![\w+])(?:\+91[\s-]?|91[\s-]?|0)?[6-9]\d{4}[\s-]?\d{5}(?!\w)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-UPI_ID = re.compile(r"(?<![\w.+-])[\w.-]+@[A-Za-z]{2,}(?![\w.@-])")  # asha.patil@okicici: a name, @, a bank's handle
+# asha.patil@okicici: a name, @, a bank's handle (a full stop after it ends a sentence; before a letter, a domain).
+UPI_ID = re.compile(r"(?<![\w.+-])[\w.-]+@[A-Za-z]{2,}(?![\w@-]|\.\w)")
 # A payment card's number: 13 to 19 digits, in groups or not, that pass the Luhn check (consumer numbers, which
 # have 12 at most, and other long numbers do not).
 CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")

@@ -43,3 +43,13 @@ def test_without_the_setting_links_follow_the_address_asked(client, outbox):
     db.session.commit()
     client.post("/forgot", data={"login": "9811111111"}, headers={"Host": "bills.local:8000"})
     assert link_in(outbox[-1]).startswith("http://bills.local:8000/reset?token=")
+
+
+def test_a_sign_up_warning_to_a_registered_number_links_to_the_site(client, outbox, public_url):
+    """Someone signs up with a registered number and a forged Host: the real holder's warning names the site."""
+    factories.make_user(mobile="+919811111111")
+    db.session.commit()
+    client.post("/register", data={"name": "Someone", "mobile": "9811111111", "password": "monsoon-meter-42",
+                                   "confirm": "monsoon-meter-42", "consent": "y"}, headers={"Host": "evil.example"})
+    warning = outbox[-1].body
+    assert f"{SITE}/forgot" in warning and "evil.example" not in warning

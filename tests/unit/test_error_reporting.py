@@ -96,6 +96,7 @@ def test_query_strings_lose_tokens_and_codes_only():
     ("919876543210", "XXXXXXXX10"),
     ("to asha.patil+bills@example.co.in now", "to …@example.co.in now"),
     ("paid by asha.patil@okicici today", "paid by …@okicici today"),
+    ("paid by asha.patil@okicici.", "paid by …@okicici."),
     ("card 4111 1111 1111 1111 declined", "card XXXX1111 declined"),
     ("card 4111111111111111.", "card XXXX1111."),
     ("consumer 170000000001 and reference 1234567890123456", None),  # 12 digits; 16 that fail the Luhn check
