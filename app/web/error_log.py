@@ -3,7 +3,6 @@ the path: ids and tokens stay out), the error's class and the request id to find
 (it may hold personal data), no user, no parameters. Kept KEEP_FOR, and at most KEEP_AT_MOST rows: each new one
 prunes the old, so the table stays small whatever happens."""
 
-import logging
 from datetime import datetime, timedelta
 
 from flask import g, request
@@ -13,8 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import UTCDateTime, utcnow
 from app.extensions import db
 from app.web.logs import route_of_request
-
-log = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(days=30)
 KEEP_AT_MOST = 500
@@ -39,22 +36,14 @@ def error_class(error: BaseException) -> str:
 
 def record_error(error: BaseException) -> None:
     """Keep one line of an unhandled error and prune the old ones, in the session the error handler rolled back
-    (the request's commit, which an error page's response goes through too, keeps it). Never raises: the error
-    page must still be sent when the database is the problem."""
-    try:
-        now = utcnow()
-        db.session.add(AppError(occurred_at=now, method=request.method[:10], route=route_of_request()[:200],
-                                error_class=error_class(error), request_id=str(g.get("request_id") or "")[:64]))
-        db.session.flush()
-        db.session.execute(delete(AppError).where(AppError.occurred_at < now - KEEP_FOR))
-        newest_kept = select(AppError.id).order_by(AppError.id.desc()).offset(KEEP_AT_MOST).limit(1).scalar_subquery()
-        db.session.execute(delete(AppError).where(AppError.id <= newest_kept))
-    except Exception:
-        log.warning("the error could not be recorded for the system page", exc_info=True)
-        try:
-            db.session.rollback()
-        except Exception:
-            db.session.remove()
+    (the request's commit, which an error page's response goes through too, keeps it)."""
+    now = utcnow()
+    db.session.add(AppError(occurred_at=now, method=request.method[:10], route=route_of_request()[:200],
+                            error_class=error_class(error), request_id=str(g.get("request_id") or "")[:64]))
+    db.session.flush()
+    db.session.execute(delete(AppError).where(AppError.occurred_at < now - KEEP_FOR))
+    newest_kept = select(AppError.id).order_by(AppError.id.desc()).offset(KEEP_AT_MOST).limit(1).scalar_subquery()
+    db.session.execute(delete(AppError).where(AppError.id <= newest_kept))
 
 
 def recent_errors(limit: int = 10) -> list[AppError]:

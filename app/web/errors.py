@@ -94,7 +94,11 @@ def register_error_handlers(app) -> None:
             return _page(500)
         log.exception("unhandled error", exc_info=error)
         page = _page(500)  # (the request's transaction is rolled back first)
-        record_error(error)  # for the system page, in the clean session: commit_request commits it
+        try:
+            record_error(error)  # for the system page, in the clean session: commit_request commits it
+        except Exception:  # the error page is still sent when the database is the problem
+            log.warning("the error could not be recorded for the system page", exc_info=True)
+            roll_back()
         return page
 
 
