@@ -37,7 +37,7 @@ class CannotBill(ValueError):
     """Why this connection cannot be billed this cycle (recorded in the run's error list)."""
 
     def __init__(self, code: str, **params):
-        self.code, self.params, self.catalogue = code, plain(params), NOT_BILLED
+        self.code, self.params = code, plain(params)
         super().__init__(NOT_BILLED[code] % self.params if params else NOT_BILLED[code])
 
 

@@ -27,7 +27,7 @@ class ConsumptionError(ValueError):
     """The readings do not describe a possible consumption (a fall with no rollover, say)."""
 
     def __init__(self, code: str, **params):
-        self.code, self.params, self.catalogue = code, plain(params), PROBLEMS
+        self.code, self.params = code, plain(params)
         super().__init__(PROBLEMS[code] % self.params)
 
 
